@@ -1,0 +1,154 @@
+/**
+ * @module SQLite storage of catalog entry documents and their searchable read model.
+ *
+ * `entry_docs` holds each entry's full Yjs state (re-encoded on every change, so the stored size is
+ * the compacted document, never a growing update log) and its canonical state vector for digests.
+ * `entries` + `entries_fts` are the read model, rewritten in the same transaction.
+ */
+import type { EntryView } from '../protocol/catalog-view.ts';
+import type Database from 'better-sqlite3';
+import type { Db } from './db.ts';
+import { indexTokens, matchExpression } from './search-text.ts';
+
+/** Schema shared by node and hub (each includes it in its own migration list). */
+export const CATALOG_SCHEMA_SQL = `
+CREATE TABLE entry_docs (
+  id TEXT PRIMARY KEY,
+  county TEXT NOT NULL,
+  state BLOB NOT NULL,
+  sv TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE entries (
+  rowid INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  county TEXT NOT NULL,
+  dept_code TEXT,
+  name TEXT,
+  status TEXT NOT NULL,
+  code TEXT,
+  view TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX entries_county ON entries (county, dept_code);
+CREATE INDEX entries_status ON entries (status);
+CREATE VIRTUAL TABLE entries_fts USING fts5 (bi, uni, tokenize = 'unicode61');
+`;
+
+export interface StoredDoc {
+  state: Uint8Array;
+  sv: string;
+}
+
+export interface SearchQuery {
+  q?: string;
+  county?: string;
+  dept?: string;
+  status?: string;
+  limit: number;
+  offset: number;
+}
+
+export interface SearchResult {
+  total: number;
+  items: EntryView[];
+}
+
+const SQL = {
+  getDoc: 'SELECT state, sv FROM entry_docs WHERE id = ?',
+  putDoc: `INSERT INTO entry_docs (id, county, state, sv, updated_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT(id) DO UPDATE SET state = excluded.state, sv = excluded.sv, updated_at = excluded.updated_at`,
+  putEntry: `INSERT INTO entries (id, county, dept_code, name, status, code, view, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT(id) DO UPDATE SET dept_code = excluded.dept_code, name = excluded.name, status = excluded.status,
+               code = excluded.code, view = excluded.view, updated_at = excluded.updated_at
+             RETURNING rowid`,
+  delFts: 'DELETE FROM entries_fts WHERE rowid = ?',
+  putFts: 'INSERT INTO entries_fts (rowid, bi, uni) VALUES (?, ?, ?)',
+  getView: 'SELECT view, updated_at FROM entries WHERE id = ?',
+  vectorsInRange: 'SELECT id, sv FROM entry_docs WHERE id >= ? AND (? IS NULL OR id < ?) ORDER BY id',
+  idsFrom: 'SELECT id FROM entry_docs ORDER BY id',
+  count: 'SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(state)), 0) AS bytes FROM entry_docs',
+} as const;
+
+/** Text that search covers: name, abstract, provider, item names, code. */
+function searchableText(view: EntryView): string {
+  const c = view.content as { name?: string; abstract?: string; provider?: { name?: string }; dataItems?: { name?: string }[] };
+  return [c.name, c.abstract, c.provider?.name, ...(c.dataItems ?? []).map((i) => i.name), view.code].filter(Boolean).join(' ');
+}
+
+export class CatalogStore {
+  private readonly stmts: { [K in keyof typeof SQL]: Database.Statement<unknown[]> };
+
+  constructor(private readonly db: Db) {
+    this.stmts = Object.fromEntries(Object.entries(SQL).map(([k, sql]) => [k, db.prepare(sql)])) as never;
+  }
+
+  getDoc(id: string): StoredDoc | undefined {
+    const row = this.stmts.getDoc.get(id) as { state: Buffer; sv: string } | undefined;
+    return row ? { state: new Uint8Array(row.state.buffer, row.state.byteOffset, row.state.byteLength), sv: row.sv } : undefined;
+  }
+
+  /** Store a document and its view. Call inside the caller's transaction with the outbox write, if any. */
+  put(view: EntryView, doc: StoredDoc, updatedAt: string): void {
+    this.stmts.putDoc.run(view.id, view.county, doc.state, doc.sv, updatedAt);
+    const provider = view.content.provider as { code?: string } | undefined;
+    const name = typeof view.content.name === 'string' ? view.content.name : null;
+    const { rowid } = this.stmts.putEntry.get(view.id, view.county, provider?.code ?? null, name, view.status, view.code, JSON.stringify(view), updatedAt) as {
+      rowid: number;
+    };
+    const tokens = indexTokens(searchableText(view));
+    this.stmts.delFts.run(rowid);
+    this.stmts.putFts.run(rowid, tokens.bi, tokens.uni);
+  }
+
+  getView(id: string): (EntryView & { updatedAt: string }) | undefined {
+    const row = this.stmts.getView.get(id) as { view: string; updated_at: string } | undefined;
+    return row ? { ...(JSON.parse(row.view) as EntryView), updatedAt: row.updated_at } : undefined;
+  }
+
+  /** Filtered, full-text searched page of views, newest first (rank first when searching). */
+  search(query: SearchQuery): SearchResult {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    let from = 'entries e';
+    let order = 'e.updated_at DESC, e.id';
+    const match = query.q ? matchExpression(query.q) : null;
+    if (query.q && !match) return { total: 0, items: [] };
+    if (match) {
+      from = 'entries_fts f JOIN entries e ON e.rowid = f.rowid';
+      where.push('entries_fts MATCH ?');
+      args.push(match);
+      order = 'f.rank, e.id';
+    }
+    if (query.county) (where.push('e.county = ?'), args.push(query.county));
+    if (query.dept) (where.push('e.dept_code = ?'), args.push(query.dept));
+    if (query.status) (where.push('e.status = ?'), args.push(query.status));
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM ${from} ${clause}`).get(...args) as { n: number }).n;
+    const rows = this.db
+      .prepare(`SELECT e.view, e.updated_at FROM ${from} ${clause} ORDER BY ${order} LIMIT ? OFFSET ?`)
+      .all(...args, query.limit, query.offset) as { view: string; updated_at: string }[];
+    return { total, items: rows.map((r) => ({ ...(JSON.parse(r.view) as EntryView), updatedAt: r.updated_at })) };
+  }
+
+  /** (id, sv) of every entry with from ≤ id < to (to null = no upper bound), sorted by id. */
+  vectorsInRange(from: string, to: string | null): { id: string; sv: string }[] {
+    return this.stmts.vectorsInRange.all(from, to, to) as { id: string; sv: string }[];
+  }
+
+  /** Range boundaries that cut the id space into pages of `pageSize` entries: ['', id_k, id_2k, …]. */
+  pageStarts(pageSize: number): string[] {
+    const starts = [''];
+    let i = 0;
+    for (const row of this.stmts.idsFrom.iterate() as Iterable<{ id: string }>) {
+      if (i > 0 && i % pageSize === 0) starts.push(row.id);
+      i++;
+    }
+    return starts;
+  }
+
+  stats(): { entries: number; stateBytes: number } {
+    const row = this.stmts.count.get() as { n: number; bytes: number };
+    return { entries: row.n, stateBytes: row.bytes };
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * @module HTTP plumbing shared by node and hub: JSON errors mapped in one place, body limit (413),
+ * zod-validated bodies and queries, bearer-token authentication.
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { z } from 'zod';
+import { formatZodIssues } from '../protocol/validation-error.ts';
+import { AppError, ERROR_STATUS } from './errors.ts';
+import type { Logger } from './log.ts';
+
+/** What every error response body looks like. */
+export interface ErrorBody {
+  error: { code: string; message: { 'zh-CN': string; en: string }; fields: { path: string; code: string; message: string }[] };
+}
+
+export function errorBody(err: AppError): ErrorBody {
+  return { error: { code: err.code, message: { 'zh-CN': err.zh, en: err.en }, fields: err.fields } };
+}
+
+/** Install the error mapping, 404 handler and request body limit on an app. */
+export function installErrorHandling(app: Hono<any>, log: Logger, maxBodyBytes: number): void {
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: async (c) => {
+        await drainRequest(c);
+        // The upload may still be partly unread; never let the client reuse this connection.
+        c.header('Connection', 'close');
+        return c.json(errorBody(new AppError('PAYLOAD_TOO_LARGE', `请求体超过 ${maxBodyBytes} 字节上限`, `request body exceeds ${maxBodyBytes} bytes`)), 413);
+      },
+    }),
+  );
+  app.notFound((c) => c.json(errorBody(new AppError('NOT_FOUND', '未找到该资源', 'no such resource')), 404));
+  app.onError((err, c) => {
+    if (err instanceof AppError) return c.json(errorBody(err), (ERROR_STATUS[err.code] ?? 400) as 400);
+    log.error({ event: 'http.unhandled', path: c.req.path, err: String(err), stack: (err as Error).stack }, 'unhandled error');
+    return c.json(errorBody(new AppError('INTERNAL', '服务器内部错误', 'internal server error')), 500);
+  });
+}
+
+/**
+ * Read and discard the rest of an oversized upload (bounded) before answering 413: a client that is
+ * still sending when the server replies and closes would otherwise see a reset instead of the error.
+ */
+async function drainRequest(c: Context, maxBytes = 64 * 1024 * 1024, maxMs = 10_000): Promise<void> {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (!incoming || incoming.complete || incoming.readableEnded) return;
+  await new Promise<void>((resolve) => {
+    let seen = 0;
+    const done = () => (clearTimeout(timer), incoming.off('data', onData), resolve());
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > maxBytes) done();
+    };
+    const timer = setTimeout(done, maxMs);
+    incoming.on('data', onData);
+    incoming.once('end', done);
+    incoming.once('error', done);
+    incoming.resume();
+  });
+}
+
+/** Parse and validate a JSON body; any failure becomes a 400 with field paths. */
+export async function jsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
+  if (!(c.req.header('content-type') ?? '').includes('application/json')) {
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', '请求体须为 application/json', 'request body must be application/json');
+  }
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    throw new AppError('INVALID_REQUEST', '请求体不是合法的 JSON', 'request body is not valid JSON');
+  }
+  return validate(schema, raw, 'INVALID_REQUEST');
+}
+
+/** Validate a value; failure becomes AppError `code` with zod's field paths. */
+export function validate<T extends z.ZodType>(schema: T, value: unknown, code = 'INVALID_REQUEST'): z.infer<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const fields = formatZodIssues(parsed.error);
+    const where = fields.map((f) => f.path || '(root)').slice(0, 5).join(', ');
+    throw new AppError(code, `输入不合法：${where}`, `invalid input: ${where}`, fields);
+  }
+  return parsed.data;
+}
+
+/** SHA-256 hex of an API token: tokens are random 256-bit values, so a fast hash suffices at rest. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** The bearer token of a request, or an UNAUTHENTICATED error. */
+export function bearerToken(c: Context): string {
+  const m = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
+  if (!m) throw new AppError('UNAUTHENTICATED', '缺少访问令牌（Authorization: Bearer …）', 'missing bearer token (Authorization: Bearer …)');
+  return m[1]!;
+}

@@ -1,0 +1,55 @@
+/**
+ * @module A node's signing identity on disk. The key file is created 0600 and never logged; only
+ * the public key ever leaves the process.
+ */
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { encodeEnvelope, type Envelope } from '../protocol/envelope.ts';
+import { encodePublicKey, generateSigningKeyPair, type SigningKeyPair } from '../protocol/keys.ts';
+import type { MessageType, PayloadOf } from '../protocol/messages.ts';
+import { fromBase64, toBase64 } from '../protocol/sodium.ts';
+
+export class Identity {
+  constructor(
+    readonly nodeId: string,
+    private readonly keys: SigningKeyPair,
+  ) {}
+
+  get publicKey(): string {
+    return encodePublicKey(this.keys.publicKey);
+  }
+
+  get publicKeyBytes(): Uint8Array {
+    return this.keys.publicKey;
+  }
+
+  /** Sign and encode one message. */
+  seal<T extends MessageType>(type: T, seq: number, payload: PayloadOf<T>, now: Date): Uint8Array {
+    const env: Envelope<T> = { type, from: this.nodeId, seq, ts: now.toISOString(), payload };
+    return encodeEnvelope(env, this.keys.secretKey);
+  }
+
+  /** Do not print: keeps the secret out of accidental logs and JSON.stringify. */
+  toJSON(): { nodeId: string; publicKey: string } {
+    return { nodeId: this.nodeId, publicKey: this.publicKey };
+  }
+}
+
+/** Write a new key file (refuses to overwrite an existing one). */
+export function createKeyFile(file: string): SigningKeyPair {
+  if (existsSync(file)) throw new Error(`key file ${file} already exists; refusing to overwrite it`);
+  const keys = generateSigningKeyPair();
+  writeFileSync(file, JSON.stringify({ alg: 'ed25519', publicKey: toBase64(keys.publicKey), secretKey: toBase64(keys.secretKey) }) + '\n', {
+    mode: 0o600,
+    flag: 'wx',
+  });
+  chmodSync(file, 0o600);
+  return keys;
+}
+
+/** Read a key file; refuses one that group or others can read. */
+export function readKeyFile(file: string): SigningKeyPair {
+  const mode = statSync(file).mode & 0o777;
+  if (mode & 0o077) throw new Error(`key file ${file} has mode ${mode.toString(8)}; it must be readable by its owner only (chmod 600)`);
+  const json = JSON.parse(readFileSync(file, 'utf8')) as { publicKey: string; secretKey: string };
+  return { publicKey: fromBase64(json.publicKey), secretKey: fromBase64(json.secretKey) };
+}

@@ -1,0 +1,138 @@
+/** @module Wires the municipal hub: SQLite, total catalog, streams, UP consumer, outbox publisher (DOWN), sync server, HTTP. */
+import { serve, type ServerType } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { loadSodium } from '../protocol/sodium.ts';
+import { downStreamSubjects, streamNames, upStreamSubjects } from '../protocol/subjects.ts';
+import { CatalogStore } from '../engine/catalog-store.ts';
+import { systemClock, type Clock } from '../engine/clock.ts';
+import { readConfig } from '../engine/config-file.ts';
+import { ConsumerLoop } from '../engine/consumer.ts';
+import { openDatabase, type Db } from '../engine/db.ts';
+import { Identity, readKeyFile } from '../engine/identity.ts';
+import { Inbox } from '../engine/inbox.ts';
+import { createLogger, type Logger } from '../engine/log.ts';
+import { NatsLink } from '../engine/nats-link.ts';
+import { Outbox } from '../engine/outbox.ts';
+import { OutboxPublisher } from '../engine/publisher.ts';
+import { ensureStream } from '../engine/streams.ts';
+import { CodeAllocator } from './catalog/code-template.ts';
+import { TotalCatalog } from './catalog/total-catalog.ts';
+import { HubConfig } from './config.ts';
+import { createHubApp } from './http/routes.ts';
+import { HUB_MIGRATIONS } from './storage/migrations.ts';
+import { OperatorStore } from './storage/operators.ts';
+import { NodeRegistry } from './storage/registry.ts';
+import { RejectionLog } from './sync/rejections.ts';
+import { SyncServer } from './sync/sync-server.ts';
+import { createUpHandler } from './sync/up-handler.ts';
+
+export interface StartHubOptions {
+  clock?: Clock;
+  log?: Logger;
+  httpPort?: number;
+}
+
+export interface RunningHub {
+  config: HubConfig;
+  url: string;
+  db: Db;
+  catalog: TotalCatalog;
+  registry: NodeRegistry;
+  operators: OperatorStore;
+  rejections: RejectionLog;
+  link: NatsLink;
+  status(): unknown;
+  close(): Promise<void>;
+}
+
+export async function startHub(dir: string, options: StartHubOptions = {}): Promise<RunningHub> {
+  await loadSodium();
+  const config = readConfig(dir, HubConfig);
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? createLogger(config.nodeId, { file: config.logFile ? join(dir, config.logFile) : undefined });
+  const db = openDatabase(join(dir, config.database), HUB_MIGRATIONS);
+  const identity = new Identity(config.nodeId, readKeyFile(join(dir, config.keyFile)));
+  const store = new CatalogStore(db);
+  const outbox = new Outbox(db);
+  const inbox = new Inbox(db);
+  const registry = new NodeRegistry(db);
+  const operators = new OperatorStore(db);
+  const rejections = new RejectionLog(db, log);
+  const catalog = new TotalCatalog({ db, store, outbox, clock, codes: new CodeAllocator(db, config.codeTemplate), municipality: config.municipality, clientId: config.yjsClientId });
+
+  const names = streamNames(config.municipality);
+  const maxAgeMs = config.streamMaxAgeDays * 86_400_000;
+  const link = new NatsLink(config.nats, config.nodeId, log);
+  const ensureStreams = async () => {
+    const jsm = link.jsm;
+    if (!jsm) return;
+    for (const spec of [
+      { name: names.up, subjects: upStreamSubjects(config.municipality), maxAgeMs, duplicateWindowMs: 120_000 },
+      { name: names.down, subjects: downStreamSubjects(config.municipality), maxAgeMs, duplicateWindowMs: 120_000 },
+    ]) {
+      if (await ensureStream(jsm, spec)) log.info({ event: 'stream.created', stream: spec.name }, 'stream created');
+    }
+  };
+  const up = createUpHandler({ db, registry, inbox, catalog, rejections, clock, municipality: config.municipality });
+  const consumer = new ConsumerLoop(link, { stream: names.up, durable: config.nodeId, filterSubjects: upStreamSubjects(config.municipality), handle: up.handle, beforeBind: ensureStreams }, log);
+  const publisher = new OutboxPublisher(outbox, link, identity, log);
+  const syncServer = new SyncServer({ store, catalog, registry, identity, rejections, clock, log, municipality: config.municipality });
+
+  link.onConnect(() => {
+    if (link.connection) syncServer.listen(link.connection);
+    ensureStreams().catch((err) => log.warn({ event: 'stream.ensure_failed', err: String(err) }, 'could not ensure streams'));
+  });
+  const streamTimer = setInterval(() => {
+    ensureStreams().catch((err) => log.warn({ event: 'stream.ensure_failed', err: String(err) }, 'could not ensure streams'));
+  }, config.streamCheckMs);
+  streamTimer.unref();
+
+  const status = () => ({
+    nodeId: config.nodeId,
+    municipality: config.municipality,
+    nats: { ...link.state },
+    outbox: { ...outbox.depth(), published: publisher.published, lastAckAt: publisher.lastAckAt },
+    inbound: { ...up.stats },
+    rejected: { ...rejections.counts },
+    syncRequests: syncServer.requests,
+    catalog: store.stats(),
+    nodes: registry.list().length,
+  });
+
+  const app = createHubApp({ catalog, operators, registry, rejections, status, log, maxBodyBytes: config.maxBodyBytes });
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: config.http.host, port: options.httpPort ?? config.http.port }, () => resolve(s));
+  });
+  const url = `http://${config.http.host}:${(server.address() as AddressInfo).port}`;
+
+  link.start();
+  consumer.start();
+  publisher.start();
+  log.info({ event: 'hub.started', nodeId: config.nodeId, url }, 'municipal hub started');
+
+  return {
+    config,
+    url,
+    db,
+    catalog,
+    registry,
+    operators,
+    rejections,
+    link,
+    status,
+    async close() {
+      clearInterval(streamTimer);
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      syncServer.close();
+      await consumer.stop();
+      await publisher.stop();
+      await link.close();
+      db.close();
+      log.info({ event: 'hub.stopped' }, 'municipal hub stopped');
+    },
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * @module The hub's total catalog (总目录): merges county updates under the ownership rules,
+ * records review decisions and codes, and broadcasts every accepted change to all nodes through the
+ * outbox in the same transaction.
+ */
+import * as Y from 'yjs';
+import { CatalogContent, CatalogReview } from '../../protocol/catalog-entry.ts';
+import {
+  applyChecked,
+  CONTENT_ROOT,
+  docStateVector,
+  encodeEntryState,
+  encodeStateVectorText,
+  loadEntryDoc,
+  readRoot,
+  REVIEW_ROOT,
+  writeRoot,
+} from '../../protocol/catalog-doc.ts';
+import { contentHash, entryView, type EntryView } from '../../protocol/catalog-view.ts';
+import { ProtocolError } from '../../protocol/errors.ts';
+import { countyOfEntry, type EntryUpdate } from '../../protocol/messages.ts';
+import { fromBase64, toBase64 } from '../../protocol/sodium.ts';
+import { downBroadcastSubject } from '../../protocol/subjects.ts';
+import { formatZodIssues } from '../../protocol/validation-error.ts';
+import type { CatalogStore, SearchQuery, SearchResult } from '../../engine/catalog-store.ts';
+import type { Clock } from '../../engine/clock.ts';
+import type { Db } from '../../engine/db.ts';
+import { AppError } from '../../engine/errors.ts';
+import type { Outbox } from '../../engine/outbox.ts';
+import type { CodeAllocator } from './code-template.ts';
+
+export interface TotalCatalogDeps {
+  db: Db;
+  store: CatalogStore;
+  outbox: Outbox;
+  clock: Clock;
+  codes: CodeAllocator;
+  municipality: string;
+  clientId: number;
+}
+
+export interface ReviewDecision {
+  decision: 'approve' | 'reject';
+  reason?: string;
+  reviewer: string;
+}
+
+const COUNTY_ROOTS: ReadonlySet<string> = new Set([CONTENT_ROOT]);
+
+export class TotalCatalog {
+  private readonly hubClients: ReadonlySet<number>;
+
+  constructor(private readonly d: TotalCatalogDeps) {
+    this.hubClients = new Set([d.clientId]);
+  }
+
+  /**
+   * Merge updates sent by `county`. All-or-nothing per message: one offending entry rejects the
+   * whole message (ProtocolError), nothing is stored. Returns how many entries changed.
+   * Call inside a transaction (the caller records the inbox entry in the same one).
+   */
+  applyFromCounty(county: string, updates: EntryUpdate[]): number {
+    const now = this.d.clock.now();
+    const accepted: { id: string; doc: Y.Doc; update: string }[] = [];
+    for (const u of updates) {
+      if (countyOfEntry(u.entryId) !== county) {
+        throw new ProtocolError('UPDATE_FORBIDDEN', `county ${county} may not change entry ${u.entryId} of another county`, { entryId: u.entryId });
+      }
+      const stored = this.d.store.getDoc(u.entryId);
+      const doc = loadEntryDoc(this.d.clientId, stored?.state);
+      const { changedRoots } = applyChecked(doc, fromBase64(u.update), COUNTY_ROOTS, this.hubClients, county);
+      if (changedRoots.size === 0) continue;
+      const parsed = CatalogContent.safeParse(readRoot(doc, CONTENT_ROOT));
+      if (!parsed.success) {
+        throw new ProtocolError('UPDATE_INVALID', `entry ${u.entryId} would not be a valid catalog entry`, { entryId: u.entryId, issues: formatZodIssues(parsed.error).slice(0, 10) });
+      }
+      accepted.push({ id: u.entryId, doc, update: u.update });
+    }
+    for (const a of accepted) this.persist(a.id, a.doc, now);
+    if (accepted.length) this.broadcast(county, accepted.map((a) => ({ entryId: a.id, update: a.update })), now);
+    return accepted.length;
+  }
+
+  /** Approve (assigning the unified code on first approval) or reject with a reason. */
+  review(id: string, decision: ReviewDecision): EntryView {
+    if (decision.decision === 'reject' && !decision.reason?.trim()) {
+      throw new AppError('INVALID_REQUEST', '驳回必须说明理由', 'a rejection needs a reason', [{ path: 'reason', code: 'required', message: 'required when rejecting' }]);
+    }
+    const now = this.d.clock.now();
+    return this.d.db.transaction(() => {
+      const stored = this.d.store.getDoc(id);
+      if (!stored) throw new AppError('NOT_FOUND', `目录条目 ${id} 不存在`, `catalog entry ${id} not found`);
+      const doc = loadEntryDoc(this.d.clientId, stored.state);
+      const content = readRoot(doc, CONTENT_ROOT);
+      if (content.withdrawn === true) throw new AppError('CONFLICT', '条目已撤回，不能审核', 'entry is withdrawn and cannot be reviewed');
+      const previous = readRoot(doc, REVIEW_ROOT);
+      const c = CatalogContent.parse(content);
+      const code =
+        decision.decision === 'approve'
+          ? typeof previous.code === 'string'
+            ? previous.code
+            : this.d.codes.next({ muni: this.d.municipality, county: countyOfEntry(id), dept: c.provider.code, classification: c.classification, year: now.getUTCFullYear() })
+          : (previous.code ?? null);
+      const review = CatalogReview.parse({
+        status: decision.decision === 'approve' ? 'approved' : 'rejected',
+        reason: decision.reason ?? undefined,
+        reviewer: decision.reviewer,
+        reviewedAt: now.toISOString(),
+        code: code ?? undefined,
+        contentHash: contentHash(content),
+      });
+      const update = writeRoot(doc, REVIEW_ROOT, { reason: null, ...review }, 'hub');
+      if (update) this.broadcast('hub', [{ entryId: id, update: toBase64(update) }], now);
+      return this.persist(id, doc, now);
+    })();
+  }
+
+  get(id: string): EntryView {
+    const view = this.d.store.getView(id);
+    if (!view) throw new AppError('NOT_FOUND', `目录条目 ${id} 不存在`, `catalog entry ${id} not found`);
+    return view;
+  }
+
+  search(query: SearchQuery): SearchResult {
+    return this.d.store.search(query);
+  }
+
+  /** What a replica with state vector `sv` (canonical text) lacks of entry `id`; null if the hub has no such entry. */
+  diffFor(id: string, sv: string): string | null {
+    const stored = this.d.store.getDoc(id);
+    if (!stored) return null;
+    return toBase64(encodeEntryState(loadEntryDoc(this.d.clientId, stored.state), encodeStateVectorText(sv)));
+  }
+
+  private persist(id: string, doc: Y.Doc, now: Date): EntryView {
+    const view = entryView(id, readRoot(doc, CONTENT_ROOT), readRoot(doc, REVIEW_ROOT));
+    this.d.store.put(view, { state: encodeEntryState(doc), sv: docStateVector(doc) }, now.toISOString());
+    return { ...view, updatedAt: now.toISOString() } as EntryView;
+  }
+
+  private broadcast(origin: string, updates: EntryUpdate[], now: Date): void {
+    this.d.outbox.add(downBroadcastSubject(this.d.municipality, 'catalog.update'), 'catalog.update', { origin, updates }, now);
+  }
+}

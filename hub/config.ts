@@ -1,0 +1,27 @@
+/** @module Municipal hub configuration (`jilian.json` written by `jilian hub init`). */
+import { z } from 'zod';
+import { NODE_ID_RE } from '../protocol/envelope.ts';
+import { countyCode } from '../protocol/messages.ts';
+import { DEFAULT_CODE_TEMPLATE } from './catalog/code-template.ts';
+
+export const HubConfig = z
+  .object({
+    role: z.literal('hub'),
+    nodeId: z.string().regex(NODE_ID_RE),
+    municipality: countyCode,
+    municipalityName: z.string().min(1),
+    nats: z.array(z.string().min(1)).min(1),
+    http: z.object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535) }),
+    database: z.string().default('hub.db'),
+    keyFile: z.string().default('keys/signing.json'),
+    yjsClientId: z.number().int().min(1).max(0x7fffffff),
+    /** Unified resource code template (Jincheng §13); see hub/catalog/code-template.ts. */
+    codeTemplate: z.string().default(DEFAULT_CODE_TEMPLATE),
+    /** How often the hub checks its streams exist (re-creating a wiped one). */
+    streamCheckMs: z.number().int().min(200).default(5_000),
+    streamMaxAgeDays: z.number().int().min(1).default(7),
+    maxBodyBytes: z.number().int().min(1024).default(1024 * 1024),
+    logFile: z.string().optional(),
+  })
+  .strict();
+export type HubConfig = z.infer<typeof HubConfig>;

@@ -1,0 +1,43 @@
+/** @module The municipal hub's schema, as versioned migrations. */
+import { CATALOG_SCHEMA_SQL } from '../../engine/catalog-store.ts';
+import type { Migration } from '../../engine/db.ts';
+import { INBOX_SCHEMA_SQL } from '../../engine/inbox.ts';
+import { OUTBOX_SCHEMA_SQL } from '../../engine/outbox.ts';
+
+export const HUB_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'total catalog, outbox, inbox, node registry, operators, rejections, code counters',
+    sql: `
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      ${CATALOG_SCHEMA_SQL}
+      ${OUTBOX_SCHEMA_SQL}
+      ${INBOX_SCHEMA_SQL}
+      CREATE TABLE nodes (
+        node_id TEXT PRIMARY KEY,
+        county TEXT NOT NULL,
+        name TEXT,
+        public_key TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'active',
+        registered_at TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE operators (
+        name TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE rejections (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        sender TEXT,
+        subject TEXT NOT NULL,
+        code TEXT NOT NULL,
+        message TEXT NOT NULL
+      );
+      CREATE TABLE code_counters (
+        prefix TEXT PRIMARY KEY,
+        next INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
+];

@@ -1,0 +1,98 @@
+/**
+ * @module Anti-entropy, hub side (PROTOCOL.md §Anti-entropy): answers range digests and pulls from
+ * registered nodes over core-NATS request/reply. Every request and reply is a signed envelope.
+ */
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { verifyEnvelope } from '../../protocol/envelope.ts';
+import { ProtocolError } from '../../protocol/errors.ts';
+import type { EntryUpdate, MessageType, PayloadOf, SyncDigestRequest, SyncPullRequest } from '../../protocol/messages.ts';
+import { rangeDigest } from '../../protocol/sync.ts';
+import type { CatalogStore } from '../../engine/catalog-store.ts';
+import type { Clock } from '../../engine/clock.ts';
+import type { Identity } from '../../engine/identity.ts';
+import type { Logger } from '../../engine/log.ts';
+import type { TotalCatalog } from '../catalog/total-catalog.ts';
+import type { NodeRegistry } from '../storage/registry.ts';
+import { claimedSender, type RejectionLog } from './rejections.ts';
+
+/** Vectors per digest reply and bytes per pull reply: both keep replies well under NATS's 1 MiB. */
+const MAX_VECTORS = 1000;
+const MAX_PULL_BYTES = 700 * 1024;
+
+export interface SyncServerDeps {
+  store: CatalogStore;
+  catalog: TotalCatalog;
+  registry: NodeRegistry;
+  identity: Identity;
+  rejections: RejectionLog;
+  clock: Clock;
+  log: Logger;
+  municipality: string;
+}
+
+export class SyncServer {
+  private sub: Subscription | null = null;
+  requests = 0;
+
+  constructor(private readonly d: SyncServerDeps) {}
+
+  /** Subscribe (nats.js re-subscribes by itself after reconnects). */
+  listen(nc: NatsConnection): void {
+    if (this.sub) return;
+    this.sub = nc.subscribe(`jl.${this.d.municipality}.rpc.*.catalog.sync`, { queue: 'hub', callback: (err, msg) => {
+        if (!err) this.onRequest(msg);
+      },
+    });
+  }
+
+  private onRequest(msg: Msg): void {
+    this.requests++;
+    let sender: string | null = null;
+    try {
+      const env = verifyEnvelope(msg.data, (id) => this.d.registry.get(id)?.key);
+      sender = env.from;
+      const county = this.d.registry.get(env.from)!.node.county;
+      if (msg.subject.split('.')[3] !== county) throw new ProtocolError('MESSAGE_WRONG_SUBJECT', `${env.from} (county ${county}) used ${msg.subject}`);
+      if (env.type === 'catalog.sync.digest') this.reply(msg, 'catalog.sync.digest.reply', this.digest(env.payload as SyncDigestRequest));
+      else if (env.type === 'catalog.sync.pull') this.reply(msg, 'catalog.sync.pull.reply', this.pull(env.payload as SyncPullRequest));
+      else throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `${env.type} is not a sync request`);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) {
+        this.d.log.error({ event: 'sync.error', err: String(err) }, 'sync request failed');
+        return this.reply(msg, 'error', { code: 'INTERNAL', message: 'internal error' });
+      }
+      this.d.rejections.record(err, msg.subject, sender ?? claimedSender(err), this.d.clock.now());
+      this.reply(msg, 'error', { code: err.code, message: err.message.slice(0, 1000) });
+    }
+  }
+
+  private digest(req: SyncDigestRequest): PayloadOf<'catalog.sync.digest.reply'> {
+    const lines = this.d.store.vectorsInRange(req.from, req.to);
+    if (lines.length === req.count && rangeDigest(lines) === req.digest) return { match: true, entries: [], next: null };
+    const page = lines.slice(0, MAX_VECTORS);
+    return { match: false, entries: page, next: lines.length > MAX_VECTORS ? lines[MAX_VECTORS]!.id : null };
+  }
+
+  private pull(req: SyncPullRequest): PayloadOf<'catalog.sync.pull.reply'> {
+    const updates: EntryUpdate[] = [];
+    let bytes = 0;
+    for (const { id, sv } of req.entries) {
+      const update = this.d.catalog.diffFor(id, sv);
+      if (!update) continue;
+      bytes += update.length + id.length + 32;
+      if (bytes > MAX_PULL_BYTES && updates.length > 0) break;
+      updates.push({ entryId: id, update });
+    }
+    return { updates };
+  }
+
+  private reply<T extends MessageType>(msg: Msg, type: T, payload: PayloadOf<T>): void {
+    if (!msg.reply) return;
+    msg.respond(this.d.identity.seal(type, Date.now(), payload, this.d.clock.now()));
+  }
+
+  close(): void {
+    this.sub?.unsubscribe();
+    this.sub = null;
+  }
+}

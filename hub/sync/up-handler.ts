@@ -1,0 +1,68 @@
+/**
+ * @module Handles what county nodes publish on the UP stream: verify the signature against the
+ * registered key, check the subject belongs to the sender's county, drop duplicates (also those
+ * re-sent after JetStream's duplicate window), merge, and record the message as seen — all in one
+ * transaction. Anything refused is logged and acknowledged, so a bad message never blocks the stream.
+ */
+import type { JsMsg } from '@nats-io/jetstream';
+import { verifyEnvelope } from '../../protocol/envelope.ts';
+import { ProtocolError } from '../../protocol/errors.ts';
+import type { CatalogUpdate } from '../../protocol/messages.ts';
+import { countyOfUpSubject } from '../../protocol/subjects.ts';
+import type { Clock } from '../../engine/clock.ts';
+import type { Db } from '../../engine/db.ts';
+import type { Inbox } from '../../engine/inbox.ts';
+import type { TotalCatalog } from '../catalog/total-catalog.ts';
+import type { NodeRegistry } from '../storage/registry.ts';
+import { claimedSender, type RejectionLog } from './rejections.ts';
+
+export interface UpHandlerDeps {
+  db: Db;
+  registry: NodeRegistry;
+  inbox: Inbox;
+  catalog: TotalCatalog;
+  rejections: RejectionLog;
+  clock: Clock;
+  municipality: string;
+}
+
+export interface UpStats {
+  applied: number;
+  unchanged: number;
+  duplicates: number;
+  rejected: number;
+}
+
+export function createUpHandler(d: UpHandlerDeps): { handle: (msg: JsMsg) => void; stats: UpStats } {
+  const stats: UpStats = { applied: 0, unchanged: 0, duplicates: 0, rejected: 0 };
+  const handle = (msg: JsMsg) => {
+    let sender: string | null = null;
+    try {
+      const env = verifyEnvelope(msg.data, (id) => d.registry.get(id)?.key);
+      sender = env.from;
+      const node = d.registry.get(env.from)!.node;
+      if (countyOfUpSubject(d.municipality, msg.subject) !== node.county) {
+        throw new ProtocolError('MESSAGE_WRONG_SUBJECT', `${env.from} (county ${node.county}) published on ${msg.subject}`);
+      }
+      if (d.inbox.seen(env.from, env.seq)) {
+        stats.duplicates++;
+        return;
+      }
+      if (env.type !== 'catalog.update') throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `${env.type} is not accepted on the UP stream`);
+      const payload = env.payload as CatalogUpdate;
+      if (payload.origin !== node.county) throw new ProtocolError('UPDATE_FORBIDDEN', `origin ${payload.origin} is not the sender's county ${node.county}`);
+      const changed = d.db.transaction(() => {
+        const n = d.catalog.applyFromCounty(node.county, payload.updates);
+        d.inbox.record(env.from, env.seq, d.clock.now());
+        return n;
+      })();
+      if (changed) stats.applied++;
+      else stats.unchanged++;
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      stats.rejected++;
+      d.rejections.record(err, msg.subject, sender ?? claimedSender(err), d.clock.now());
+    }
+  };
+  return { handle, stats };
+}

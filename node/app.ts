@@ -1,0 +1,145 @@
+/** @module Wires a county node together: SQLite, catalog service, NATS link, outbox publisher, DOWN consumer, anti-entropy, HTTP. */
+import { serve, type ServerType } from '@hono/node-server';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { decodePublicKey } from '../protocol/keys.ts';
+import { loadSodium } from '../protocol/sodium.ts';
+import { downFilterSubjects, streamNames } from '../protocol/subjects.ts';
+import { CatalogStore } from '../engine/catalog-store.ts';
+import { systemClock, type Clock } from '../engine/clock.ts';
+import { readConfig } from '../engine/config-file.ts';
+import { ConsumerLoop } from '../engine/consumer.ts';
+import { openDatabase, type Db } from '../engine/db.ts';
+import { Identity, readKeyFile } from '../engine/identity.ts';
+import { Inbox } from '../engine/inbox.ts';
+import { createLogger, type Logger } from '../engine/log.ts';
+import { NatsLink } from '../engine/nats-link.ts';
+import { Outbox } from '../engine/outbox.ts';
+import { OutboxPublisher } from '../engine/publisher.ts';
+import { CatalogService } from './catalog/service.ts';
+import { NodeConfig } from './config.ts';
+import { createNodeApp } from './http/routes.ts';
+import { NODE_MIGRATIONS } from './storage/migrations.ts';
+import { DepartmentStore } from './storage/departments.ts';
+import { AntiEntropyClient } from './sync/anti-entropy.ts';
+import { createDownHandler } from './sync/down-handler.ts';
+
+export interface StartNodeOptions {
+  clock?: Clock;
+  log?: Logger;
+  /** Override the configured HTTP port (0 = any free port; tests use this). */
+  httpPort?: number;
+}
+
+export interface RunningNode {
+  config: NodeConfig;
+  url: string;
+  db: Db;
+  service: CatalogService;
+  departments: DepartmentStore;
+  antiEntropy: AntiEntropyClient;
+  link: NatsLink;
+  status(): NodeStatus;
+  close(): Promise<void>;
+}
+
+export interface NodeStatus {
+  nodeId: string;
+  county: string;
+  municipality: string;
+  nats: { connected: boolean; connectedAt: string | null };
+  hub: { lastContactAt: string | null };
+  outbox: { depth: number; oldest: string | null; lagMs: number; published: number; lastAckAt: string | null };
+  inbound: { applied: number; duplicates: number; rejected: number };
+  antiEntropy: { last: unknown; lastError: string | null };
+  catalog: { entries: number; stateBytes: number };
+}
+
+export async function startNode(dir: string, options: StartNodeOptions = {}): Promise<RunningNode> {
+  await loadSodium();
+  const config = readConfig(dir, NodeConfig);
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? createLogger(config.nodeId, { file: config.logFile ? join(dir, config.logFile) : undefined });
+  const db = openDatabase(join(dir, config.database), NODE_MIGRATIONS);
+  const identity = new Identity(config.nodeId, readKeyFile(join(dir, config.keyFile)));
+  const hubKey = decodePublicKey(config.hub.publicKey);
+  const store = new CatalogStore(db);
+  const outbox = new Outbox(db);
+  const inbox = new Inbox(db);
+  const departments = new DepartmentStore(db);
+  const service = new CatalogService({ db, store, outbox, clock, municipality: config.municipality, county: config.county, clientId: config.yjsClientId });
+
+  const link = new NatsLink(config.nats, config.nodeId, log);
+  const publisher = new OutboxPublisher(outbox, link, identity, log);
+  const down = createDownHandler({ db, inbox, service, clock, log, hubId: config.hub.nodeId, hubKey, onContact: () => link.touch() });
+  const consumer = new ConsumerLoop(
+    link,
+    { stream: streamNames(config.municipality).down, durable: config.nodeId, filterSubjects: downFilterSubjects(config.municipality, config.county), handle: down.handle },
+    log,
+  );
+  const antiEntropy = new AntiEntropyClient({
+    link,
+    identity,
+    store,
+    service,
+    log,
+    municipality: config.municipality,
+    county: config.county,
+    hubId: config.hub.nodeId,
+    hubKey,
+    intervalMs: config.antiEntropyMs,
+  });
+
+  const status = (): NodeStatus => {
+    const o = outbox.depth();
+    return {
+      nodeId: config.nodeId,
+      county: config.county,
+      municipality: config.municipality,
+      nats: { connected: link.state.connected, connectedAt: link.state.connectedAt },
+      hub: { lastContactAt: link.state.lastContactAt },
+      outbox: { ...o, lagMs: o.oldest ? Math.max(0, clock.now().getTime() - Date.parse(o.oldest)) : 0, published: publisher.published, lastAckAt: publisher.lastAckAt },
+      inbound: { ...down.stats },
+      antiEntropy: { last: antiEntropy.lastReport, lastError: antiEntropy.lastError },
+      catalog: store.stats(),
+    };
+  };
+
+  const app = createNodeApp({ service, departments, status, log, maxBodyBytes: config.maxBodyBytes });
+  const port = options.httpPort ?? config.http.port;
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: config.http.host, port }, () => resolve(s));
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${config.http.host}:${address.port}`;
+
+  // The WAN side starts after HTTP is serving: a node works locally whether or not the hub is reachable.
+  link.start();
+  publisher.start();
+  consumer.start();
+  antiEntropy.start();
+  log.info({ event: 'node.started', nodeId: config.nodeId, county: config.county, url }, 'county node started');
+
+  return {
+    config,
+    url,
+    db,
+    service,
+    departments,
+    antiEntropy,
+    link,
+    status,
+    async close() {
+      antiEntropy.stop();
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      await consumer.stop();
+      await publisher.stop();
+      await link.close();
+      db.close();
+      log.info({ event: 'node.stopped' }, 'county node stopped');
+    },
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * @module The county node's catalog domain: departments edit their own entries; every change is a
+ * Yjs update stored with the entry and queued in the outbox in one transaction; updates from the
+ * hub are applied without being re-published (no echo).
+ */
+import { randomUUID } from 'node:crypto';
+import * as Y from 'yjs';
+import { CatalogContent, CatalogContentPatch } from '../../protocol/catalog-entry.ts';
+import { CONTENT_ROOT, docStateVector, encodeEntryState, encodeStateVectorText, loadEntryDoc, readRoot, REVIEW_ROOT, writeRoot } from '../../protocol/catalog-doc.ts';
+import { entryView, type EntryView } from '../../protocol/catalog-view.ts';
+import { countyOfEntry, type EntryUpdate } from '../../protocol/messages.ts';
+import { fromBase64, toBase64 } from '../../protocol/sodium.ts';
+import { upSubject } from '../../protocol/subjects.ts';
+import type { CatalogStore, SearchQuery, SearchResult } from '../../engine/catalog-store.ts';
+import type { Clock } from '../../engine/clock.ts';
+import type { Db } from '../../engine/db.ts';
+import { AppError } from '../../engine/errors.ts';
+import { validate } from '../../engine/http.ts';
+import type { Outbox } from '../../engine/outbox.ts';
+import type { Department } from '../storage/departments.ts';
+
+export interface CatalogServiceDeps {
+  db: Db;
+  store: CatalogStore;
+  outbox: Outbox;
+  clock: Clock;
+  municipality: string;
+  county: string;
+  /** This node's stable Yjs client id (see ARCHITECTURE.md: never shared by two replicas). */
+  clientId: number;
+}
+
+export class CatalogService {
+  constructor(private readonly d: CatalogServiceDeps) {}
+
+  /** Create entries for a department in one transaction (one outbox message). */
+  create(dept: Department, inputs: unknown[]): EntryView[] {
+    const contents = inputs.map((input, i) => {
+      try {
+        return validate(CatalogContent, input, 'INVALID_ENTRY');
+      } catch (err) {
+        throw inputs.length > 1 && err instanceof AppError ? prefixFields(err, `${i}`) : err;
+      }
+    });
+    for (const c of contents) this.assertOwnDepartment(dept, c.provider.code);
+    const now = this.d.clock.now();
+    return this.d.db.transaction(() => {
+      const updates: EntryUpdate[] = [];
+      const views = contents.map((content) => {
+        const id = `${this.d.county}-${randomUUID()}`;
+        const doc = loadEntryDoc(this.d.clientId);
+        const update = writeRoot(doc, CONTENT_ROOT, content as Record<string, unknown>);
+        updates.push({ entryId: id, update: toBase64(update!) });
+        return this.persist(id, doc, now);
+      });
+      this.queue(updates, now);
+      return views;
+    })();
+  }
+
+  /** Change fields of an own entry; the merged content must still be a valid entry. */
+  update(dept: Department, id: string, patchInput: unknown): EntryView {
+    const patch = validate(CatalogContentPatch, patchInput, 'INVALID_ENTRY');
+    const now = this.d.clock.now();
+    return this.d.db.transaction(() => {
+      const doc = this.loadOwn(dept, id);
+      const merged = validate(CatalogContent, { ...readRoot(doc, CONTENT_ROOT), ...patch }, 'INVALID_ENTRY');
+      this.assertOwnDepartment(dept, merged.provider.code);
+      const update = writeRoot(doc, CONTENT_ROOT, merged as Record<string, unknown>);
+      if (update) this.queue([{ entryId: id, update: toBase64(update) }], now);
+      return update ? this.persist(id, doc, now) : this.get(id);
+    })();
+  }
+
+  /** Withdraw (soft-delete) an own entry: it stays in the catalog marked withdrawn (Jincheng §19). */
+  withdraw(dept: Department, id: string): EntryView {
+    return this.update(dept, id, { withdrawn: true });
+  }
+
+  get(id: string): EntryView {
+    const view = this.d.store.getView(id);
+    if (!view) throw new AppError('NOT_FOUND', `目录条目 ${id} 不存在`, `catalog entry ${id} not found`);
+    return view;
+  }
+
+  search(query: SearchQuery): SearchResult {
+    return this.d.store.search(query);
+  }
+
+  /** Apply updates that came from the hub. They are never queued again (origin is the hub). */
+  applyRemote(updates: EntryUpdate[]): number {
+    const now = this.d.clock.now();
+    let changed = 0;
+    this.d.db.transaction(() => {
+      for (const u of updates) {
+        const stored = this.d.store.getDoc(u.entryId);
+        const doc = loadEntryDoc(this.d.clientId, stored?.state);
+        const before = stored?.sv ?? '';
+        Y.applyUpdate(doc, fromBase64(u.update), 'hub');
+        if (docStateVector(doc) === before && stored) continue;
+        this.persist(u.entryId, doc, now);
+        changed++;
+      }
+    })();
+    return changed;
+  }
+
+  /** Queue, for the hub, whatever of an own entry the hub's state vector lacks (anti-entropy push). */
+  pushMissing(id: string, hubSv: string): boolean {
+    if (countyOfEntry(id) !== this.d.county) return false;
+    const stored = this.d.store.getDoc(id);
+    if (!stored) return false;
+    const doc = loadEntryDoc(this.d.clientId, stored.state);
+    const diff = encodeEntryState(doc, encodeStateVectorText(hubSv));
+    this.d.db.transaction(() => this.queue([{ entryId: id, update: toBase64(diff) }], this.d.clock.now()))();
+    return true;
+  }
+
+  private loadOwn(dept: Department, id: string): Y.Doc {
+    if (countyOfEntry(id) !== this.d.county) {
+      throw new AppError('FORBIDDEN', '只能修改本县（区）节点的目录条目', 'only entries of this county node can be changed here');
+    }
+    const stored = this.d.store.getDoc(id);
+    if (!stored) throw new AppError('NOT_FOUND', `目录条目 ${id} 不存在`, `catalog entry ${id} not found`);
+    const doc = loadEntryDoc(this.d.clientId, stored.state);
+    const provider = readRoot(doc, CONTENT_ROOT).provider as { code?: string } | undefined;
+    this.assertOwnDepartment(dept, provider?.code ?? '');
+    return doc;
+  }
+
+  private assertOwnDepartment(dept: Department, providerCode: string): void {
+    if (providerCode !== dept.code) {
+      throw new AppError('FORBIDDEN', `部门 ${dept.code} 只能编制和修改本部门的目录`, `department ${dept.code} may only catalog its own data`, [
+        { path: 'provider.code', code: 'forbidden', message: 'not your department' },
+      ]);
+    }
+  }
+
+  private persist(id: string, doc: Y.Doc, now: Date): EntryView {
+    const view = entryView(id, readRoot(doc, CONTENT_ROOT), readRoot(doc, REVIEW_ROOT));
+    this.d.store.put(view, { state: encodeEntryState(doc), sv: docStateVector(doc) }, now.toISOString());
+    return { ...view, updatedAt: now.toISOString() } as EntryView;
+  }
+
+  private queue(updates: EntryUpdate[], now: Date): void {
+    this.d.outbox.add(upSubject(this.d.municipality, this.d.county, 'catalog.update'), 'catalog.update', { origin: this.d.county, updates }, now);
+  }
+}
+
+function prefixFields(err: AppError, prefix: string): AppError {
+  return new AppError(
+    err.code,
+    err.zh,
+    err.en,
+    err.fields.map((f) => ({ ...f, path: f.path ? `${prefix}.${f.path}` : prefix })),
+  );
+}

@@ -1,0 +1,26 @@
+/** @module County node configuration (`jilian.json` written by `jilian node init`). */
+import { z } from 'zod';
+import { NODE_ID_RE } from '../protocol/envelope.ts';
+import { countyCode } from '../protocol/messages.ts';
+
+export const NodeConfig = z
+  .object({
+    role: z.literal('node'),
+    nodeId: z.string().regex(NODE_ID_RE),
+    county: countyCode,
+    countyName: z.string().min(1),
+    municipality: countyCode,
+    nats: z.array(z.string().min(1)).min(1),
+    http: z.object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535) }),
+    hub: z.object({ nodeId: z.string().regex(NODE_ID_RE), publicKey: z.string().min(1) }),
+    /** Relative to the data directory. */
+    database: z.string().default('jilian.db'),
+    keyFile: z.string().default('keys/signing.json'),
+    /** Yjs client id of this replica; unique per node, never reused (see ARCHITECTURE.md). */
+    yjsClientId: z.number().int().min(1).max(0x7fffffff),
+    antiEntropyMs: z.number().int().min(500).default(30_000),
+    maxBodyBytes: z.number().int().min(1024).default(1024 * 1024),
+    logFile: z.string().optional(),
+  })
+  .strict();
+export type NodeConfig = z.infer<typeof NodeConfig>;

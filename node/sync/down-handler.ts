@@ -1,0 +1,54 @@
+/** @module Applies what the hub publishes on the DOWN stream: verify the hub's signature, drop duplicates, apply. */
+import type { JsMsg } from '@nats-io/jetstream';
+import { verifyEnvelope } from '../../protocol/envelope.ts';
+import { ProtocolError } from '../../protocol/errors.ts';
+import type { Clock } from '../../engine/clock.ts';
+import type { Db } from '../../engine/db.ts';
+import type { Inbox } from '../../engine/inbox.ts';
+import type { Logger } from '../../engine/log.ts';
+import type { CatalogService } from '../catalog/service.ts';
+
+export interface DownHandlerDeps {
+  db: Db;
+  inbox: Inbox;
+  service: CatalogService;
+  clock: Clock;
+  log: Logger;
+  hubId: string;
+  hubKey: Uint8Array;
+  onContact: () => void;
+}
+
+export interface DownStats {
+  applied: number;
+  duplicates: number;
+  rejected: number;
+}
+
+/** Build the handler; every failure to verify is logged and the message dropped (acknowledged). */
+export function createDownHandler(d: DownHandlerDeps): { handle: (msg: JsMsg) => void; stats: DownStats } {
+  const stats: DownStats = { applied: 0, duplicates: 0, rejected: 0 };
+  const lookup = (id: string) => (id === d.hubId ? d.hubKey : undefined);
+  const handle = (msg: JsMsg) => {
+    let env;
+    try {
+      env = verifyEnvelope(msg.data, lookup);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      stats.rejected++;
+      d.log.warn({ event: 'down.rejected', code: err.code, subject: msg.subject, detail: err.detail }, err.message);
+      return;
+    }
+    d.onContact();
+    if (d.inbox.seen(env.from, env.seq)) {
+      stats.duplicates++;
+      return;
+    }
+    d.db.transaction(() => {
+      if (env.type === 'catalog.update') d.service.applyRemote((env.payload as { updates: never[] }).updates);
+      d.inbox.record(env.from, env.seq, d.clock.now());
+    })();
+    stats.applied++;
+  };
+  return { handle, stats };
+}

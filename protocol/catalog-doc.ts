@@ -1,0 +1,172 @@
+/**
+ * @module One catalog entry as a Yjs document (PROTOCOL.md §Catalog documents).
+ *
+ * Each entry is its own Y.Doc with two root maps, split by owner so that permission checks are
+ * structural: `content` is written only by the owning county's node, `review` only by the hub.
+ * Every field is one map key holding a plain JSON value (last writer wins per field, ties broken by
+ * Yjs client id, so all replicas pick the same value). Keys are never deleted, only set to null:
+ * a key deletion would change the delete set without changing the state vector, and anti-entropy
+ * compares state vectors. Because values are replaced whole (no Y.Text), an overwritten value leaves
+ * only a small tombstone (client, clock, length) behind; its content is garbage-collected.
+ */
+import * as Y from 'yjs';
+import { ProtocolError } from './errors.ts';
+
+export const CONTENT_ROOT = 'content';
+export const REVIEW_ROOT = 'review';
+export type EntryRoot = typeof CONTENT_ROOT | typeof REVIEW_ROOT;
+
+/** Load (or create) an entry doc that will write as `clientId`. The id must be stable per replica and unique. */
+export function loadEntryDoc(clientId: number, state?: Uint8Array | null): Y.Doc {
+  const doc = new Y.Doc({ gc: true });
+  // Load first, then take the id: Yjs abandons a client id whose clock a non-local transaction advanced.
+  if (state && state.length > 0) Y.applyUpdate(doc, state, 'storage');
+  doc.clientID = clientId;
+  return doc;
+}
+
+/** Plain JSON of one root map with null (cleared) fields dropped. */
+export function readRoot(doc: Y.Doc, root: EntryRoot): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(doc.getMap(root).toJSON())) if (value !== null && value !== undefined) out[key] = value;
+  return out;
+}
+
+/**
+ * Set fields of one root in a single transaction and return the Yjs update it produced
+ * (null when nothing changed). Unchanged values are not rewritten, so no-op edits leave no tombstones.
+ */
+export function writeRoot(doc: Y.Doc, root: EntryRoot, fields: Record<string, unknown>, origin: unknown = 'local'): Uint8Array | null {
+  const map = doc.getMap(root);
+  let update: Uint8Array | null = null;
+  const capture = (u: Uint8Array) => {
+    update = update ? Y.mergeUpdates([update, u]) : u;
+  };
+  doc.on('update', capture);
+  try {
+    doc.transact(() => {
+      for (const [key, raw] of Object.entries(fields)) {
+        const value = raw === undefined ? null : raw;
+        const current = map.get(key);
+        if (JSON.stringify(current ?? null) === JSON.stringify(value)) continue;
+        map.set(key, value as never);
+      }
+    }, origin);
+  } finally {
+    doc.off('update', capture);
+  }
+  return update;
+}
+
+/** The whole document as one update (what is stored, and what a replica with nothing needs). */
+export function encodeEntryState(doc: Y.Doc, remoteStateVector?: Uint8Array): Uint8Array {
+  return Y.encodeStateAsUpdate(doc, remoteStateVector);
+}
+
+/**
+ * Canonical text form of a state vector: `client:clock` pairs sorted by client, comma separated.
+ * Yjs's binary vector lists clients in insertion order, which differs between replicas; digests need
+ * one spelling.
+ */
+export function canonicalStateVector(sv: Map<number, number>): string {
+  return [...sv.entries()]
+    .filter(([, clock]) => clock > 0)
+    .sort((a, b) => a[0] - b[0])
+    .map(([client, clock]) => `${client}:${clock}`)
+    .join(',');
+}
+
+export function docStateVector(doc: Y.Doc): string {
+  return canonicalStateVector(Y.decodeStateVector(Y.encodeStateVector(doc)));
+}
+
+/** Parse the canonical text form; throws ProtocolError on malformed input. */
+export function parseStateVector(text: string): Map<number, number> {
+  const sv = new Map<number, number>();
+  if (text === '') return sv;
+  for (const pair of text.split(',')) {
+    const m = /^(\d{1,10}):(\d{1,15})$/.exec(pair);
+    if (!m) throw new ProtocolError('MESSAGE_INVALID', 'malformed state vector', { pair: pair.slice(0, 40) });
+    sv.set(Number(m[1]), Number(m[2]));
+  }
+  return sv;
+}
+
+/** Binary Yjs state vector from the canonical text form (for `Y.encodeStateAsUpdate`). */
+export function encodeStateVectorText(text: string): Uint8Array {
+  const doc = new Y.Doc();
+  const sv = parseStateVector(text);
+  // Y has no public encoder from a Map, so write the v1 varint layout directly: count, then client/clock pairs.
+  const bytes: number[] = [];
+  const varuint = (n: number) => {
+    while (n > 0x7f) {
+      bytes.push((n % 0x80) | 0x80);
+      n = Math.floor(n / 0x80);
+    }
+    bytes.push(n);
+  };
+  varuint(sv.size);
+  for (const [client, clock] of sv) {
+    varuint(client);
+    varuint(clock);
+  }
+  doc.destroy();
+  return Uint8Array.from(bytes);
+}
+
+/** True if vector `a` has seen everything `b` has (a ≥ b for every client). */
+export function covers(a: Map<number, number>, b: Map<number, number>): boolean {
+  for (const [client, clock] of b) if ((a.get(client) ?? 0) < clock) return false;
+  return true;
+}
+
+/** Result of applying a remote update under an ownership rule. */
+export interface CheckedApply {
+  /** Roots the update changed. Empty means it was already known (a duplicate). */
+  changedRoots: Set<string>;
+}
+
+/**
+ * Apply a remote update, refusing it unless it only touches `allowedRoots` and carries no structs
+ * written as one of `forbiddenClients`. The doc must be a scratch copy: on refusal it is left
+ * half-applied and must be discarded, never stored.
+ */
+export function applyChecked(doc: Y.Doc, update: Uint8Array, allowedRoots: ReadonlySet<string>, forbiddenClients: ReadonlySet<number>, origin: unknown): CheckedApply {
+  let decoded: ReturnType<typeof Y.decodeUpdate>;
+  try {
+    decoded = Y.decodeUpdate(update);
+  } catch (cause) {
+    throw new ProtocolError('UPDATE_INVALID', 'not a Yjs update', {}, { cause });
+  }
+  for (const struct of decoded.structs) {
+    if (forbiddenClients.has(struct.id.client)) {
+      throw new ProtocolError('UPDATE_FORBIDDEN', 'update writes as a client it does not own', { client: struct.id.client });
+    }
+  }
+  const changedRoots = new Set<string>();
+  const rootNames = new Map<unknown, string>();
+  const observe = (tr: Y.Transaction) => {
+    for (const name of doc.share.keys()) rootNames.set(doc.share.get(name), name);
+    for (const type of tr.changed.keys()) {
+      let t: Y.AbstractType<any> = type;
+      while (t._item?.parent) t = t._item.parent as Y.AbstractType<any>;
+      changedRoots.add(rootNames.get(t) ?? '?');
+    }
+  };
+  doc.on('afterTransaction', observe);
+  try {
+    Y.applyUpdate(doc, update, origin);
+  } catch (cause) {
+    throw new ProtocolError('UPDATE_INVALID', 'Yjs update could not be applied', {}, { cause });
+  } finally {
+    doc.off('afterTransaction', observe);
+  }
+  for (const name of doc.share.keys()) if (!allowedRoots.has(name) && name !== CONTENT_ROOT && name !== REVIEW_ROOT) changedRoots.add(name);
+  for (const root of changedRoots) {
+    if (!allowedRoots.has(root)) throw new ProtocolError('UPDATE_FORBIDDEN', `update changes "${root}", which this sender does not own`, { root });
+  }
+  if (doc.store.pendingStructs || doc.store.pendingDs) {
+    throw new ProtocolError('UPDATE_MISSING_DEPENDENCIES', 'update depends on changes not yet received', {});
+  }
+  return { changedRoots };
+}

@@ -1,0 +1,368 @@
+// Catalog entry (政务数据资源目录条目) schemas, split by owner: content (county node), review (municipal hub), view (API).
+//
+// Entries are replicated as Yjs maps with separate ownership: the providing department's node
+// writes `content`, the municipal hub writes `review`. Cross-field rules live in superRefine
+// checks; they are not expressed in the exported JSON Schema, so they are listed here:
+//   - data item names and codes are unique (Jincheng §11: complete, consistent, accurately named)
+//   - identifier items are strings of length 18 (Jiyuan §20, Hebi §11)
+//   - conditional / not-shared entries carry a legal basis (Jiyuan §14, §32(1); Hebi §14; Jincheng §23)
+//   - conditional entries state their conditions or scope (Jincheng §23, Hebi §14)
+//   - sharing methods are unique, and present unless the entry is not shared (Jincheng §9, §17)
+//   - conditional / not-open entries carry a basis (Jiyuan §39, Hebi §18); conditional ones their
+//     conditions (Hebi §19); open entries name their open methods (Jincheng §9)
+//   - data open to the public unconditionally is also shared unconditionally (Jincheng §11, §20)
+//   - base entries name a base category and are shared unconditionally (Jiyuan §15, §32(2); Hebi §14)
+//   - population / legal-entity base entries carry an ID-number / credit-code item (Jiyuan §20, Hebi §11)
+//   - entries with sensitive items are graded L3 or above (Jincheng §35; Hebi §26, §27(4))
+//   - dictionaries refer to existing items, once each, with unique value codes (Jincheng §10)
+//   - a rejected review has a reason; an approved one has the unified resource code (Jincheng §13)
+import { z } from 'zod';
+import { creditCodeSchema } from './ids.ts';
+
+// ------------------------------------------------------------------------------- enum lists
+
+/** 资源分类 (Jiyuan §15, Jincheng §14): base (基础), thematic (主题), department (部门) resources. */
+export const CLASSIFICATIONS = ['base', 'thematic', 'department'] as const;
+/** 基础信息资源类别 (Jiyuan §15, Hebi §12, §14). */
+export const BASE_CATEGORIES = ['population', 'legal_entity', 'natural_resources_geospatial', 'e_license'] as const;
+/**
+ * 数据分级. The regulations require grading (Jincheng §9, §35; Hebi §26) but define no levels, so
+ * the four levels common in provincial public-data grading guides are used:
+ * L1 一级·公开 (public), L2 二级·内部 (internal), L3 三级·敏感 (sensitive, e.g. personal
+ * information), L4 四级·重要 (important data in the sense of the Data Security Law, Hebi §26).
+ * State secrets never enter the platform (Hebi §24), so there is no level for them.
+ */
+export const GRADES = ['L1', 'L2', 'L3', 'L4'] as const;
+/** 数据格式 (Jincheng §2, §9; Jiyuan §2: text, numbers, images, audio/video, e-licences, e-archives). */
+export const DATA_FORMATS = [
+  'database', 'spreadsheet', 'text', 'image', 'audio_video', 'geospatial', 'e_license', 'e_archive', 'other',
+] as const;
+/** 信息项数据类型. */
+export const DATA_ITEM_TYPES = ['string', 'integer', 'decimal', 'date', 'datetime', 'boolean', 'binary'] as const;
+/** 标识类型 (Jiyuan §20, Hebi §11): ID number for natural persons, credit code for organisations. */
+export const IDENTIFIER_KINDS = ['citizen_id', 'credit_code'] as const;
+/** 共享属性 (Jincheng §22, Jiyuan §14, Hebi §14). */
+export const SHARING_ATTRIBUTES = ['unconditional', 'conditional', 'not_shared'] as const;
+/** 共享方式 (Jincheng §17: table / API / file; Jiyuan §9, §33 and Jincheng §22: cross-verification). */
+export const SHARING_METHODS = ['api', 'table', 'file', 'verification'] as const;
+/** 开放属性 (Jiyuan §38, Yaohai §15, Hebi §18). */
+export const OPEN_ATTRIBUTES = ['unconditional', 'conditional', 'not_open'] as const;
+/** 开放方式 (Jincheng §9; vocabulary from Jiaozuo §22: interface, online query, bulk download). */
+export const OPEN_METHODS = ['download', 'api', 'online_query'] as const;
+/** 更新周期 (Jincheng §9, §18). */
+export const UPDATE_CYCLES = ['realtime', 'daily', 'weekly', 'monthly', 'quarterly', 'yearly', 'irregular'] as const;
+/** 存储层级 (Jincheng §9). */
+export const STORAGE_LEVELS = ['provincial', 'municipal', 'county'] as const;
+/** 审核状态 set by the municipal hub (Jincheng §13, Jiyuan §17). */
+export const REVIEW_STATUSES = ['pending', 'approved', 'rejected'] as const;
+/** Derived entry status: withdrawn wins over the review status (Jincheng §19). */
+export const ENTRY_STATUSES = ['withdrawn', 'pending', 'approved', 'rejected'] as const;
+
+export type Classification = (typeof CLASSIFICATIONS)[number];
+export type BaseCategory = (typeof BASE_CATEGORIES)[number];
+export type Grade = (typeof GRADES)[number];
+export type DataFormat = (typeof DATA_FORMATS)[number];
+export type DataItemType = (typeof DATA_ITEM_TYPES)[number];
+export type IdentifierKind = (typeof IDENTIFIER_KINDS)[number];
+export type SharingAttribute = (typeof SHARING_ATTRIBUTES)[number];
+export type SharingMethod = (typeof SHARING_METHODS)[number];
+export type OpenAttribute = (typeof OPEN_ATTRIBUTES)[number];
+export type OpenMethod = (typeof OPEN_METHODS)[number];
+export type UpdateCycle = (typeof UPDATE_CYCLES)[number];
+export type StorageLevel = (typeof STORAGE_LEVELS)[number];
+export type ReviewStatus = (typeof REVIEW_STATUSES)[number];
+export type EntryStatus = (typeof ENTRY_STATUSES)[number];
+
+// ------------------------------------------------------------------------------ zh labels
+
+export const CLASSIFICATION_LABELS: Record<Classification, string> = { base: '基础', thematic: '主题', department: '部门' };
+export const BASE_CATEGORY_LABELS: Record<BaseCategory, string> = {
+  population: '人口', legal_entity: '法人', natural_resources_geospatial: '自然资源和空间地理', e_license: '电子证照',
+};
+export const GRADE_LABELS: Record<Grade, string> = { L1: '一级(公开)', L2: '二级(内部)', L3: '三级(敏感)', L4: '四级(重要)' };
+export const DATA_FORMAT_LABELS: Record<DataFormat, string> = {
+  database: '数据库', spreadsheet: '电子表格', text: '文本', image: '图片图像', audio_video: '音视频',
+  geospatial: '空间地理', e_license: '电子证照', e_archive: '电子档案', other: '其他',
+};
+export const SHARING_ATTRIBUTE_LABELS: Record<SharingAttribute, string> = {
+  unconditional: '无条件共享', conditional: '有条件共享', not_shared: '不予共享',
+};
+export const SHARING_METHOD_LABELS: Record<SharingMethod, string> = {
+  api: '服务接口(API)共享', table: '数据库表共享(前置库)', file: '文件共享', verification: '数据核验(比对)',
+};
+export const OPEN_ATTRIBUTE_LABELS: Record<OpenAttribute, string> = {
+  unconditional: '无条件开放', conditional: '有条件开放(依申请)', not_open: '不予开放',
+};
+export const OPEN_METHOD_LABELS: Record<OpenMethod, string> = { download: '数据下载', api: '接口调用', online_query: '在线查询' };
+export const UPDATE_CYCLE_LABELS: Record<UpdateCycle, string> = {
+  realtime: '实时', daily: '每日', weekly: '每周', monthly: '每月', quarterly: '每季度', yearly: '每年', irregular: '不定期',
+};
+export const STORAGE_LEVEL_LABELS: Record<StorageLevel, string> = { provincial: '省级', municipal: '市级', county: '县级' };
+
+const enumDoc = (title: string, labels: Record<string, string>): string =>
+  `${title} (${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ')})`;
+
+// ------------------------------------------------------------------------------ content
+
+const text = (max: number) => z.string().max(max);
+
+export const DataItem = z
+  .strictObject({
+    name: z.string().min(1).max(100).describe('信息项名称(中文) / data item name'),
+    code: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, '信息项代码须为小写字母开头的 snake_case / code must match ^[a-z][a-z0-9_]{0,62}$')
+      .describe('信息项代码(字段标识) / column identifier'),
+    type: z.enum(DATA_ITEM_TYPES).describe('数据类型 / data type'),
+    length: z.number().int().positive().optional().describe('长度 / length'),
+    required: z.boolean().optional().describe('是否必填 / mandatory'),
+    primaryKey: z.boolean().optional().describe('是否主键 / part of the primary key'),
+    description: text(1000).optional().describe('说明 / description'),
+    sensitive: z.boolean().default(false).describe('是否敏感(共享开放前需脱敏) / sensitive, masked before sharing or opening'),
+    identifier: z.enum(IDENTIFIER_KINDS).nullable().default(null)
+      .describe('主体标识 / the item keys a natural person (citizen_id) or organisation (credit_code); Jiyuan §20, Hebi §11'),
+  })
+  .describe('信息项 / data item');
+
+export const Provider = z
+  .strictObject({
+    code: z.string().regex(/^[0-9A-Za-z][0-9A-Za-z_-]{1,31}$/, '部门代码格式错误 / department code must match ^[0-9A-Za-z][0-9A-Za-z_-]{1,31}$')
+      .describe('提供部门代码 / department code'),
+    name: z.string().min(1).max(100).describe('提供部门名称 / department name'),
+    creditCode: creditCodeSchema.optional(),
+  })
+  .describe('数据提供部门 / providing department');
+
+export const Sharing = z
+  .strictObject({
+    attribute: z.enum(SHARING_ATTRIBUTES).describe(enumDoc('共享属性 / sharing attribute', SHARING_ATTRIBUTE_LABELS)),
+    conditions: text(2000).optional().describe('共享条件 / sharing conditions (Hebi §14)'),
+    scope: text(2000).optional().describe('共享范围 / sharing scope (Jincheng §23)'),
+    legalBasis: text(2000).optional()
+      .describe('共享依据(法律法规规章政策) / legal basis, required for conditional and not_shared (Jiyuan §14, Hebi §14, Jincheng §23)'),
+  })
+  .describe('共享属性 / sharing');
+
+export const OpenInfo = z
+  .strictObject({
+    attribute: z.enum(OPEN_ATTRIBUTES).describe(enumDoc('开放属性 / open attribute', OPEN_ATTRIBUTE_LABELS)),
+    conditions: text(2000).optional().describe('开放条件 / open conditions, required for conditional (Hebi §19)'),
+    basis: text(2000).optional().describe('依据 / basis, required unless unconditional (Jiyuan §39, Hebi §18)'),
+    methods: z.array(z.enum(OPEN_METHODS)).max(OPEN_METHODS.length).optional()
+      .describe(enumDoc('开放方式 / open methods, required unless not_open (Jincheng §9)', OPEN_METHOD_LABELS)),
+  })
+  .describe('开放属性 / opening to the public');
+
+export const DataDictionaryEntry = z
+  .strictObject({
+    item: z.string().min(1).describe('信息项代码 / code of a data item of this entry'),
+    values: z.array(z.strictObject({
+      code: z.string().min(1).max(64).describe('代码值 / value code'),
+      label: z.string().min(1).max(200).describe('含义 / label'),
+    })).min(1).max(10000).describe('代码表 / code list'),
+  })
+  .describe('数据字典 / data dictionary for one item (Jincheng §10)');
+
+/** Content fields as a plain object, before cross-field rules (for extension / partials). */
+const contentFields = {
+  name: z.string().min(1).max(200).describe('数据资源名称 / resource name'),
+  abstract: text(4000).describe('资源摘要 / abstract'),
+  provider: Provider,
+  classification: z.enum(CLASSIFICATIONS).describe(enumDoc('资源分类 / classification', CLASSIFICATION_LABELS)),
+  baseCategory: z.enum(BASE_CATEGORIES).optional()
+    .describe(enumDoc('基础信息资源类别 / base category, required iff classification is base (Jiyuan §15)', BASE_CATEGORY_LABELS)),
+  grading: z.enum(GRADES).describe(enumDoc('数据分级 / data grade (Jincheng §9, §35)', GRADE_LABELS)),
+  dataFormat: z.enum(DATA_FORMATS).describe(enumDoc('数据格式 / data format', DATA_FORMAT_LABELS)),
+  dataItems: z.array(DataItem).min(1).max(500).describe('信息项 / data items (Jincheng §9)'),
+  sharing: Sharing,
+  sharingMethods: z.array(z.enum(SHARING_METHODS)).max(SHARING_METHODS.length)
+    .describe(enumDoc('共享方式 / sharing methods (Jincheng §17)', SHARING_METHOD_LABELS)),
+  open: OpenInfo,
+  updateCycle: z.enum(UPDATE_CYCLES).describe(enumDoc('更新周期 / update cycle', UPDATE_CYCLE_LABELS)),
+  storageLevel: z.enum(STORAGE_LEVELS).describe(enumDoc('存储层级 / storage level', STORAGE_LEVEL_LABELS)),
+  publishDate: z.iso.date().optional().describe('发布日期 YYYY-MM-DD / publish date'),
+  dataDictionary: z.array(DataDictionaryEntry).max(500).optional().describe('数据字典 / data dictionary (Jincheng §10)'),
+  withdrawn: z.boolean().default(false).describe('已撤销发布 / withdrawn; needs the authority\'s approval (Jincheng §19)'),
+};
+
+type Ctx = z.core.$RefinementCtx<unknown>;
+type Rec = Record<string, unknown>;
+const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
+const recs = (v: unknown): Rec[] => (Array.isArray(v) ? v.filter(isRec) : []);
+const blank = (v: unknown): boolean => typeof v !== 'string' || v.trim() === '';
+const issue = (ctx: Ctx, path: PropertyKey[], message: string): void => ctx.addIssue({ code: 'custom', path, message });
+
+/** Reports the later occurrence of each repeated value of `key` among `rows`. */
+function uniqueBy(ctx: Ctx, rows: unknown[], key: string | null, path: (i: number) => PropertyKey[], what: string): void {
+  const seen = new Set<unknown>();
+  rows.forEach((row, i) => {
+    const v = key === null ? row : isRec(row) ? row[key] : undefined;
+    if (v === undefined) return;
+    if (seen.has(v)) issue(ctx, path(i), `${what}重复 / duplicate ${String(v)}`);
+    seen.add(v);
+  });
+}
+
+/** Cross-field rules of a catalog entry's content. Written defensively: runs even when fields failed. */
+function checkContent(c: Rec, ctx: Ctx): void {
+  const items = Array.isArray(c['dataItems']) ? (c['dataItems'] as unknown[]) : [];
+  // Jincheng §11: complete, logically consistent, accurately named.
+  uniqueBy(ctx, items, 'name', (i) => ['dataItems', i, 'name'], '信息项名称');
+  uniqueBy(ctx, items, 'code', (i) => ['dataItems', i, 'code'], '信息项代码');
+  items.forEach((it, i) => {
+    if (!isRec(it) || it['identifier'] == null) return;
+    // Jiyuan §20, Hebi §11: identifiers are ID numbers / credit codes, both 18 characters.
+    if (it['type'] !== 'string') issue(ctx, ['dataItems', i, 'type'], '标识信息项须为 string / identifier items must have type string');
+    if (it['length'] !== undefined && it['length'] !== 18) issue(ctx, ['dataItems', i, 'length'], '标识信息项长度应为18 / identifier items have length 18');
+  });
+
+  const sharing = isRec(c['sharing']) ? c['sharing'] : {};
+  const sAttr = sharing['attribute'];
+  if ((sAttr === 'conditional' || sAttr === 'not_shared') && blank(sharing['legalBasis'])) {
+    // Jiyuan §14, §32(1); Hebi §14; Jincheng §23; Yaohai §13.
+    issue(ctx, ['sharing', 'legalBasis'], '有条件共享和不予共享须提供法律法规依据 / conditional and not-shared entries need a legal basis');
+  }
+  if (sAttr === 'conditional' && blank(sharing['conditions']) && blank(sharing['scope'])) {
+    // Jincheng §23 (标明共享范围), Hebi §14 (明确共享条件).
+    issue(ctx, ['sharing', 'scope'], '有条件共享须标明共享范围或条件 / conditional entries need a scope or conditions');
+  }
+  const methods = Array.isArray(c['sharingMethods']) ? (c['sharingMethods'] as unknown[]) : null;
+  if (methods !== null) {
+    uniqueBy(ctx, methods, null, (i) => ['sharingMethods', i], '共享方式');
+    // Jincheng §9, §17: shared data is published through at least one method.
+    if (methods.length === 0 && sAttr !== 'not_shared') issue(ctx, ['sharingMethods'], '须至少选择一种共享方式 / at least one sharing method is required');
+  }
+
+  const open = isRec(c['open']) ? c['open'] : {};
+  const oAttr = open['attribute'];
+  if ((oAttr === 'conditional' || oAttr === 'not_open') && blank(open['basis'])) {
+    // Jiyuan §39, Hebi §18.
+    issue(ctx, ['open', 'basis'], '有条件开放和不予开放须提供依据 / conditional and not-open entries need a basis');
+  }
+  if (oAttr === 'conditional' && blank(open['conditions'])) {
+    issue(ctx, ['open', 'conditions'], '有条件开放须明确开放条件 / conditional opening needs conditions (Hebi §19)');
+  }
+  const oMethods = open['methods'];
+  if (oAttr === 'not_open' && Array.isArray(oMethods) && oMethods.length > 0) {
+    issue(ctx, ['open', 'methods'], '不予开放的资源不应有开放方式 / not-open entries have no open methods');
+  } else if ((oAttr === 'unconditional' || oAttr === 'conditional') && (!Array.isArray(oMethods) || oMethods.length === 0)) {
+    issue(ctx, ['open', 'methods'], '开放的资源须明确开放方式 / open entries need open methods (Jincheng §9)');
+  }
+  if (Array.isArray(oMethods)) uniqueBy(ctx, oMethods, null, (i) => ['open', 'methods', i], '开放方式');
+  if (oAttr === 'unconditional' && sAttr !== undefined && sAttr !== 'unconditional') {
+    // Jincheng §11 (logical consistency), §20 (sharing is the rule).
+    issue(ctx, ['open', 'attribute'], '无条件开放的数据应无条件共享 / data open to everyone must be shared unconditionally');
+  }
+
+  const cls = c['classification'];
+  if (cls === 'base') {
+    if (c['baseCategory'] === undefined) issue(ctx, ['baseCategory'], '基础类资源须注明基础信息资源类别 / base entries need a base category (Jiyuan §15)');
+    // Jiyuan §15, §32(2); Hebi §14: base databases are shared unconditionally.
+    if (sAttr !== undefined && sAttr !== 'unconditional') issue(ctx, ['sharing', 'attribute'], '基础数据库须无条件共享 / base resources are shared unconditionally');
+    // Jiyuan §20, Hebi §11: natural persons keyed by ID number, organisations by credit code.
+    const need = c['baseCategory'] === 'population' ? 'citizen_id' : c['baseCategory'] === 'legal_entity' ? 'credit_code' : null;
+    if (need !== null && !recs(items).some((it) => it['identifier'] === need)) {
+      issue(ctx, ['dataItems'], `须包含标识为 ${need} 的信息项 / needs a data item with identifier ${need}`);
+    }
+  } else if (c['baseCategory'] !== undefined) {
+    issue(ctx, ['baseCategory'], '仅基础类资源可注明基础信息资源类别 / baseCategory is only for base entries');
+  }
+
+  // Jincheng §35; Hebi §26, §27(4): sensitive data needs stronger protection, hence a higher grade.
+  if ((c['grading'] === 'L1' || c['grading'] === 'L2') && recs(items).some((it) => it['sensitive'] === true)) {
+    issue(ctx, ['grading'], '含敏感信息项的资源应为L3或以上 / entries with sensitive items are graded L3 or L4');
+  }
+
+  // Jincheng §10: data dictionary matches the data structure.
+  const codes = new Set(recs(items).map((it) => it['code']));
+  const dict = Array.isArray(c['dataDictionary']) ? (c['dataDictionary'] as unknown[]) : [];
+  uniqueBy(ctx, dict, 'item', (i) => ['dataDictionary', i, 'item'], '字典信息项');
+  dict.forEach((d, i) => {
+    if (!isRec(d)) return;
+    if (typeof d['item'] === 'string' && !codes.has(d['item'])) {
+      issue(ctx, ['dataDictionary', i, 'item'], `字典引用了不存在的信息项 / no data item with code ${d['item']}`);
+    }
+    if (Array.isArray(d['values'])) uniqueBy(ctx, d['values'], 'code', (j) => ['dataDictionary', i, 'values', j, 'code'], '代码值');
+  });
+}
+
+/** 目录内容: written only by the providing department's (county) node. */
+export const CatalogContent = z
+  .strictObject(contentFields)
+  .superRefine((c, ctx) => checkContent(c as unknown as Rec, ctx as Ctx))
+  .describe('政务数据资源目录条目内容 / catalog entry content, owned by the providing department. Cross-field rules (legal basis, uniqueness, base ⇒ unconditional, …) are enforced by the validator, see protocol/catalog-entry.ts');
+
+/**
+ * Partial content for updates. Fields replace whole top-level values; the merged result must pass
+ * `CatalogContent` again (see `mergeCatalogContent`). `withdrawn` has no default here, so an
+ * update that omits it never resets it.
+ */
+export const CatalogContentPatch = z
+  .strictObject({ ...contentFields, withdrawn: z.boolean().describe('已撤销发布 / withdrawn (Jincheng §19)') })
+  .partial()
+  .describe('目录内容更新 / partial catalog content update');
+
+export type DataItem = z.infer<typeof DataItem>;
+export type Provider = z.infer<typeof Provider>;
+export type Sharing = z.infer<typeof Sharing>;
+export type OpenInfo = z.infer<typeof OpenInfo>;
+export type DataDictionaryEntry = z.infer<typeof DataDictionaryEntry>;
+export type CatalogContent = z.infer<typeof CatalogContent>;
+export type CatalogContentInput = z.input<typeof CatalogContent>;
+export type CatalogContentPatch = z.infer<typeof CatalogContentPatch>;
+
+/** Applies `patch` to `base` (a key set to undefined removes it) and validates the result. */
+export function mergeCatalogContent(base: CatalogContentInput, patch: CatalogContentPatch): ReturnType<typeof CatalogContent.safeParse> {
+  const merged: Rec = { ...base, ...patch };
+  for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k];
+  return CatalogContent.safeParse(merged);
+}
+
+// ------------------------------------------------------------------------------ review
+
+/** Optional review fields also accept null: the hub clears a field in its Yjs map by writing null. */
+export const CatalogReview = z
+  .strictObject({
+    status: z.enum(REVIEW_STATUSES).describe('审核状态 / review status'),
+    reason: text(2000).nullish().describe('驳回理由 / reason, required when rejected'),
+    reviewer: z.string().min(1).max(100).nullish().describe('审核人 / reviewer'),
+    reviewedAt: z.iso.datetime({ offset: true }).nullish().describe('审核时间 ISO 8601 / review time'),
+    code: z.string().regex(/^[0-9A-Za-z][0-9A-Za-z./_-]{0,63}$/, '资源编码格式错误 / resource code must match ^[0-9A-Za-z][0-9A-Za-z./_-]{0,63}$').nullish()
+      .describe('统一资源编码 / unified resource code, assigned on approval (Jincheng §13)'),
+    contentHash: z.string().regex(/^[0-9a-f]{64}$/, 'contentHash 应为64位小写十六进制 / contentHash must be 64 lower-case hex digits').nullish()
+      .describe('所审内容的哈希 / hex BLAKE2b-256 of the canonical JSON of the reviewed content'),
+  })
+  .superRefine((r, ctx) => {
+    if (r.status === 'rejected' && blank(r.reason)) issue(ctx as Ctx, ['reason'], '驳回须说明理由 / a rejection needs a reason');
+    // Jincheng §13: the authority codes entries uniformly as part of its review.
+    if (r.status === 'approved' && r.code == null) issue(ctx as Ctx, ['code'], '审核通过须赋予统一资源编码 / approval assigns a unified resource code');
+  })
+  .describe('目录审核 / catalog review, owned by the municipal hub');
+export type CatalogReview = z.infer<typeof CatalogReview>;
+
+// ------------------------------------------------------------------------------ view
+
+/** Derived status: a withdrawn entry (Jincheng §19) is withdrawn whatever its review says. */
+export function deriveEntryStatus(content: { withdrawn?: boolean }, review: { status: ReviewStatus }): EntryStatus {
+  return content.withdrawn === true ? 'withdrawn' : review.status;
+}
+
+export const CatalogEntryView = z
+  .strictObject({
+    id: z.string().min(1).max(128).describe('条目标识 / entry id'),
+    county: z.string().regex(/^[1-9]\d{5}$/, '行政区划代码应为6位数字 / county must be a 6-digit administrative division code')
+      .describe('所属区县行政区划代码 / county administrative division code'),
+    content: CatalogContent,
+    review: CatalogReview,
+    status: z.enum(ENTRY_STATUSES).describe('状态 / derived status'),
+    code: z.string().nullable().describe('统一资源编码 / unified resource code (= review.code)'),
+    reviewStale: z.boolean().default(false).describe('内容在审核后已变更 / content changed after the last review decision'),
+    updatedAt: z.iso.datetime({ offset: true }).describe('更新时间 / last update'),
+  })
+  .superRefine((v, ctx) => {
+    if (!isRec(v.content) || !isRec(v.review)) return;
+    if (REVIEW_STATUSES.includes(v.review.status) && v.status !== deriveEntryStatus(v.content, v.review)) {
+      issue(ctx as Ctx, ['status'], `状态应为 ${deriveEntryStatus(v.content, v.review)} / status does not match content and review`);
+    }
+    if (v.code !== (v.review.code ?? null)) issue(ctx as Ctx, ['code'], 'code 应等于 review.code / code must equal review.code');
+  })
+  .describe('目录条目视图 / catalog entry as returned by the API');
+export type CatalogEntryView = z.infer<typeof CatalogEntryView>;

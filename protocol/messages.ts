@@ -1,0 +1,94 @@
+/** @module Message types: one zod schema per type tag (PROTOCOL.md §Messages). Tags are stable wire names. */
+import { z } from 'zod';
+import { ADMIN_CODE_RE } from './subjects.ts';
+
+/** Catalog entry ids are `<county code>-<uuid>`: the owning county is part of the id and never changes. */
+export const ENTRY_ID_RE = /^[1-9][0-9]{5}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export const countyCode = z.string().regex(ADMIN_CODE_RE, '6-digit administrative division code');
+export const entryId = z.string().regex(ENTRY_ID_RE, 'entry id <county>-<uuid>');
+/** Base64 (RFC 4648 §4, padded). Size is bounded by the envelope limit. */
+export const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64');
+
+/** The owning county of an entry id. */
+export function countyOfEntry(id: string): string {
+  return id.slice(0, 6);
+}
+
+/** One Yjs update (v1 encoding) for one entry document. */
+export const EntryUpdate = z
+  .object({
+    entryId,
+    update: base64.min(1),
+  })
+  .strict();
+export type EntryUpdate = z.infer<typeof EntryUpdate>;
+
+/** `catalog.update` (tag 1): Yjs updates for one or more entries. Node → hub on UP, hub → nodes on DOWN. */
+export const CatalogUpdate = z
+  .object({
+    /** The county whose node produced the change; for hub broadcasts the county the change came from, or "hub". */
+    origin: z.union([countyCode, z.literal('hub')]),
+    updates: z.array(EntryUpdate).min(1).max(5000),
+  })
+  .strict();
+export type CatalogUpdate = z.infer<typeof CatalogUpdate>;
+
+/** `catalog.sync.digest` (tag 2): node asks whether the hub's entries with from ≤ id < to hash the same. */
+export const SyncDigestRequest = z
+  .object({
+    from: z.string().max(64),
+    to: z.string().max(64).nullable(),
+    count: z.number().int().nonnegative(),
+    digest: z.string().regex(/^[0-9a-f]{64}$/),
+  })
+  .strict();
+export type SyncDigestRequest = z.infer<typeof SyncDigestRequest>;
+
+/** One entry's canonical state vector (see `canonicalStateVector`). */
+export const EntryVector = z.object({ id: entryId, sv: z.string().max(4096) }).strict();
+export type EntryVector = z.infer<typeof EntryVector>;
+
+/**
+ * `catalog.sync.digest.reply` (tag 3): equal, or the hub's vectors for the entries in the range.
+ * At most 1000 vectors per reply: when there are more, `next` is the first id not listed and the
+ * reply covers only from ≤ id < next; the node asks again from `next`.
+ */
+export const SyncDigestReply = z
+  .object({
+    match: z.boolean(),
+    entries: z.array(EntryVector).max(1000),
+    next: z.string().max(64).nullable(),
+  })
+  .strict();
+export type SyncDigestReply = z.infer<typeof SyncDigestReply>;
+
+/** `catalog.sync.pull` (tag 4): node sends its vectors (empty sv = unknown entry); hub answers with what it lacks. */
+export const SyncPullRequest = z
+  .object({ entries: z.array(EntryVector).min(1).max(500) })
+  .strict();
+export type SyncPullRequest = z.infer<typeof SyncPullRequest>;
+
+/** `catalog.sync.pull.reply` (tag 5). */
+export const SyncPullReply = z
+  .object({ updates: z.array(EntryUpdate).max(500) })
+  .strict();
+export type SyncPullReply = z.infer<typeof SyncPullReply>;
+
+/** `error` (tag 6): a request/reply failure. */
+export const ErrorReply = z
+  .object({ code: z.string().max(64), message: z.string().max(1000) })
+  .strict();
+export type ErrorReply = z.infer<typeof ErrorReply>;
+
+/** Type tag → payload schema. The numeric tags are listed in PROTOCOL.md and never reused. */
+export const MESSAGE_TYPES = {
+  'catalog.update': CatalogUpdate,
+  'catalog.sync.digest': SyncDigestRequest,
+  'catalog.sync.digest.reply': SyncDigestReply,
+  'catalog.sync.pull': SyncPullRequest,
+  'catalog.sync.pull.reply': SyncPullReply,
+  error: ErrorReply,
+} as const;
+export type MessageType = keyof typeof MESSAGE_TYPES;
+export type PayloadOf<T extends MessageType> = z.infer<(typeof MESSAGE_TYPES)[T]>;

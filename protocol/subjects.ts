@@ -1,0 +1,49 @@
+/** @module NATS subject and stream names (PROTOCOL.md §Subjects). All names derive from the municipality code. */
+
+/** 6-digit administrative division code (GB/T 2260), e.g. 410800 for a city, 410802 for a district. */
+export const ADMIN_CODE_RE = /^[1-9][0-9]{5}$/;
+
+/** Node → hub messages from one county, captured by the UP stream. */
+export function upSubject(muni: string, county: string, type: string): string {
+  return `jl.${muni}.up.${county}.${type}`;
+}
+
+/** Hub → every node (broadcast), captured by the DOWN stream. */
+export function downBroadcastSubject(muni: string, type: string): string {
+  return `jl.${muni}.down.all.${type}`;
+}
+
+/** Hub → one county, captured by the DOWN stream. */
+export function downCountySubject(muni: string, county: string, type: string): string {
+  return `jl.${muni}.down.${county}.${type}`;
+}
+
+/** Core-NATS request/reply to the hub from one county (anti-entropy). Not persisted. */
+export function rpcSubject(muni: string, county: string, type: string): string {
+  return `jl.${muni}.rpc.${county}.${type}`;
+}
+
+/** Stream definitions the hub creates; nodes only bind consumers to them. */
+export function streamNames(muni: string): { up: string; down: string } {
+  return { up: `JL_${muni}_UP`, down: `JL_${muni}_DOWN` };
+}
+
+export function upStreamSubjects(muni: string): string[] {
+  return [`jl.${muni}.up.>`];
+}
+
+export function downStreamSubjects(muni: string): string[] {
+  return [`jl.${muni}.down.>`];
+}
+
+/** Subjects one county's consumer of the DOWN stream reads: broadcasts plus its own. */
+export function downFilterSubjects(muni: string, county: string): string[] {
+  return [`jl.${muni}.down.all.>`, `jl.${muni}.down.${county}.>`];
+}
+
+/** The county code an UP subject was published under, or null if the subject is not an UP subject. */
+export function countyOfUpSubject(muni: string, subject: string): string | null {
+  const parts = subject.split('.');
+  if (parts.length < 5 || parts[0] !== 'jl' || parts[1] !== muni || parts[2] !== 'up') return null;
+  return parts[3] ?? null;
+}
