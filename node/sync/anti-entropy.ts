@@ -48,8 +48,10 @@ export class AntiEntropyClient {
   constructor(private readonly d: AntiEntropyDeps) {}
 
   start(): void {
-    this.d.link.onConnect(() => void this.trigger());
-    this.timer = setInterval(() => void this.trigger(), this.d.intervalMs);
+    // Background rounds: a failure is logged in trigger() and retried next round.
+    const background = () => void this.trigger().catch(() => undefined);
+    this.d.link.onConnect(background);
+    this.timer = setInterval(background, this.d.intervalMs);
     this.timer.unref();
   }
 

@@ -12,6 +12,9 @@ import { startNode, type RunningNode } from '../../node/app.ts';
 import { initNode } from '../../node/init.ts';
 import { createLogger } from '../../engine/log.ts';
 import { NatsServer } from './nats-server.ts';
+import { openDatabase } from '../../engine/db.ts';
+import { NODE_MIGRATIONS } from '../../node/storage/migrations.ts';
+import { DepartmentStore } from '../../node/storage/departments.ts';
 
 export const MUNI = '410800';
 
@@ -34,33 +37,38 @@ export class Cluster {
   readonly logFile = join(this.root, 'cluster.log');
   readonly log = createLogger('test', { file: this.logFile, level: process.env.JILIAN_TEST_LOG_LEVEL ?? 'info' });
 
-  static async start(counties: string[], opts: { antiEntropyMs?: number } = {}): Promise<Cluster> {
+  static async start(counties: string[], opts: { antiEntropyMs?: number; natsConfig?: string } = {}): Promise<Cluster> {
     const c = new Cluster();
-    c.nats = await NatsServer.start();
+    c.nats = await NatsServer.start({ config: opts.natsConfig });
     c.hubDir = join(c.root, 'hub');
     const hub = await initHub(c.hubDir, { municipality: MUNI, municipalityName: '测试市', nats: [c.nats.url], httpPort: 0, streamCheckMs: 300 });
     c.hubToken = hub.operatorToken;
     c.hubKey = hub.publicKey;
     await c.startHub();
-    for (const county of counties) {
-      const dir = join(c.root, `node-${county}`);
-      const { publicKey, config } = await initNode(dir, {
-        county,
-        countyName: `测试县${county}`,
-        municipality: MUNI,
-        nats: [c.nats.url],
-        httpPort: 0,
-        hubId: hub.config.nodeId,
-        hubKey: hub.publicKey,
-        antiEntropyMs: opts.antiEntropyMs ?? 60_000,
-      });
-      c.hub!.registry.register({ nodeId: config.nodeId, county, publicKey }, new Date());
-      const node: ClusterNode = { dir, county, token: '', running: null, publicKey };
-      await c.startNode(node);
-      node.token = node.running!.departments.issue(deptOf(county), `${county}公安局`, new Date());
-      c.nodes.push(node);
-    }
+    for (const county of counties) await c.startNode(await c.addNode(county, opts.antiEntropyMs));
     return c;
+  }
+
+  /** Initialise a county node's directory, register it at the hub and issue its department token (not started). */
+  async addNode(county: string, antiEntropyMs = 60_000): Promise<ClusterNode> {
+    const dir = join(this.root, `node-${county}`);
+    const { publicKey, config } = await initNode(dir, {
+      county,
+      countyName: `测试县${county}`,
+      municipality: MUNI,
+      nats: [this.nats.url],
+      httpPort: 0,
+      hubId: this.hub!.config.nodeId,
+      hubKey: this.hubKey,
+      antiEntropyMs,
+    });
+    this.hub!.registry.register({ nodeId: config.nodeId, county, publicKey }, new Date());
+    const db = openDatabase(join(dir, config.database), NODE_MIGRATIONS);
+    const token = new DepartmentStore(db).issue(deptOf(county), `${county}公安局`, new Date());
+    db.close();
+    const node: ClusterNode = { dir, county, token, running: null, publicKey };
+    this.nodes.push(node);
+    return node;
   }
 
   async startHub(): Promise<RunningHub> {
@@ -71,6 +79,28 @@ export class Cluster {
   async startNode(node: ClusterNode): Promise<RunningNode> {
     node.running = await startNode(node.dir, { log: this.log.child({ side: node.county }), httpPort: 0 });
     return node.running;
+  }
+
+  /** Every replica's view of every entry, for equality checks: id → {content, review}. */
+  snapshot(which: 'hub' | string): Map<string, string> {
+    const db = which === 'hub' ? this.hub!.db : this.node(which).running!.db;
+    const rows = db.prepare('SELECT id, view FROM entries ORDER BY id').all() as { id: string; view: string }[];
+    return new Map(rows.map((r) => {
+      const v = JSON.parse(r.view);
+      return [r.id, JSON.stringify({ content: v.content, review: v.review, status: v.status, code: v.code })];
+    }));
+  }
+
+  /** True when the hub and every running node hold exactly the same entries with the same content and review. */
+  converged(): boolean {
+    const hub = this.snapshot('hub');
+    for (const n of this.nodes) {
+      if (!n.running) continue;
+      const s = this.snapshot(n.county);
+      if (s.size !== hub.size) return false;
+      for (const [id, v] of hub) if (s.get(id) !== v) return false;
+    }
+    return true;
   }
 
   node(county: string): ClusterNode {

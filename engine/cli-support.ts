@@ -1,0 +1,38 @@
+/** @module Small helpers shared by the node and hub CLIs: running a service until a signal, reading a DB, printing. */
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+
+/** Keep a started service running until SIGINT/SIGTERM, then close it cleanly (flushes nothing: every write is already committed). */
+export function runUntilSignal(close: () => Promise<void>): void {
+  let closing = false;
+  const stop = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    console.error(`收到 ${signal}，正在停止 / ${signal} received, stopping`);
+    close().then(
+      () => process.exit(0),
+      (err) => (console.error(err), process.exit(1)),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** Open the data directory's database read-only (for status while the service runs). */
+export function openReadOnly(dir: string, file: string): Database.Database {
+  return new Database(join(dir, file), { readonly: true, fileMustExist: true });
+}
+
+export function printJson(value: unknown): void {
+  console.log(JSON.stringify(value, null, 2));
+}
+
+export function splitList(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid port ${value}`);
+  return n;
+}

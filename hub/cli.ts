@@ -1,0 +1,114 @@
+/** @module `jilian hub …`: what a municipal hub operator runs. */
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { readConfig } from '../engine/config-file.ts';
+import { openDatabase } from '../engine/db.ts';
+import { openReadOnly, parsePort, printJson, runUntilSignal, splitList } from '../engine/cli-support.ts';
+import { loadSodium } from '../protocol/sodium.ts';
+import { startHub } from './app.ts';
+import { HubConfig } from './config.ts';
+import { initHub } from './init.ts';
+import { HUB_MIGRATIONS } from './storage/migrations.ts';
+import { OperatorStore } from './storage/operators.ts';
+import { NodeRegistry } from './storage/registry.ts';
+
+function openHubDb(dir: string) {
+  const config = readConfig(dir, HubConfig);
+  return openDatabase(join(dir, config.database), HUB_MIGRATIONS);
+}
+
+export function registerHubCommands(cmd: Command): void {
+  cmd
+    .command('init')
+    .description('创建枢纽数据目录、配置、签名密钥和首个操作员 / create the hub data directory, config, key and first operator')
+    .requiredOption('-d, --dir <dir>', '数据目录 / data directory')
+    .requiredOption('--municipality <code>', '市6位行政区划代码 / 6-digit municipality code, e.g. 410800')
+    .requiredOption('--municipality-name <name>', '市名称 / municipality name')
+    .option('--nats <urls>', 'NATS 地址（逗号分隔）/ NATS URLs, comma separated', 'nats://127.0.0.1:4222')
+    .option('--http-port <port>', 'HTTP 端口 / HTTP port', '8090')
+    .option('--http-host <host>', 'HTTP 监听地址 / HTTP listen address', '127.0.0.1')
+    .option('--code-template <template>', '统一资源编码模板 / unified resource code template (Jincheng §13)')
+    .option('--operator <name>', '首个操作员名称 / first operator name', 'admin')
+    .action(async (o) => {
+      const { config, publicKey, operatorToken } = await initHub(o.dir, {
+        municipality: o.municipality,
+        municipalityName: o.municipalityName,
+        nats: splitList(o.nats),
+        httpPort: parsePort(o.httpPort),
+        httpHost: o.httpHost,
+        codeTemplate: o.codeTemplate,
+        operator: o.operator,
+      });
+      console.log(`已初始化枢纽 / hub initialised: ${config.nodeId} (${config.municipalityName})`);
+      console.log(`枢纽标识 / hub id: ${config.nodeId}`);
+      console.log(`枢纽公钥 / hub public key: ${publicKey}`);
+      console.log(`操作员 ${o.operator} 令牌（只显示一次）/ operator token (shown once): ${operatorToken}`);
+      console.log(`下一步 / next: jilian hub start --dir ${o.dir}`);
+    });
+
+  cmd
+    .command('start')
+    .description('启动枢纽 / run the hub')
+    .requiredOption('-d, --dir <dir>', '数据目录 / data directory')
+    .option('--http-port <port>', '覆盖配置中的端口 / override the configured port')
+    .action(async (o) => {
+      const hub = await startHub(o.dir, { httpPort: o.httpPort === undefined ? undefined : parsePort(o.httpPort) });
+      console.error(`枢纽已启动 / hub running: ${hub.url}`);
+      runUntilSignal(() => hub.close());
+    });
+
+  cmd
+    .command('status')
+    .description('显示枢纽状态 / show hub state (safe while the hub runs)')
+    .requiredOption('-d, --dir <dir>', '数据目录 / data directory')
+    .action((o) => {
+      const config = readConfig(o.dir, HubConfig);
+      const db = openReadOnly(o.dir, config.database);
+      printJson({
+        nodeId: config.nodeId,
+        municipality: config.municipality,
+        nodes: db.prepare('SELECT node_id AS nodeId, county, status FROM nodes ORDER BY county').all(),
+        entries: db.prepare('SELECT status, COUNT(*) AS n FROM entries GROUP BY status').all(),
+        outbox: db.prepare('SELECT COUNT(*) AS depth, MIN(created_at) AS oldest FROM outbox').get(),
+        rejections: db.prepare('SELECT code, COUNT(*) AS n FROM rejections GROUP BY code').all(),
+      });
+      db.close();
+    });
+
+  cmd
+    .command('register-node')
+    .description('登记县（区）节点公钥 / register a county node’s public key')
+    .requiredOption('-d, --dir <dir>', '枢纽数据目录 / hub data directory')
+    .requiredOption('--node-id <id>', '节点标识 / node id')
+    .requiredOption('--county <code>', '县（区）代码 / county code')
+    .requiredOption('--public-key <base64>', '节点公钥 / node public key (printed by `jilian node init`)')
+    .option('--name <name>', '节点名称 / display name')
+    .action(async (o) => {
+      await loadSodium();
+      const db = openHubDb(o.dir);
+      new NodeRegistry(db).register({ nodeId: o.nodeId, county: o.county, publicKey: o.publicKey, name: o.name }, new Date());
+      db.close();
+      console.log(`已登记 / registered ${o.nodeId} (${o.county})`);
+    });
+
+  cmd
+    .command('nodes')
+    .description('列出已登记节点 / list registered nodes')
+    .requiredOption('-d, --dir <dir>', '枢纽数据目录 / hub data directory')
+    .action((o) => {
+      const db = openHubDb(o.dir);
+      printJson(new NodeRegistry(db).list());
+      db.close();
+    });
+
+  cmd
+    .command('operator-add')
+    .description('新增操作员并签发令牌（只显示一次）/ add an operator and issue a token (shown once)')
+    .requiredOption('-d, --dir <dir>', '枢纽数据目录 / hub data directory')
+    .requiredOption('--name <name>', '操作员名称 / operator name')
+    .action((o) => {
+      const db = openHubDb(o.dir);
+      console.log(new OperatorStore(db).issue(o.name, new Date()));
+      db.close();
+    });
+}

@@ -1,0 +1,100 @@
+/** @module `jilian node …`: what a county administrator runs. */
+import type { Command } from 'commander';
+import { readConfig } from '../engine/config-file.ts';
+import { openDatabase } from '../engine/db.ts';
+import { openReadOnly, parsePort, printJson, runUntilSignal, splitList } from '../engine/cli-support.ts';
+import { startNode } from './app.ts';
+import { NodeConfig } from './config.ts';
+import { initNode } from './init.ts';
+import { DepartmentStore } from './storage/departments.ts';
+import { NODE_MIGRATIONS } from './storage/migrations.ts';
+
+export function registerNodeCommands(cmd: Command): void {
+  cmd
+    .command('init')
+    .description('创建节点数据目录、配置与签名密钥 / create the data directory, config and signing key')
+    .requiredOption('-d, --dir <dir>', '数据目录 / data directory')
+    .requiredOption('--county <code>', '本县（区）6位行政区划代码 / 6-digit county code, e.g. 410802')
+    .requiredOption('--county-name <name>', '县（区）名称 / county name')
+    .requiredOption('--municipality <code>', '所属市代码 / municipality code, e.g. 410800')
+    .requiredOption('--hub-id <id>', '市级枢纽节点标识 / hub node id (printed by `jilian hub init`)')
+    .requiredOption('--hub-key <base64>', '市级枢纽公钥 / hub public key (printed by `jilian hub init`)')
+    .option('--nats <urls>', 'NATS 地址（逗号分隔）/ NATS server URLs, comma separated', 'nats://127.0.0.1:4222')
+    .option('--http-port <port>', 'HTTP 端口 / HTTP port', '8080')
+    .option('--http-host <host>', 'HTTP 监听地址 / HTTP listen address', '127.0.0.1')
+    .option('--node-id <id>', '节点标识 / node id (default county-<code>)')
+    .action(async (o) => {
+      const { config, publicKey } = await initNode(o.dir, {
+        county: o.county,
+        countyName: o.countyName,
+        municipality: o.municipality,
+        nats: splitList(o.nats),
+        httpPort: parsePort(o.httpPort),
+        httpHost: o.httpHost,
+        hubId: o.hubId,
+        hubKey: o.hubKey,
+        nodeId: o.nodeId,
+      });
+      console.log(`已初始化节点 / node initialised: ${config.nodeId} (${config.countyName} ${config.county})`);
+      console.log(`公钥 / public key: ${publicKey}`);
+      console.log('下一步 / next:');
+      console.log(`  1. 市级枢纽登记本节点 / at the hub: jilian hub register-node --dir <hub dir> --node-id ${config.nodeId} --county ${config.county} --public-key ${publicKey}`);
+      console.log(`  2. 为部门签发令牌 / issue a department token: jilian node dept add --dir ${o.dir} --code <dept code> --name <dept name>`);
+      console.log(`  3. 启动 / start: jilian node start --dir ${o.dir}`);
+    });
+
+  cmd
+    .command('start')
+    .description('启动节点（HTTP 接口 + 与枢纽同步）/ run the node (HTTP API + replication)')
+    .requiredOption('-d, --dir <dir>', '数据目录 / data directory')
+    .option('--http-port <port>', '覆盖配置中的端口 / override the configured port')
+    .action(async (o) => {
+      const node = await startNode(o.dir, { httpPort: o.httpPort === undefined ? undefined : parsePort(o.httpPort) });
+      console.error(`节点已启动 / node running: ${node.url}`);
+      runUntilSignal(() => node.close());
+    });
+
+  cmd
+    .command('status')
+    .description('显示复制状态（可在节点运行时使用）/ show replication state (safe while the node runs)')
+    .requiredOption('-d, --dir <dir>', '数据目录 / data directory')
+    .action(async (o) => {
+      const config = readConfig(o.dir, NodeConfig);
+      const db = openReadOnly(o.dir, config.database);
+      const outbox = db.prepare('SELECT COUNT(*) AS depth, MIN(created_at) AS oldest FROM outbox').get();
+      const entries = db.prepare('SELECT COUNT(*) AS total, SUM(county = ?) AS own FROM entries').get(config.county);
+      db.close();
+      let http: unknown = 'down';
+      try {
+        const res = await fetch(`http://${config.http.host}:${config.http.port}/api/v1/health`, { signal: AbortSignal.timeout(2000) });
+        http = res.ok ? 'up' : `HTTP ${res.status}`;
+      } catch {
+        /* not running */
+      }
+      printJson({ nodeId: config.nodeId, county: config.county, http, outbox, entries });
+    });
+
+  const dept = cmd.command('dept').description('部门与访问令牌 / departments and their API tokens');
+  dept
+    .command('add')
+    .description('登记部门并签发令牌（令牌只显示一次）/ register a department and issue its token (shown once)')
+    .requiredOption('-d, --dir <dir>', '数据目录 / data directory')
+    .requiredOption('--code <code>', '部门代码 / department code')
+    .requiredOption('--name <name>', '部门名称 / department name')
+    .action((o) => {
+      const config = readConfig(o.dir, NodeConfig);
+      const db = openDatabase(`${o.dir}/${config.database}`, NODE_MIGRATIONS);
+      const token = new DepartmentStore(db).issue(o.code, o.name, new Date());
+      db.close();
+      console.log(token);
+    });
+  dept
+    .command('list')
+    .requiredOption('-d, --dir <dir>', '数据目录 / data directory')
+    .action((o) => {
+      const config = readConfig(o.dir, NodeConfig);
+      const db = openDatabase(`${o.dir}/${config.database}`, NODE_MIGRATIONS);
+      printJson(new DepartmentStore(db).list());
+      db.close();
+    });
+}
