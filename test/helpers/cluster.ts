@@ -12,6 +12,7 @@ import { startNode, type RunningNode } from '../../node/app.ts';
 import { initNode } from '../../node/init.ts';
 import { createLogger } from '../../engine/log.ts';
 import { NatsServer } from './nats-server.ts';
+import { streamNames } from '../../protocol/subjects.ts';
 import { openDatabase } from '../../engine/db.ts';
 import { NODE_MIGRATIONS } from '../../node/storage/migrations.ts';
 import { DepartmentStore } from '../../node/storage/departments.ts';
@@ -72,8 +73,16 @@ export class Cluster {
   }
 
   async startHub(): Promise<RunningHub> {
-    this.hub = await startHub(this.hubDir, { log: this.log.child({ side: 'hub' }), httpPort: 0 });
-    return this.hub;
+    const hub = await startHub(this.hubDir, { log: this.log.child({ side: 'hub' }), httpPort: 0 });
+    this.hub = hub;
+    if (this.nats.running) {
+      const names = streamNames(MUNI);
+      await waitFor('hub streams', async () => {
+        const jsm = hub.link.jsm;
+        return jsm && (await jsm.streams.info(names.up)) && (await jsm.streams.info(names.down));
+      });
+    }
+    return hub;
   }
 
   async startNode(node: ClusterNode): Promise<RunningNode> {
