@@ -92,3 +92,25 @@ export const MESSAGE_TYPES = {
 } as const;
 export type MessageType = keyof typeof MESSAGE_TYPES;
 export type PayloadOf<T extends MessageType> = z.infer<(typeof MESSAGE_TYPES)[T]>;
+
+/** Payload budget per `catalog.update` message, leaving room for the envelope under NATS's 1 MiB limit. */
+export const MAX_UPDATE_PAYLOAD_BYTES = 512 * 1024;
+
+/** Split updates into groups whose base64 text stays within the budget (an oversized single update travels alone). */
+export function chunkUpdates(updates: EntryUpdate[], budget = MAX_UPDATE_PAYLOAD_BYTES): EntryUpdate[][] {
+  const chunks: EntryUpdate[][] = [];
+  let current: EntryUpdate[] = [];
+  let size = 0;
+  for (const u of updates) {
+    const cost = u.update.length + u.entryId.length + 32;
+    if (current.length > 0 && (size + cost > budget || current.length >= 5000)) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(u);
+    size += cost;
+  }
+  if (current.length) chunks.push(current);
+  return chunks;
+}

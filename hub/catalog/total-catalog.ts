@@ -18,7 +18,7 @@ import {
 } from '../../protocol/catalog-doc.ts';
 import { contentHash, entryView, type EntryView } from '../../protocol/catalog-view.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
-import { countyOfEntry, type EntryUpdate } from '../../protocol/messages.ts';
+import { chunkUpdates, countyOfEntry, type EntryUpdate } from '../../protocol/messages.ts';
 import { fromBase64, toBase64 } from '../../protocol/sodium.ts';
 import { downBroadcastSubject } from '../../protocol/subjects.ts';
 import { formatZodIssues } from '../../protocol/validation-error.ts';
@@ -139,6 +139,8 @@ export class TotalCatalog {
   }
 
   private broadcast(origin: string, updates: EntryUpdate[], now: Date): void {
-    this.d.outbox.add(downBroadcastSubject(this.d.municipality, 'catalog.update'), 'catalog.update', { origin, updates }, now);
+    for (const chunk of chunkUpdates(updates)) {
+      this.d.outbox.add(downBroadcastSubject(this.d.municipality, 'catalog.update'), 'catalog.update', { origin, updates: chunk }, now);
+    }
   }
 }

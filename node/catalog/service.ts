@@ -8,7 +8,7 @@ import * as Y from 'yjs';
 import { CatalogContent, CatalogContentPatch } from '../../protocol/catalog-entry.ts';
 import { CONTENT_ROOT, docStateVector, encodeEntryState, encodeStateVectorText, loadEntryDoc, readRoot, REVIEW_ROOT, writeRoot } from '../../protocol/catalog-doc.ts';
 import { entryView, type EntryView } from '../../protocol/catalog-view.ts';
-import { countyOfEntry, type EntryUpdate } from '../../protocol/messages.ts';
+import { chunkUpdates, countyOfEntry, MAX_UPDATE_PAYLOAD_BYTES, type EntryUpdate } from '../../protocol/messages.ts';
 import { fromBase64, toBase64 } from '../../protocol/sodium.ts';
 import { upSubject } from '../../protocol/subjects.ts';
 import type { CatalogStore, SearchQuery, SearchResult } from '../../engine/catalog-store.ts';
@@ -142,8 +142,16 @@ export class CatalogService {
     return { ...view, updatedAt: now.toISOString() } as EntryView;
   }
 
+  /** Queue updates as one or more messages, each small enough for the 1 MiB envelope limit. */
   private queue(updates: EntryUpdate[], now: Date): void {
-    this.d.outbox.add(upSubject(this.d.municipality, this.d.county, 'catalog.update'), 'catalog.update', { origin: this.d.county, updates }, now);
+    for (const u of updates) {
+      if (u.update.length > MAX_UPDATE_PAYLOAD_BYTES) {
+        throw new AppError('PAYLOAD_TOO_LARGE', `目录条目 ${u.entryId} 的变更过大，无法同步`, `the change to entry ${u.entryId} is too large to replicate`);
+      }
+    }
+    for (const chunk of chunkUpdates(updates)) {
+      this.d.outbox.add(upSubject(this.d.municipality, this.d.county, 'catalog.update'), 'catalog.update', { origin: this.d.county, updates: chunk }, now);
+    }
   }
 }
 

@@ -5,6 +5,7 @@
 // be stopped, SIGKILLed and restarted on the same port + store to exercise
 // crash recovery. A missing binary is an error, never a skip.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -32,9 +33,12 @@ export class NatsServer {
   private static live = new Set<NatsServer>();
   static {
     // If the test process exits without cleanup() (failed test, timeout), don't
-    // leave orphaned servers holding ports and temp files.
+    // leave orphaned servers holding ports and temp files (best effort).
     process.once('exit', () => {
-      for (const s of NatsServer.live) s.child_?.kill('SIGKILL');
+      for (const s of NatsServer.live) {
+        s.child_?.kill('SIGKILL');
+        rmSync(s.dir, { recursive: true, force: true });
+      }
     });
   }
 
@@ -51,7 +55,6 @@ export class NatsServer {
     readonly dir: string,
     /** JetStream store dir (the server adds a `jetstream/` subdir). */
     readonly storeDir: string,
-    private readonly ownsStore: boolean,
     private readonly opts: NatsServerOptions,
   ) {
     this.port = opts.port ?? -1;
@@ -63,7 +66,7 @@ export class NatsServer {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'jilian-nats-'));
     const storeDir = opts.storeDir ?? path.join(dir, 'store');
     await mkdir(storeDir, { recursive: true });
-    const server = new NatsServer(bin, dir, storeDir, opts.storeDir === undefined, opts);
+    const server = new NatsServer(bin, dir, storeDir, opts);
     NatsServer.live.add(server);
     try {
       await server.launch();
@@ -91,18 +94,24 @@ export class NatsServer {
   async stop(timeoutMs = 10_000): Promise<void> {
     if (!this.running) return;
     this.child_!.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs)));
-    const hard = await Promise.race([this.exited!.then(() => false), timedOut]);
-    clearTimeout(timer);
-    if (hard) await this.kill();
+    if (!(await this.waitExit(timeoutMs))) await this.kill();
   }
 
   /** Crash simulation: SIGKILL and wait for the process to be gone. */
   async kill(): Promise<void> {
     if (!this.running) return;
     this.child_!.kill('SIGKILL');
-    await this.exited;
+    if (!(await this.waitExit(10_000))) throw new Error(`nats-server pid ${this.child_!.pid} survived SIGKILL`);
+  }
+
+  /** True once the process has exited, false after timeoutMs. The (ref'd)
+   *  timer also keeps Node alive while we wait, since the child is unref'd. */
+  private async waitExit(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
+    const ok = await Promise.race([this.exited!.then(() => true), timedOut]);
+    clearTimeout(timer);
+    return ok;
   }
 
   /** Stop (if running) and start again on the same port and store dir. */
@@ -146,6 +155,11 @@ export class NatsServer {
     };
     child.stdout!.on('data', append);
     child.stderr!.on('data', append);
+    // Unref so a test that forgets cleanup() doesn't hang the run: Node exits
+    // and the 'exit' hook above SIGKILLs the server.
+    child.unref();
+    (child.stdout as unknown as net.Socket).unref();
+    (child.stderr as unknown as net.Socket).unref();
     this.exited = new Promise((resolve) => {
       child.once('error', (e) => {
         append(`\n[spawn error] ${e.message}\n`);
