@@ -78,7 +78,7 @@ describe('CatalogStore', () => {
     assert.equal(store.search({ q: '公民身份', limit: 10, offset: 0 }).total, 0, 'old item names no longer match');
     const hits = store.search({ q: '婚育', limit: 10, offset: 0 });
     assert.deepEqual(hits.items.map((v) => v.id), [id]);
-    assert.equal(hits.items[0]!.updatedAt, T1);
+    assert.equal((hits.items[0] as EntryView & { updatedAt?: string }).updatedAt, T1, 'search rows carry updatedAt (not in the SearchResult type)');
 
     const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
     assert.equal(count('SELECT COUNT(*) AS n FROM entries'), 1);

@@ -51,7 +51,7 @@ export interface SearchQuery {
 
 export interface SearchResult {
   total: number;
-  items: EntryView[];
+  items: (EntryView & { updatedAt: string })[];
 }
 
 const SQL = {

@@ -22,6 +22,8 @@ export function openDatabase(file: string, migrations: readonly Migration[], opt
   db.pragma(`synchronous = ${options.synchronous ?? 'full'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // Bulk writes (a 1000-entry batch touches docs, read model and FTS) should not spill the page cache.
+  db.pragma('cache_size = -65536');
   migrate(db, migrations);
   return db;
 }

@@ -318,6 +318,9 @@ export function mergeCatalogContent(base: CatalogContentInput, patch: CatalogCon
 
 // ------------------------------------------------------------------------------ review
 
+/** Unified resource codes (Jincheng §13): what every replica accepts in `review.code`. */
+export const RESOURCE_CODE_RE = /^[0-9A-Za-z][0-9A-Za-z./_-]{0,63}$/;
+
 /** Optional review fields also accept null: the hub clears a field in its Yjs map by writing null. */
 export const CatalogReview = z
   .strictObject({
@@ -325,7 +328,7 @@ export const CatalogReview = z
     reason: text(2000).nullish().describe('驳回理由 / reason, required when rejected'),
     reviewer: z.string().min(1).max(100).nullish().describe('审核人 / reviewer'),
     reviewedAt: z.iso.datetime({ offset: true }).nullish().describe('审核时间 ISO 8601 / review time'),
-    code: z.string().regex(/^[0-9A-Za-z][0-9A-Za-z./_-]{0,63}$/, '资源编码格式错误 / resource code must match ^[0-9A-Za-z][0-9A-Za-z./_-]{0,63}$').nullish()
+    code: z.string().regex(RESOURCE_CODE_RE, '资源编码格式错误 / resource code must match ^[0-9A-Za-z][0-9A-Za-z./_-]{0,63}$').nullish()
       .describe('统一资源编码 / unified resource code, assigned on approval (Jincheng §13)'),
     contentHash: z.string().regex(/^[0-9a-f]{64}$/, 'contentHash 应为64位小写十六进制 / contentHash must be 64 lower-case hex digits').nullish()
       .describe('所审内容的哈希 / hex BLAKE2b-256 of the canonical JSON of the reviewed content'),

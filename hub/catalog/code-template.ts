@@ -8,6 +8,7 @@
  * the template renders before {seq}).
  */
 import type { Db } from '../../engine/db.ts';
+import { RESOURCE_CODE_RE } from '../../protocol/catalog-entry.ts';
 
 export const DEFAULT_CODE_TEMPLATE = '{muni}-{county}-{class}-{dept}-{seq:6}';
 
@@ -29,6 +30,9 @@ export function validateCodeTemplate(template: string): void {
   for (const p of placeholders) {
     if (!/^\{(muni|county|dept|class|year|seq:[1-9][0-9]?)\}$/.test(p)) throw new Error(`code template "${template}" has unknown placeholder ${p}`);
   }
+  // The literal text must also fit the code format every replica validates (CatalogReview.code).
+  const sample = template.replace(/\{seq:(\d+)\}/, (_, n: string) => '1'.padStart(Number(n), '0')).replace(/\{[a-z]+\}/g, 'X1');
+  if (!RESOURCE_CODE_RE.test(sample)) throw new Error(`code template "${template}" renders codes like "${sample}", which do not match ${RESOURCE_CODE_RE}`);
 }
 
 export class CodeAllocator {

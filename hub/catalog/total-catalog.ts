@@ -61,24 +61,30 @@ export class TotalCatalog {
    */
   applyFromCounty(county: string, updates: EntryUpdate[]): number {
     const now = this.d.clock.now();
-    const accepted: { id: string; doc: Y.Doc; update: string }[] = [];
+    // One working copy per entry for the whole message: a message may carry several updates of one entry.
+    const docs = new Map<string, Y.Doc>();
+    const changed = new Set<string>();
+    const relayed: EntryUpdate[] = [];
     for (const u of updates) {
       if (countyOfEntry(u.entryId) !== county) {
         throw new ProtocolError('UPDATE_FORBIDDEN', `county ${county} may not change entry ${u.entryId} of another county`, { entryId: u.entryId });
       }
-      const stored = this.d.store.getDoc(u.entryId);
-      const doc = loadEntryDoc(this.d.clientId, stored?.state);
+      let doc = docs.get(u.entryId);
+      if (!doc) docs.set(u.entryId, (doc = loadEntryDoc(this.d.clientId, this.d.store.getDoc(u.entryId)?.state)));
       const { changedRoots } = applyChecked(doc, fromBase64(u.update), COUNTY_ROOTS, this.hubClients, county);
       if (changedRoots.size === 0) continue;
-      const parsed = CatalogContent.safeParse(readRoot(doc, CONTENT_ROOT));
-      if (!parsed.success) {
-        throw new ProtocolError('UPDATE_INVALID', `entry ${u.entryId} would not be a valid catalog entry`, { entryId: u.entryId, issues: formatZodIssues(parsed.error).slice(0, 10) });
-      }
-      accepted.push({ id: u.entryId, doc, update: u.update });
+      changed.add(u.entryId);
+      relayed.push(u);
     }
-    for (const a of accepted) this.persist(a.id, a.doc, now);
-    if (accepted.length) this.broadcast(county, accepted.map((a) => ({ entryId: a.id, update: a.update })), now);
-    return accepted.length;
+    for (const id of changed) {
+      const parsed = CatalogContent.safeParse(readRoot(docs.get(id)!, CONTENT_ROOT));
+      if (!parsed.success) {
+        throw new ProtocolError('UPDATE_INVALID', `entry ${id} would not be a valid catalog entry`, { entryId: id, issues: formatZodIssues(parsed.error).slice(0, 10) });
+      }
+    }
+    for (const id of changed) this.persist(id, docs.get(id)!, now);
+    if (relayed.length) this.broadcast(county, relayed, now);
+    return changed.size;
   }
 
   /** Approve (assigning the unified code on first approval) or reject with a reason. */

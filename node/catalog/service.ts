@@ -60,13 +60,19 @@ export class CatalogService {
 
   /** Change fields of an own entry; the merged content must still be a valid entry. */
   update(dept: Department, id: string, patchInput: unknown): EntryView {
-    const patch = validate(CatalogContentPatch, patchInput, 'INVALID_ENTRY');
+    // JSON has no undefined: a field set to null in the patch clears an optional field.
+    const cleared = isRecord(patchInput) ? Object.keys(patchInput).filter((k) => patchInput[k] === null) : [];
+    const patch = validate(CatalogContentPatch, isRecord(patchInput) ? Object.fromEntries(Object.entries(patchInput).filter(([, v]) => v !== null)) : patchInput, 'INVALID_ENTRY');
     const now = this.d.clock.now();
     return this.d.db.transaction(() => {
       const doc = this.loadOwn(dept, id);
-      const merged = validate(CatalogContent, { ...readRoot(doc, CONTENT_ROOT), ...patch }, 'INVALID_ENTRY');
+      const current = readRoot(doc, CONTENT_ROOT);
+      const next: Record<string, unknown> = { ...current, ...patch };
+      for (const k of cleared) delete next[k];
+      const merged = validate(CatalogContent, next, 'INVALID_ENTRY');
       this.assertOwnDepartment(dept, merged.provider.code);
-      const update = writeRoot(doc, CONTENT_ROOT, merged as Record<string, unknown>);
+      const removed = Object.fromEntries(Object.keys(current).filter((k) => !(k in merged)).map((k) => [k, null]));
+      const update = writeRoot(doc, CONTENT_ROOT, { ...removed, ...(merged as Record<string, unknown>) });
       if (update) this.queue([{ entryId: id, update: toBase64(update) }], now);
       return update ? this.persist(id, doc, now) : this.get(id);
     })();
@@ -97,7 +103,9 @@ export class CatalogService {
         const doc = loadEntryDoc(this.d.clientId, stored?.state);
         const before = stored?.sv ?? '';
         Y.applyUpdate(doc, fromBase64(u.update), 'hub');
-        if (docStateVector(doc) === before && stored) continue;
+        const after = docStateVector(doc);
+        // Unchanged, or an unknown entry whose update is all waiting for dependencies: store nothing; anti-entropy repairs it.
+        if (after === before && (stored || after === '')) continue;
         this.persist(u.entryId, doc, now);
         changed++;
       }
@@ -153,6 +161,10 @@ export class CatalogService {
       this.d.outbox.add(upSubject(this.d.municipality, this.d.county, 'catalog.update'), 'catalog.update', { origin: this.d.county, updates: chunk }, now);
     }
   }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function prefixFields(err: AppError, prefix: string): AppError {
