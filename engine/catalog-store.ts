@@ -18,7 +18,7 @@ CREATE TABLE entry_docs (
   state BLOB NOT NULL,
   sv TEXT NOT NULL,
   updated_at TEXT NOT NULL
-) WITHOUT ROWID;
+);
 CREATE TABLE entries (
   rowid INTEGER PRIMARY KEY,
   id TEXT NOT NULL UNIQUE,

@@ -16,6 +16,12 @@ export interface ConsumerSpec {
   handle: (msg: JsMsg) => Promise<void> | void;
   /** Optional hook run before each (re)bind, e.g. the hub re-creating its streams. */
   beforeBind?: () => Promise<void>;
+  /**
+   * After this many failed deliveries a message is given up on: `onPoison` records it and it is
+   * acknowledged, so one unprocessable message cannot stall the stream forever. Default 10.
+   */
+  maxDeliveries?: number;
+  onPoison?: (msg: JsMsg, err: unknown) => void;
 }
 
 export class ConsumerLoop {
@@ -73,8 +79,14 @@ export class ConsumerLoop {
           await this.spec.handle(msg);
           msg.ack();
         } catch (err) {
-          this.log.error({ event: 'consumer.handler_failed', durable: this.spec.durable, subject: msg.subject, err: String(err) }, 'handler failed; redelivering');
-          msg.nak(1_000);
+          if (msg.info.deliveryCount >= (this.spec.maxDeliveries ?? 10)) {
+            this.log.error({ event: 'consumer.poison', durable: this.spec.durable, subject: msg.subject, deliveries: msg.info.deliveryCount, err: String(err) }, 'giving up on message');
+            this.spec.onPoison?.(msg, err);
+            msg.ack();
+          } else {
+            this.log.error({ event: 'consumer.handler_failed', durable: this.spec.durable, subject: msg.subject, err: String(err) }, 'handler failed; redelivering');
+            msg.nak(1_000);
+          }
         }
       }
     } finally {

@@ -6,6 +6,9 @@
  */
 import type { Db } from './db.ts';
 
+/** How long applied (sender, seq) pairs are remembered individually (PROTOCOL.md §Idempotency). */
+export const INBOX_RETENTION_DAYS = 30;
+
 export const INBOX_SCHEMA_SQL = `
 CREATE TABLE inbox_seen (
   sender TEXT NOT NULL,

@@ -10,7 +10,8 @@ import { readConfig } from '../engine/config-file.ts';
 import { ConsumerLoop } from '../engine/consumer.ts';
 import { openDatabase, type Db } from '../engine/db.ts';
 import { Identity, readKeyFile } from '../engine/identity.ts';
-import { Inbox } from '../engine/inbox.ts';
+import { Inbox, INBOX_RETENTION_DAYS } from '../engine/inbox.ts';
+import { ProtocolError } from '../protocol/errors.ts';
 import { createLogger, type Logger } from '../engine/log.ts';
 import { NatsLink } from '../engine/nats-link.ts';
 import { Outbox } from '../engine/outbox.ts';
@@ -75,7 +76,23 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
     }
   };
   const up = createUpHandler({ db, registry, inbox, catalog, rejections, clock, municipality: config.municipality });
-  const consumer = new ConsumerLoop(link, { stream: names.up, durable: config.nodeId, filterSubjects: upStreamSubjects(config.municipality), handle: up.handle, beforeBind: ensureStreams }, log);
+  const consumer = new ConsumerLoop(
+    link,
+    {
+      stream: names.up,
+      durable: config.nodeId,
+      filterSubjects: upStreamSubjects(config.municipality),
+      handle: up.handle,
+      beforeBind: ensureStreams,
+      onPoison: (msg, err) => rejections.record(new ProtocolError('MESSAGE_UNPROCESSABLE', `gave up after repeated failures: ${String(err)}`), msg.subject, null, clock.now()),
+    },
+    log,
+  );
+  // Inbox records older than the retention are folded into per-sender floors (engine/inbox.ts).
+  const pruneInbox = () => log.info({ event: 'inbox.pruned', rows: inbox.prune(clock.now(), INBOX_RETENTION_DAYS) }, 'inbox pruned');
+  pruneInbox();
+  const pruneTimer = setInterval(pruneInbox, 6 * 3_600_000);
+  pruneTimer.unref();
   const publisher = new OutboxPublisher(outbox, link, identity, log);
   const syncServer = new SyncServer({ store, catalog, registry, identity, rejections, clock, log, municipality: config.municipality });
 
@@ -123,6 +140,7 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
     status,
     async close() {
       clearInterval(streamTimer);
+      clearInterval(pruneTimer);
       await new Promise<void>((r) => {
         server.close(() => r());
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();

@@ -11,7 +11,7 @@ import { readConfig } from '../engine/config-file.ts';
 import { ConsumerLoop } from '../engine/consumer.ts';
 import { openDatabase, type Db } from '../engine/db.ts';
 import { Identity, readKeyFile } from '../engine/identity.ts';
-import { Inbox } from '../engine/inbox.ts';
+import { Inbox, INBOX_RETENTION_DAYS } from '../engine/inbox.ts';
 import { createLogger, type Logger } from '../engine/log.ts';
 import { NatsLink } from '../engine/nats-link.ts';
 import { Outbox } from '../engine/outbox.ts';
@@ -105,6 +105,11 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     };
   };
 
+  const pruneInbox = () => log.info({ event: 'inbox.pruned', rows: inbox.prune(clock.now(), INBOX_RETENTION_DAYS) }, 'inbox pruned');
+  pruneInbox();
+  const pruneTimer = setInterval(pruneInbox, 6 * 3_600_000);
+  pruneTimer.unref();
+
   const app = createNodeApp({ service, departments, status, log, maxBodyBytes: config.maxBodyBytes });
   const port = options.httpPort ?? config.http.port;
   const server: ServerType = await new Promise((resolve) => {
@@ -131,6 +136,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     status,
     async close() {
       antiEntropy.stop();
+      clearInterval(pruneTimer);
       await new Promise<void>((r) => {
         server.close(() => r());
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();

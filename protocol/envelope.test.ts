@@ -68,7 +68,7 @@ describe('envelope', () => {
       const samples: Envelope[] = [
         updateEnv(),
         { type: 'catalog.update', from: 'hub-410800', seq: 1, ts: TS, payload: { origin: 'hub', updates: [{ entryId: ENTRY, update: 'AA==' }] } },
-        { type: 'catalog.sync.digest', from: NODE, seq: 0, ts: TS, payload: { from: '', to: null, count: 0, digest: 'ab'.repeat(32) } },
+        { type: 'catalog.sync.digest', from: NODE, seq: 1, ts: TS, payload: { from: '', to: null, count: 0, digest: 'ab'.repeat(32) } },
         { type: 'catalog.sync.digest.reply', from: NODE, seq: Number.MAX_SAFE_INTEGER, ts: TS, payload: { match: false, entries: [{ id: ENTRY, sv: '1:2,3:4' }], next: ENTRY } },
         { type: 'catalog.sync.pull', from: NODE, seq: 9, ts: '2025-01-02T03:04:05Z', payload: { entries: [{ id: ENTRY, sv: '' }] } },
         { type: 'catalog.sync.pull.reply', from: NODE, seq: 10, ts: TS, payload: { updates: [] } },
@@ -115,13 +115,15 @@ describe('envelope', () => {
       assert.equal(codeOf(() => encodeEnvelope(env, keys.secretKey)), 'MESSAGE_INVALID');
     });
 
-    it('exactly MAX_ENVELOPE_BYTES is accepted, one byte more is ENVELOPE_TOO_LARGE', () => {
+    it('the largest envelope within MAX_ENVELOPE_BYTES is accepted, 4 base64 characters more is ENVELOPE_TOO_LARGE', () => {
+      // Updates are canonical base64, so sizes move in steps of 4 characters.
       const sized = (n: number): Envelope<'catalog.update'> => ({ ...updateEnv(), payload: { origin: '410802', updates: [{ entryId: ENTRY, update: 'A'.repeat(n) }] } });
       const overhead = encodeEnvelope(sized(4), keys.secretKey).length - 4;
-      const exact = encodeEnvelope(sized(MAX_ENVELOPE_BYTES - overhead), keys.secretKey);
-      assert.equal(exact.length, MAX_ENVELOPE_BYTES);
-      assert.equal(verifyEnvelope(exact, lookup).type, 'catalog.update');
-      assert.equal(codeOf(() => encodeEnvelope(sized(MAX_ENVELOPE_BYTES - overhead + 1), keys.secretKey)), 'ENVELOPE_TOO_LARGE');
+      const fit = Math.floor((MAX_ENVELOPE_BYTES - overhead) / 4) * 4;
+      const largest = encodeEnvelope(sized(fit), keys.secretKey);
+      assert.ok(largest.length <= MAX_ENVELOPE_BYTES && largest.length > MAX_ENVELOPE_BYTES - 4);
+      assert.equal(verifyEnvelope(largest, lookup).type, 'catalog.update');
+      assert.equal(codeOf(() => encodeEnvelope(sized(fit + 4), keys.secretKey)), 'ENVELOPE_TOO_LARGE');
     });
   });
 

@@ -29,7 +29,7 @@ export const EnvelopeBody = z
   .object({
     type: z.string().min(1).max(64),
     from: z.string().regex(NODE_ID_RE),
-    seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
     ts: z.iso.datetime(),
     payload: z.unknown(),
   })
@@ -44,7 +44,8 @@ export interface Envelope<T extends MessageType = MessageType> {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a byte-order mark in the text, so JSON.parse rejects it as other parsers would.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function signedBytes(body: Uint8Array): Uint8Array {
   const out = new Uint8Array(SIGNING_CONTEXT.length + body.length);

@@ -14,6 +14,7 @@ export const PROTOCOL_ERROR_CODES = [
   'UPDATE_FORBIDDEN',
   'UPDATE_INVALID',
   'UPDATE_MISSING_DEPENDENCIES',
+  'MESSAGE_UNPROCESSABLE',
 ] as const;
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];
 

@@ -7,8 +7,8 @@ export const ENTRY_ID_RE = /^[1-9][0-9]{5}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[
 
 export const countyCode = z.string().regex(ADMIN_CODE_RE, '6-digit administrative division code');
 export const entryId = z.string().regex(ENTRY_ID_RE, 'entry id <county>-<uuid>');
-/** Base64 (RFC 4648 §4, padded). Size is bounded by the envelope limit. */
-export const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64');
+/** Canonical padded base64 (RFC 4648 §4): length a multiple of 4, padding only at the end. */
+export const base64 = z.string().regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'base64');
 
 /** The owning county of an entry id. */
 export function countyOfEntry(id: string): string {

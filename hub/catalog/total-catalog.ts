@@ -47,6 +47,14 @@ export interface ReviewDecision {
 
 const COUNTY_ROOTS: ReadonlySet<string> = new Set([CONTENT_ROOT]);
 
+function decodeUpdate(u: EntryUpdate): Uint8Array {
+  try {
+    return fromBase64(u.update);
+  } catch (cause) {
+    throw new ProtocolError('UPDATE_INVALID', `update of ${u.entryId} is not valid base64`, { entryId: u.entryId }, { cause });
+  }
+}
+
 export class TotalCatalog {
   private readonly hubClients: ReadonlySet<number>;
 
@@ -71,7 +79,7 @@ export class TotalCatalog {
       }
       let doc = docs.get(u.entryId);
       if (!doc) docs.set(u.entryId, (doc = loadEntryDoc(this.d.clientId, this.d.store.getDoc(u.entryId)?.state)));
-      const { changedRoots } = applyChecked(doc, fromBase64(u.update), COUNTY_ROOTS, this.hubClients, county);
+      const { changedRoots } = applyChecked(doc, decodeUpdate(u), COUNTY_ROOTS, this.hubClients, county);
       if (changedRoots.size === 0) continue;
       changed.add(u.entryId);
       relayed.push(u);

@@ -3,7 +3,9 @@
  * `jilian hub register-node`; enrollment with join tokens comes with the trust issue).
  * Read through a small cache, so a node registered by the CLI while the hub runs is picked up.
  */
+import { NODE_ID_RE } from '../../protocol/envelope.ts';
 import { decodePublicKey } from '../../protocol/keys.ts';
+import { ADMIN_CODE_RE } from '../../protocol/subjects.ts';
 import type { Db } from '../../engine/db.ts';
 
 export interface RegisteredNode {
@@ -22,6 +24,8 @@ export class NodeRegistry {
   constructor(private readonly db: Db) {}
 
   register(node: { nodeId: string; county: string; name?: string; publicKey: string }, now: Date): void {
+    if (!NODE_ID_RE.test(node.nodeId)) throw new Error(`node id "${node.nodeId}" must match ${NODE_ID_RE}`);
+    if (!ADMIN_CODE_RE.test(node.county)) throw new Error(`county "${node.county}" must be a 6-digit administrative code`);
     decodePublicKey(node.publicKey);
     this.db
       .prepare(

@@ -79,6 +79,10 @@ export class SyncServer {
     for (const { id, sv } of req.entries) {
       const update = this.d.catalog.diffFor(id, sv);
       if (!update) continue;
+      if (update.length > MAX_PULL_BYTES) {
+        this.d.log.error({ event: 'sync.entry_too_large', entryId: id, bytes: update.length }, 'entry state too large for one pull reply');
+        continue;
+      }
       bytes += update.length + id.length + 32;
       if (bytes > MAX_PULL_BYTES && updates.length > 0) break;
       updates.push({ entryId: id, update });

@@ -11,6 +11,7 @@ import { entryView, type EntryView } from '../../protocol/catalog-view.ts';
 import { chunkUpdates, countyOfEntry, MAX_UPDATE_PAYLOAD_BYTES, type EntryUpdate } from '../../protocol/messages.ts';
 import { fromBase64, toBase64 } from '../../protocol/sodium.ts';
 import { upSubject } from '../../protocol/subjects.ts';
+import { ProtocolError } from '../../protocol/errors.ts';
 import type { CatalogStore, SearchQuery, SearchResult } from '../../engine/catalog-store.ts';
 import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
@@ -102,7 +103,11 @@ export class CatalogService {
         const stored = this.d.store.getDoc(u.entryId);
         const doc = loadEntryDoc(this.d.clientId, stored?.state);
         const before = stored?.sv ?? '';
-        Y.applyUpdate(doc, fromBase64(u.update), 'hub');
+        try {
+          Y.applyUpdate(doc, fromBase64(u.update), 'hub');
+        } catch (cause) {
+          throw new ProtocolError('UPDATE_INVALID', `update of ${u.entryId} from the hub could not be applied`, { entryId: u.entryId }, { cause });
+        }
         const after = docStateVector(doc);
         // Unchanged, or an unknown entry whose update is all waiting for dependencies: store nothing; anti-entropy repairs it.
         if (after === before && (stored || after === '')) continue;

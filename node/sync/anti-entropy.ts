@@ -108,7 +108,11 @@ export class AntiEntropyClient {
       if (countyOfEntry(id) !== this.d.county) continue;
       const remote = theirsById.get(id);
       if (remote === undefined || !covers(parseStateVector(remote), parseStateVector(sv))) {
-        if (this.d.service.pushMissing(id, remote ?? '')) report.pushed++;
+        try {
+          if (this.d.service.pushMissing(id, remote ?? '')) report.pushed++;
+        } catch (err) {
+          this.d.log.error({ event: 'sync.push_failed', entryId: id, err: String(err) }, 'could not queue an entry for the hub');
+        }
       }
     }
     for (let i = 0; i < pull.length; i += 200) {

@@ -44,10 +44,17 @@ export function createDownHandler(d: DownHandlerDeps): { handle: (msg: JsMsg) =>
       stats.duplicates++;
       return;
     }
-    d.db.transaction(() => {
-      if (env.type === 'catalog.update') d.service.applyRemote((env.payload as { updates: never[] }).updates);
-      d.inbox.record(env.from, env.seq, d.clock.now());
-    })();
+    try {
+      d.db.transaction(() => {
+        if (env.type === 'catalog.update') d.service.applyRemote((env.payload as { updates: never[] }).updates);
+        d.inbox.record(env.from, env.seq, d.clock.now());
+      })();
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      stats.rejected++;
+      d.log.warn({ event: 'down.rejected', code: err.code, subject: msg.subject, detail: err.detail }, err.message);
+      return;
+    }
     stats.applied++;
   };
   return { handle, stats };
