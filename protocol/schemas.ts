@@ -1,9 +1,26 @@
 // Registry of protocol schemas exported as JSON Schema by scripts/protocol-schema.ts (file name = key).
-import type { z } from 'zod';
+import { z } from 'zod';
+import { canonicalJson } from './canonical-json.ts';
 import { CatalogContent, CatalogEntryView, CatalogReview } from './catalog-entry.ts';
+import { EnvelopeBody } from './envelope.ts';
+import { CatalogUpdate, ErrorReply, SyncDigestReply, SyncDigestRequest, SyncPullReply, SyncPullRequest } from './messages.ts';
 
 export const schemas: Record<string, z.ZodType> = {
   CatalogContent,
   CatalogReview,
   CatalogEntryView,
+  EnvelopeBody,
+  'message.catalog.update': CatalogUpdate,
+  'message.catalog.sync.digest': SyncDigestRequest,
+  'message.catalog.sync.digest.reply': SyncDigestReply,
+  'message.catalog.sync.pull': SyncPullRequest,
+  'message.catalog.sync.pull.reply': SyncPullReply,
+  'message.error': ErrorReply,
 };
+
+/** JSON Schema text of one registry entry, keys sorted. Refinements (superRefine rules) are not represented. */
+export function renderSchema(name: string, schema: z.ZodType): string {
+  // io 'input': fields with defaults are optional, matching what a sender may omit.
+  const json = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });
+  return JSON.stringify(JSON.parse(canonicalJson({ title: name, ...json })), null, 2) + '\n';
+}

@@ -3,7 +3,6 @@
  * Yjs update stored with the entry and queued in the outbox in one transaction; updates from the
  * hub are applied without being re-published (no echo).
  */
-import { randomUUID } from 'node:crypto';
 import * as Y from 'yjs';
 import { CatalogContent, CatalogContentPatch } from '../../protocol/catalog-entry.ts';
 import { CONTENT_ROOT, docStateVector, encodeEntryState, encodeStateVectorText, loadEntryDoc, readRoot, REVIEW_ROOT, writeRoot } from '../../protocol/catalog-doc.ts';
@@ -12,6 +11,7 @@ import { chunkUpdates, countyOfEntry, MAX_UPDATE_PAYLOAD_BYTES, type EntryUpdate
 import { fromBase64, toBase64 } from '../../protocol/sodium.ts';
 import { upSubject } from '../../protocol/subjects.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
+import { uuidv7 } from '../../protocol/uuid7.ts';
 import type { CatalogStore, SearchQuery, SearchResult } from '../../engine/catalog-store.ts';
 import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
@@ -48,7 +48,7 @@ export class CatalogService {
     return this.d.db.transaction(() => {
       const updates: EntryUpdate[] = [];
       const views = contents.map((content) => {
-        const id = `${this.d.county}-${randomUUID()}`;
+        const id = `${this.d.county}-${uuidv7(now.getTime())}`;
         const doc = loadEntryDoc(this.d.clientId);
         const update = writeRoot(doc, CONTENT_ROOT, content as Record<string, unknown>);
         updates.push({ entryId: id, update: toBase64(update!) });

@@ -1,0 +1,19 @@
+/**
+ * @module UUID version 7 (RFC 9562 §5.7): 48-bit Unix milliseconds, then random bits. Entry ids
+ * use it so new rows land at the end of SQLite's b-trees instead of at random pages, which keeps
+ * bulk inserts cheap on every replica.
+ */
+import { sodium } from './sodium.ts';
+
+export function uuidv7(nowMs: number = Date.now()): string {
+  const b = sodium().randombytes_buf(16);
+  let ms = Math.max(0, Math.floor(nowMs));
+  for (let i = 5; i >= 0; i--) {
+    b[i] = ms % 256;
+    ms = Math.floor(ms / 256);
+  }
+  b[6] = (b[6]! & 0x0f) | 0x70;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = sodium().to_hex(b);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
