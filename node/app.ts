@@ -71,7 +71,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
 
   const link = new NatsLink(config.nats, config.nodeId, log);
   const publisher = new OutboxPublisher(outbox, link, identity, log);
-  const down = createDownHandler({ db, inbox, service, clock, log, hubId: config.hub.nodeId, hubKey, onContact: () => link.touch() });
+  const down = createDownHandler({ db, inbox, service, clock, log, hubId: config.hub.nodeId, hubKey, county: config.county, onContact: () => link.touch() });
   const consumer = new ConsumerLoop(
     link,
     { stream: streamNames(config.municipality).down, durable: config.nodeId, filterSubjects: downFilterSubjects(config.municipality, config.county), handle: down.handle },

@@ -5,8 +5,22 @@
  */
 import { sodium } from './sodium.ts';
 
+// Random bytes come from a pool refilled 4 KiB at a time: one CSPRNG call per id costs more than the rest of the id.
+const pool = new Uint8Array(4096);
+let poolAt = pool.length;
+
+function random16(): Uint8Array {
+  if (poolAt + 16 > pool.length) {
+    globalThis.crypto.getRandomValues(pool);
+    poolAt = 0;
+  }
+  const out = pool.slice(poolAt, poolAt + 16);
+  poolAt += 16;
+  return out;
+}
+
 export function uuidv7(nowMs: number = Date.now()): string {
-  const b = sodium().randombytes_buf(16);
+  const b = random16();
   let ms = Math.max(0, Math.floor(nowMs));
   for (let i = 5; i >= 0; i--) {
     b[i] = ms % 256;

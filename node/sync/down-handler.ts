@@ -2,6 +2,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { verifyEnvelope } from '../../protocol/envelope.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
+import type { CatalogUpdate } from '../../protocol/messages.ts';
 import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
 import type { Inbox } from '../../engine/inbox.ts';
@@ -16,6 +17,7 @@ export interface DownHandlerDeps {
   log: Logger;
   hubId: string;
   hubKey: Uint8Array;
+  county: string;
   onContact: () => void;
 }
 
@@ -46,7 +48,10 @@ export function createDownHandler(d: DownHandlerDeps): { handle: (msg: JsMsg) =>
     }
     try {
       d.db.transaction(() => {
-        if (env.type === 'catalog.update') d.service.applyRemote((env.payload as { updates: never[] }).updates);
+        // The hub relays every county's updates to all nodes; our own relayed back are already here
+        // (anything lost locally, e.g. after a restore, comes back through anti-entropy).
+        const update = env.payload as CatalogUpdate;
+        if (env.type === 'catalog.update' && update.origin !== d.county) d.service.applyRemote(update.updates);
         d.inbox.record(env.from, env.seq, d.clock.now());
       })();
     } catch (err) {
