@@ -6,7 +6,7 @@ import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'no
 import { encodeEnvelope, type Envelope } from '../protocol/envelope.ts';
 import { encodePublicKey, generateSigningKeyPair, type SigningKeyPair } from '../protocol/keys.ts';
 import type { MessageType, PayloadOf } from '../protocol/messages.ts';
-import { fromBase64, toBase64 } from '../protocol/sodium.ts';
+import { fromBase64, sodium, toBase64 } from '../protocol/sodium.ts';
 
 export class Identity {
   constructor(
@@ -52,4 +52,22 @@ export function readKeyFile(file: string): SigningKeyPair {
   if (mode & 0o077) throw new Error(`key file ${file} has mode ${mode.toString(8)}; it must be readable by its owner only (chmod 600)`);
   const json = JSON.parse(readFileSync(file, 'utf8')) as { publicKey: string; secretKey: string };
   return { publicKey: fromBase64(json.publicKey), secretKey: fromBase64(json.secretKey) };
+}
+
+/** X25519 key pair for sealed boxes (data packages are sealed to it). Same file rules as the signing key. */
+export interface BoxKeyPair {
+  publicKey: Uint8Array;
+  secretKey: Uint8Array;
+}
+
+export function createBoxKeyFile(file: string): BoxKeyPair {
+  if (existsSync(file)) throw new Error(`key file ${file} already exists; refusing to overwrite it`);
+  const kp = sodium().crypto_box_keypair();
+  writeFileSync(file, JSON.stringify({ alg: 'x25519', publicKey: toBase64(kp.publicKey), secretKey: toBase64(kp.privateKey) }) + '\n', { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return { publicKey: kp.publicKey, secretKey: kp.privateKey };
+}
+
+export function readBoxKeyFile(file: string): BoxKeyPair {
+  return readKeyFile(file);
 }

@@ -9,7 +9,10 @@ import { systemClock, type Clock } from '../engine/clock.ts';
 import { readConfig } from '../engine/config-file.ts';
 import { ConsumerLoop } from '../engine/consumer.ts';
 import { openDatabase, type Db } from '../engine/db.ts';
-import { Identity, readKeyFile } from '../engine/identity.ts';
+import { Identity, readBoxKeyFile, readKeyFile } from '../engine/identity.ts';
+import { encodePublicKey } from '../protocol/keys.ts';
+import { Enrollment } from './enroll/enrollment.ts';
+import { JoinTokens } from './enroll/join-tokens.ts';
 import { Inbox, INBOX_RETENTION_DAYS } from '../engine/inbox.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { createLogger, type Logger } from '../engine/log.ts';
@@ -40,6 +43,7 @@ export interface RunningHub {
   db: Db;
   catalog: TotalCatalog;
   registry: NodeRegistry;
+  joinTokens: JoinTokens;
   operators: OperatorStore;
   rejections: RejectionLog;
   link: NatsLink;
@@ -117,7 +121,17 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
     nodes: registry.list().length,
   });
 
-  const app = createHubApp({ catalog, operators, registry, rejections, status, log, maxBodyBytes: config.maxBodyBytes });
+  const encryption = readBoxKeyFile(join(dir, config.encryptionKeyFile));
+  const joinTokens = new JoinTokens(db, clock);
+  const enrollment = new Enrollment(db, joinTokens, registry, clock, {
+    municipality: config.municipality,
+    municipalityName: config.municipalityName,
+    nodeId: config.nodeId,
+    signingKey: identity.publicKey,
+    encryptionKey: encodePublicKey(encryption.publicKey),
+    nats: config.publicNats ?? config.nats,
+  });
+  const app = createHubApp({ catalog, enrollment, operators, registry, rejections, status, log, maxBodyBytes: config.maxBodyBytes });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: config.http.host, port: options.httpPort ?? config.http.port }, () => resolve(s));
   });
@@ -134,6 +148,7 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
     db,
     catalog,
     registry,
+    joinTokens,
     operators,
     rejections,
     link,

@@ -8,6 +8,8 @@ import { loadSodium } from '../protocol/sodium.ts';
 import { startHub } from './app.ts';
 import { HubConfig } from './config.ts';
 import { initHub } from './init.ts';
+import { JoinTokens, parseTtl } from './enroll/join-tokens.ts';
+import { systemClock } from '../engine/clock.ts';
 import { HUB_MIGRATIONS } from './storage/migrations.ts';
 import { OperatorStore } from './storage/operators.ts';
 import { NodeRegistry } from './storage/registry.ts';
@@ -73,6 +75,22 @@ export function registerHubCommands(cmd: Command): void {
         rejections: db.prepare('SELECT code, COUNT(*) AS n FROM rejections GROUP BY code').all(),
       });
       db.close();
+    });
+
+  cmd
+    .command('token')
+    .description('加入令牌 / join tokens')
+    .command('create')
+    .description('为县（区）节点签发一次性、限时的加入令牌（只显示一次）/ issue a one-time, expiring join token (shown once)')
+    .requiredOption('-d, --dir <dir>', '枢纽数据目录 / hub data directory')
+    .requiredOption('--county <code>', '县（区）代码 / county code')
+    .option('--ttl <duration>', '有效期 / validity, e.g. 30m, 24h, 7d', '24h')
+    .action((o) => {
+      const db = openHubDb(o.dir);
+      const { token, expiresAt } = new JoinTokens(db, systemClock).create(o.county, parseTtl(o.ttl));
+      db.close();
+      console.log(token);
+      console.error(`有效期至 / valid until ${expiresAt}; 用法 / use: jilian node enroll <hub address> ${token} --dir … --county ${o.county} --county-name …`);
     });
 
   cmd

@@ -14,6 +14,9 @@ export const HubConfig = z
     http: z.object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535) }),
     database: z.string().default('hub.db'),
     keyFile: z.string().default('keys/signing.json'),
+    encryptionKeyFile: z.string().default('keys/encryption.json'),
+    /** NATS addresses handed to enrolling nodes (default: the hub's own `nats`). */
+    publicNats: z.array(z.string().min(1)).optional(),
     yjsClientId: z.number().int().min(1).max(0x7fffffff),
     /** Unified resource code template (Jincheng §13); see hub/catalog/code-template.ts. */
     codeTemplate: z.string().default(DEFAULT_CODE_TEMPLATE),

@@ -5,6 +5,7 @@ import { openDatabase } from '../engine/db.ts';
 import { openReadOnly, parsePort, printJson, runUntilSignal, splitList } from '../engine/cli-support.ts';
 import { startNode } from './app.ts';
 import { NodeConfig } from './config.ts';
+import { enrollNode } from './enroll.ts';
 import { initNode } from './init.ts';
 import { DepartmentStore } from './storage/departments.ts';
 import { NODE_MIGRATIONS } from './storage/migrations.ts';
@@ -41,6 +42,32 @@ export function registerNodeCommands(cmd: Command): void {
       console.log(`  1. 市级枢纽登记本节点 / at the hub: jilian hub register-node --dir <hub dir> --node-id ${config.nodeId} --county ${config.county} --public-key ${publicKey}`);
       console.log(`  2. 为部门签发令牌 / issue a department token: jilian node dept add --dir ${o.dir} --code <dept code> --name <dept name>`);
       console.log(`  3. 启动 / start: jilian node start --dir ${o.dir}`);
+    });
+
+  cmd
+    .command('enroll')
+    .description('用市级枢纽签发的一次性令牌加入 / join the hub with a one-time token from the hub operator')
+    .argument('<hub>', '市级枢纽地址 / hub HTTP address, e.g. http://10.0.0.1:8090')
+    .argument('<token>', '加入令牌 / join token (jilian hub token create)')
+    .requiredOption('-d, --dir <dir>', '数据目录 / data directory')
+    .requiredOption('--county <code>', '本县（区）6位行政区划代码 / 6-digit county code')
+    .requiredOption('--county-name <name>', '县（区）名称 / county name')
+    .option('--http-port <port>', 'HTTP 端口 / HTTP port', '8080')
+    .option('--http-host <host>', 'HTTP 监听地址 / HTTP listen address', '127.0.0.1')
+    .option('--node-id <id>', '节点标识 / node id (default county-<code>)')
+    .action(async (hub: string, token: string, o) => {
+      const { config, publicKey } = await enrollNode(o.dir, {
+        hubUrl: hub,
+        token,
+        county: o.county,
+        countyName: o.countyName,
+        nodeId: o.nodeId,
+        httpPort: parsePort(o.httpPort),
+        httpHost: o.httpHost,
+      });
+      console.log(`已加入 / enrolled: ${config.nodeId} → ${config.hub.nodeId} (${config.municipality})`);
+      console.log(`公钥 / public key: ${publicKey}`);
+      console.log(`下一步 / next: jilian node dept add --dir ${o.dir} --code <dept> --name <name>; jilian node start --dir ${o.dir}`);
     });
 
   cmd

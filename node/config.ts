@@ -12,10 +12,13 @@ export const NodeConfig = z
     municipality: countyCode,
     nats: z.array(z.string().min(1)).min(1),
     http: z.object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535) }),
-    hub: z.object({ nodeId: z.string().regex(NODE_ID_RE), publicKey: z.string().min(1) }),
+    hub: z.object({ nodeId: z.string().regex(NODE_ID_RE), publicKey: z.string().min(1), encryptionKey: z.string().min(1).optional() }),
+    /** NATS user nkey seed written by `enroll` (relative to the data directory); absent = no NATS auth. */
+    natsSeedFile: z.string().optional(),
     /** Relative to the data directory. */
     database: z.string().default('jilian.db'),
     keyFile: z.string().default('keys/signing.json'),
+    encryptionKeyFile: z.string().default('keys/encryption.json'),
     /** Yjs client id of this replica; unique per node, never reused (see ARCHITECTURE.md). */
     yjsClientId: z.number().int().min(1).max(0x7fffffff),
     antiEntropyMs: z.number().int().min(500).default(30_000),

@@ -6,6 +6,8 @@ import { AppError } from '../../engine/errors.ts';
 import { bearerToken, installErrorHandling, jsonBody, validate } from '../../engine/http.ts';
 import type { Logger } from '../../engine/log.ts';
 import type { TotalCatalog } from '../catalog/total-catalog.ts';
+import type { Enrollment } from '../enroll/enrollment.ts';
+import { EnrollRequest } from '../../protocol/enrollment.ts';
 import type { OperatorStore } from '../storage/operators.ts';
 import type { NodeRegistry } from '../storage/registry.ts';
 import type { RejectionLog } from '../sync/rejections.ts';
@@ -30,6 +32,7 @@ const ReviewBody = z
 
 export interface HubRouteDeps {
   catalog: TotalCatalog;
+  enrollment: Enrollment;
   operators: OperatorStore;
   registry: NodeRegistry;
   rejections: RejectionLog;
@@ -44,6 +47,8 @@ export function createHubApp(d: HubRouteDeps): Hono<Env> {
   const app = new Hono<Env>();
   installErrorHandling(app, d.log, d.maxBodyBytes);
   app.get('/api/v1/health', (c) => c.json({ ok: true }));
+  // Enrollment authenticates with the one-time join token in the body, not an operator token.
+  app.post('/api/v1/enroll', async (c) => c.json(d.enrollment.enroll(await jsonBody(c, EnrollRequest)), 201));
   app.use('/api/v1/*', async (c, next) => {
     const op = d.operators.byToken(bearerToken(c));
     if (!op) throw new AppError('UNAUTHENTICATED', '访问令牌无效', 'invalid access token');

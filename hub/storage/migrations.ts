@@ -40,4 +40,24 @@ export const HUB_MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: 'enrollment: join tokens, encryption and NATS keys, key rotation and revocation',
+    sql: `
+      CREATE TABLE join_tokens (
+        token_hash TEXT PRIMARY KEY,
+        county TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at TEXT,
+        used_by TEXT
+      ) WITHOUT ROWID;
+      ALTER TABLE nodes ADD COLUMN encryption_key TEXT;
+      ALTER TABLE nodes ADD COLUMN nats_nkey TEXT;
+      ALTER TABLE nodes ADD COLUMN previous_public_key TEXT;
+      ALTER TABLE nodes ADD COLUMN previous_valid_until TEXT;
+      ALTER TABLE nodes ADD COLUMN revoked_at TEXT;
+      ALTER TABLE nodes ADD COLUMN revoked_reason TEXT;
+    `,
+  },
 ];

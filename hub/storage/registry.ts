@@ -23,16 +23,17 @@ export class NodeRegistry {
 
   constructor(private readonly db: Db) {}
 
-  register(node: { nodeId: string; county: string; name?: string; publicKey: string }, now: Date): void {
+  register(node: { nodeId: string; county: string; name?: string; publicKey: string; encryptionKey?: string; natsNkey?: string }, now: Date): void {
     if (!NODE_ID_RE.test(node.nodeId)) throw new Error(`node id "${node.nodeId}" must match ${NODE_ID_RE}`);
     if (!ADMIN_CODE_RE.test(node.county)) throw new Error(`county "${node.county}" must be a 6-digit administrative code`);
     decodePublicKey(node.publicKey);
     this.db
       .prepare(
-        `INSERT INTO nodes (node_id, county, name, public_key, status, registered_at) VALUES (?, ?, ?, ?, 'active', ?)
-         ON CONFLICT(node_id) DO UPDATE SET county = excluded.county, name = excluded.name, public_key = excluded.public_key, status = 'active'`,
+        `INSERT INTO nodes (node_id, county, name, public_key, status, registered_at, encryption_key, nats_nkey) VALUES (?, ?, ?, ?, 'active', ?, ?, ?)
+         ON CONFLICT(node_id) DO UPDATE SET county = excluded.county, name = excluded.name, public_key = excluded.public_key, status = 'active',
+           encryption_key = COALESCE(excluded.encryption_key, nodes.encryption_key), nats_nkey = COALESCE(excluded.nats_nkey, nodes.nats_nkey)`,
       )
-      .run(node.nodeId, node.county, node.name ?? null, node.publicKey.trim(), now.toISOString());
+      .run(node.nodeId, node.county, node.name ?? null, node.publicKey.trim(), now.toISOString(), node.encryptionKey ?? null, node.natsNkey ?? null);
     this.cache.clear();
   }
 
