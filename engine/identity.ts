@@ -11,8 +11,13 @@ import { fromBase64, sodium, toBase64 } from '../protocol/sodium.ts';
 export class Identity {
   constructor(
     readonly nodeId: string,
-    private readonly keys: SigningKeyPair,
+    private keys: SigningKeyPair,
   ) {}
+
+  /** Switch to a rotated key (after the hub confirmed it); later seals use the new key. */
+  replaceKeys(keys: SigningKeyPair): void {
+    this.keys = keys;
+  }
 
   get publicKey(): string {
     return encodePublicKey(this.keys.publicKey);

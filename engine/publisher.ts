@@ -61,7 +61,8 @@ export class OutboxPublisher {
       const js = this.link.js;
       const rows = js ? this.outbox.peek(0, window) : [];
       if (!js || rows.length === 0) {
-        await this.sleep(js ? 60_000 : retryMs);
+        // Rows may also be queued by another process on the same database (the CLI), so poll too.
+        await this.sleep(js ? 1_000 : retryMs);
         continue;
       }
       const results = await Promise.allSettled(rows.map((row) => this.publishOne(row)));

@@ -13,6 +13,7 @@ import { Identity, readBoxKeyFile, readKeyFile } from '../engine/identity.ts';
 import { encodePublicKey } from '../protocol/keys.ts';
 import { Enrollment } from './enroll/enrollment.ts';
 import { JoinTokens } from './enroll/join-tokens.ts';
+import { KeyDirectoryService } from './keys/directory.ts';
 import { Inbox, INBOX_RETENTION_DAYS } from '../engine/inbox.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { createLogger, type Logger } from '../engine/log.ts';
@@ -44,6 +45,7 @@ export interface RunningHub {
   catalog: TotalCatalog;
   registry: NodeRegistry;
   joinTokens: JoinTokens;
+  directory: KeyDirectoryService;
   operators: OperatorStore;
   rejections: RejectionLog;
   link: NatsLink;
@@ -61,11 +63,25 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
   const store = new CatalogStore(db);
   const outbox = new Outbox(db);
   const inbox = new Inbox(db);
-  const registry = new NodeRegistry(db);
+  const registry = new NodeRegistry(db, clock);
   const operators = new OperatorStore(db);
   const rejections = new RejectionLog(db, log);
   const catalog = new TotalCatalog({ db, store, outbox, clock, codes: new CodeAllocator(db, config.codeTemplate), municipality: config.municipality, clientId: config.yjsClientId });
 
+  const encryption = readBoxKeyFile(join(dir, config.encryptionKeyFile));
+  const joinTokens = new JoinTokens(db, clock);
+  const hubKeys = { nodeId: config.nodeId, signingKey: identity.publicKey, encryptionKey: encodePublicKey(encryption.publicKey) };
+  const directory = new KeyDirectoryService({ db, registry, outbox, clock, municipality: config.municipality, hub: hubKeys, graceMs: config.keyGraceHours * 3_600_000 });
+  const enrollment = new Enrollment(db, joinTokens, registry, clock, {
+    municipality: config.municipality,
+    municipalityName: config.municipalityName,
+    nodeId: config.nodeId,
+    signingKey: identity.publicKey,
+    encryptionKey: encodePublicKey(encryption.publicKey),
+    nats: config.publicNats ?? config.nats,
+  }, () => directory.publish());
+  // Every start announces the current directory, so a node that missed one catches up.
+  db.transaction(() => directory.publish())();
   const names = streamNames(config.municipality);
   const maxAgeMs = config.streamMaxAgeDays * 86_400_000;
   const link = new NatsLink(config.nats, config.nodeId, log);
@@ -79,7 +95,7 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
       if (await ensureStream(jsm, spec)) log.info({ event: 'stream.created', stream: spec.name }, 'stream created');
     }
   };
-  const up = createUpHandler({ db, registry, inbox, catalog, rejections, clock, municipality: config.municipality });
+  const up = createUpHandler({ db, registry, inbox, catalog, directory, rejections, clock, municipality: config.municipality });
   const consumer = new ConsumerLoop(
     link,
     {
@@ -121,17 +137,7 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
     nodes: registry.list().length,
   });
 
-  const encryption = readBoxKeyFile(join(dir, config.encryptionKeyFile));
-  const joinTokens = new JoinTokens(db, clock);
-  const enrollment = new Enrollment(db, joinTokens, registry, clock, {
-    municipality: config.municipality,
-    municipalityName: config.municipalityName,
-    nodeId: config.nodeId,
-    signingKey: identity.publicKey,
-    encryptionKey: encodePublicKey(encryption.publicKey),
-    nats: config.publicNats ?? config.nats,
-  });
-  const app = createHubApp({ catalog, enrollment, operators, registry, rejections, status, log, maxBodyBytes: config.maxBodyBytes });
+  const app = createHubApp({ catalog, enrollment, directory, operators, registry, rejections, status, log, maxBodyBytes: config.maxBodyBytes });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: config.http.host, port: options.httpPort ?? config.http.port }, () => resolve(s));
   });
@@ -149,6 +155,7 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
     catalog,
     registry,
     joinTokens,
+    directory,
     operators,
     rejections,
     link,

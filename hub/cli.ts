@@ -13,10 +13,29 @@ import { systemClock } from '../engine/clock.ts';
 import { HUB_MIGRATIONS } from './storage/migrations.ts';
 import { OperatorStore } from './storage/operators.ts';
 import { NodeRegistry } from './storage/registry.ts';
+import { KeyDirectoryService } from './keys/directory.ts';
+import { Outbox } from '../engine/outbox.ts';
+import { readBoxKeyFile, readKeyFile } from '../engine/identity.ts';
+import { encodePublicKey } from '../protocol/keys.ts';
 
 function openHubDb(dir: string) {
   const config = readConfig(dir, HubConfig);
   return openDatabase(join(dir, config.database), HUB_MIGRATIONS);
+}
+
+/** The key directory service over the hub's database, for CLI changes the running hub then broadcasts. */
+async function openDirectory(dir: string) {
+  await loadSodium();
+  const config = readConfig(dir, HubConfig);
+  const db = openHubDb(dir);
+  const registry = new NodeRegistry(db);
+  const hub = {
+    nodeId: config.nodeId,
+    signingKey: encodePublicKey(readKeyFile(join(dir, config.keyFile)).publicKey),
+    encryptionKey: encodePublicKey(readBoxKeyFile(join(dir, config.encryptionKeyFile)).publicKey),
+  };
+  const directory = new KeyDirectoryService({ db, registry, outbox: new Outbox(db), clock: systemClock, municipality: config.municipality, hub, graceMs: config.keyGraceHours * 3_600_000 });
+  return { db, registry, directory };
 }
 
 export function registerHubCommands(cmd: Command): void {
@@ -102,11 +121,27 @@ export function registerHubCommands(cmd: Command): void {
     .requiredOption('--public-key <base64>', '节点公钥 / node public key (printed by `jilian node init`)')
     .option('--name <name>', '节点名称 / display name')
     .action(async (o) => {
-      await loadSodium();
-      const db = openHubDb(o.dir);
-      new NodeRegistry(db).register({ nodeId: o.nodeId, county: o.county, publicKey: o.publicKey, name: o.name }, new Date());
+      const { db, registry, directory } = await openDirectory(o.dir);
+      db.transaction(() => {
+        registry.register({ nodeId: o.nodeId, county: o.county, publicKey: o.publicKey, name: o.name }, new Date());
+        directory.publish();
+      })();
       db.close();
       console.log(`已登记 / registered ${o.nodeId} (${o.county})`);
+    });
+
+  cmd
+    .command('revoke')
+    .description('吊销节点：其消息在各处被拒绝，并从 NATS 配置中移除 / revoke a node: its messages are refused everywhere')
+    .argument('<nodeId>', '节点标识 / node id')
+    .requiredOption('-d, --dir <dir>', '枢纽数据目录 / hub data directory')
+    .requiredOption('--reason <text>', '吊销理由 / reason')
+    .action(async (nodeId: string, o) => {
+      const { db, directory } = await openDirectory(o.dir);
+      const dir = directory.revoke(nodeId, o.reason);
+      db.close();
+      console.log(`已吊销 / revoked ${nodeId}; 密钥目录版本 / key directory version ${dir.version}`);
+      console.log('请重新生成并重载 NATS 配置 / regenerate and reload the NATS configuration: jilian hub nats-config …');
     });
 
   cmd

@@ -23,6 +23,8 @@ export const HubConfig = z
     /** How often the hub checks its streams exist (re-creating a wiped one). */
     streamCheckMs: z.number().int().min(200).default(5_000),
     streamMaxAgeDays: z.number().int().min(1).default(7),
+    /** After a node rotates its signing key, its old key is still accepted this long (messages in flight). */
+    keyGraceHours: z.number().min(0).default(72),
     maxBodyBytes: z.number().int().min(1024).default(1024 * 1024),
     logFile: z.string().optional(),
   })

@@ -23,6 +23,9 @@ import { NODE_MIGRATIONS } from './storage/migrations.ts';
 import { DepartmentStore } from './storage/departments.ts';
 import { AntiEntropyClient } from './sync/anti-entropy.ts';
 import { createDownHandler } from './sync/down-handler.ts';
+import { KeyDirectoryStore } from './keys/directory-store.ts';
+import { promoteIfAnnounced } from './keys/rotation.ts';
+import type { KeyDirectory } from '../protocol/key-directory.ts';
 
 export interface StartNodeOptions {
   clock?: Clock;
@@ -37,6 +40,7 @@ export interface RunningNode {
   db: Db;
   service: CatalogService;
   departments: DepartmentStore;
+  directory: KeyDirectoryStore;
   antiEntropy: AntiEntropyClient;
   link: NatsLink;
   status(): NodeStatus;
@@ -56,6 +60,7 @@ export interface NodeStatus {
 }
 
 export async function startNode(dir: string, options: StartNodeOptions = {}): Promise<RunningNode> {
+
   await loadSodium();
   const config = readConfig(dir, NodeConfig);
   const clock = options.clock ?? systemClock;
@@ -69,9 +74,15 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   const departments = new DepartmentStore(db);
   const service = new CatalogService({ db, store, outbox, clock, municipality: config.municipality, county: config.county, clientId: config.yjsClientId });
 
+  const directory = new KeyDirectoryStore(db);
+  const onDirectory = (kd: KeyDirectory) => {
+    if (!directory.accept(kd)) return;
+    log.info({ event: 'keys.directory', version: kd.version }, 'key directory updated');
+    if (promoteIfAnnounced(dir, config.keyFile, kd, identity)) log.info({ event: 'keys.rotated', nodeId: config.nodeId }, 'signing key rotated');
+  };
   const link = new NatsLink(config.nats, config.nodeId, log);
   const publisher = new OutboxPublisher(outbox, link, identity, log);
-  const down = createDownHandler({ db, inbox, service, clock, log, hubId: config.hub.nodeId, hubKey, county: config.county, onContact: () => link.touch() });
+  const down = createDownHandler({ db, inbox, service, clock, log, hubId: config.hub.nodeId, hubKey, county: config.county, onDirectory, onContact: () => link.touch() });
   const consumer = new ConsumerLoop(
     link,
     { stream: streamNames(config.municipality).down, durable: config.nodeId, filterSubjects: downFilterSubjects(config.municipality, config.county), handle: down.handle },
@@ -131,6 +142,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     db,
     service,
     departments,
+    directory,
     antiEntropy,
     link,
     status,

@@ -8,6 +8,11 @@ import { NodeConfig } from './config.ts';
 import { enrollNode } from './enroll.ts';
 import { initNode } from './init.ts';
 import { DepartmentStore } from './storage/departments.ts';
+import { prepareRotation } from './keys/rotation.ts';
+import { Outbox } from '../engine/outbox.ts';
+import { upSubject } from '../protocol/subjects.ts';
+import { loadSodium } from '../protocol/sodium.ts';
+import { join } from 'node:path';
 import { NODE_MIGRATIONS } from './storage/migrations.ts';
 
 export function registerNodeCommands(cmd: Command): void {
@@ -99,6 +104,21 @@ export function registerNodeCommands(cmd: Command): void {
         /* not running */
       }
       printJson({ nodeId: config.nodeId, county: config.county, http, outbox, entries });
+    });
+
+  cmd
+    .command('rotate-keys')
+    .description('轮换签名密钥：新公钥由旧密钥签名公告，枢纽确认后生效 / rotate the signing key: announced signed by the old key, used once the hub confirms')
+    .requiredOption('-d, --dir <dir>', '数据目录 / data directory')
+    .action(async (o) => {
+      await loadSodium();
+      const config = readConfig(o.dir, NodeConfig);
+      const db = openDatabase(join(o.dir, config.database), NODE_MIGRATIONS);
+      const rotation = prepareRotation(o.dir, config.nodeId);
+      new Outbox(db).add(upSubject(config.municipality, config.county, 'keys.rotate'), 'keys.rotate', rotation, new Date());
+      db.close();
+      console.log(`新公钥 / new public key: ${rotation.newSigningKey}`);
+      console.log('已排队发送给市级枢纽；枢纽确认（密钥目录更新）后节点自动切换 / queued for the hub; the node switches once the hub’s key directory lists it');
     });
 
   const dept = cmd.command('dept').description('部门与访问令牌 / departments and their API tokens');

@@ -13,6 +13,7 @@ import { ProtocolError } from './errors.ts';
 import { MESSAGE_TYPES, type MessageType, type PayloadOf } from './messages.ts';
 import { sodium } from './sodium.ts';
 import { formatZodIssues } from './validation-error.ts';
+import { NODE_ID_RE } from './subjects.ts';
 
 export const ENVELOPE_VERSION = 1;
 export const ENVELOPE_MAGIC = [0x4a, 0x4c] as const;
@@ -21,8 +22,7 @@ export const ENVELOPE_HEADER_BYTES = 3 + 64;
 export const MAX_ENVELOPE_BYTES = 1024 * 1024;
 const SIGNING_CONTEXT = new TextEncoder().encode('jilian/envelope/v1\0');
 
-/** Node ids: lower-case, digits and dashes, e.g. `county-410802`, `hub-410800`. */
-export const NODE_ID_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;
+export { NODE_ID_RE } from './subjects.ts';
 
 /** The signed body of an envelope. `seq` increases per sender; `ts` is the sender's clock (RFC 3339, UTC). */
 export const EnvelopeBody = z
@@ -103,8 +103,11 @@ export function openEnvelope(bytes: Uint8Array): OpenedEnvelope {
   return { body: body.data, signature: bytes.subarray(3, ENVELOPE_HEADER_BYTES), bodyBytes };
 }
 
-/** Looks up the registered Ed25519 public key of a sender; undefined if unknown or revoked. */
-export type KeyLookup = (nodeId: string) => Uint8Array | undefined;
+/**
+ * Looks up the registered Ed25519 public key(s) of a sender; undefined if unknown or revoked. During
+ * a key rotation's grace period a sender has two valid keys (PROTOCOL.md §Key rotation).
+ */
+export type KeyLookup = (nodeId: string) => Uint8Array | readonly Uint8Array[] | undefined;
 
 /**
  * Open, authenticate and validate an envelope. Order matters: the signature is checked before the
@@ -112,9 +115,11 @@ export type KeyLookup = (nodeId: string) => Uint8Array | undefined;
  */
 export function verifyEnvelope(bytes: Uint8Array, lookup: KeyLookup): Envelope {
   const opened = openEnvelope(bytes);
-  const key = lookup(opened.body.from);
-  if (!key) throw new ProtocolError('ENVELOPE_UNKNOWN_SENDER', `sender ${opened.body.from} is not registered`, { from: opened.body.from });
-  if (!sodium().crypto_sign_verify_detached(opened.signature, signedBytes(opened.bodyBytes), key)) {
+  const found = lookup(opened.body.from);
+  const keys = found === undefined ? [] : found instanceof Uint8Array ? [found] : found;
+  if (keys.length === 0) throw new ProtocolError('ENVELOPE_UNKNOWN_SENDER', `sender ${opened.body.from} is not registered`, { from: opened.body.from });
+  const message = signedBytes(opened.bodyBytes);
+  if (!keys.some((key) => sodium().crypto_sign_verify_detached(opened.signature, message, key))) {
     throw new ProtocolError('ENVELOPE_BAD_SIGNATURE', `signature of ${opened.body.from} does not verify`, { from: opened.body.from });
   }
   const type = opened.body.type;

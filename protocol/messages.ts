@@ -1,5 +1,6 @@
 /** @module Message types: one zod schema per type tag (PROTOCOL.md §Messages). Tags are stable wire names. */
 import { z } from 'zod';
+import { KeyDirectory, KeyRotation } from './key-directory.ts';
 import { ADMIN_CODE_RE } from './subjects.ts';
 
 /** Catalog entry ids are `<county code>-<uuid>`: the owning county is part of the id and never changes. */
@@ -83,6 +84,8 @@ export type ErrorReply = z.infer<typeof ErrorReply>;
 
 /** Type tag → payload schema. The numeric tags are listed in PROTOCOL.md and never reused. */
 export const MESSAGE_TYPES = {
+  'keys.directory': KeyDirectory,
+  'keys.rotate': KeyRotation,
   'catalog.update': CatalogUpdate,
   'catalog.sync.digest': SyncDigestRequest,
   'catalog.sync.digest.reply': SyncDigestReply,

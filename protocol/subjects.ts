@@ -3,6 +3,9 @@
 /** 6-digit administrative division code (GB/T 2260), e.g. 410800 for a city, 410802 for a district. */
 export const ADMIN_CODE_RE = /^[1-9][0-9]{5}$/;
 
+/** Node ids: lower-case, digits and dashes, e.g. `county-410802`, `hub-410800`. */
+export const NODE_ID_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;
+
 /** Node → hub messages from one county, captured by the UP stream. */
 export function upSubject(muni: string, county: string, type: string): string {
   return `jl.${muni}.up.${county}.${type}`;

@@ -7,6 +7,7 @@ import { bearerToken, installErrorHandling, jsonBody, validate } from '../../eng
 import type { Logger } from '../../engine/log.ts';
 import type { TotalCatalog } from '../catalog/total-catalog.ts';
 import type { Enrollment } from '../enroll/enrollment.ts';
+import type { KeyDirectoryService } from '../keys/directory.ts';
 import { EnrollRequest } from '../../protocol/enrollment.ts';
 import type { OperatorStore } from '../storage/operators.ts';
 import type { NodeRegistry } from '../storage/registry.ts';
@@ -33,6 +34,7 @@ const ReviewBody = z
 export interface HubRouteDeps {
   catalog: TotalCatalog;
   enrollment: Enrollment;
+  directory: KeyDirectoryService;
   operators: OperatorStore;
   registry: NodeRegistry;
   rejections: RejectionLog;
@@ -57,6 +59,11 @@ export function createHubApp(d: HubRouteDeps): Hono<Env> {
   });
   app.get('/api/v1/status', (c) => c.json(d.status()));
   app.get('/api/v1/nodes', (c) => c.json({ nodes: d.registry.list() }));
+  app.get('/api/v1/keys/directory', (c) => c.json(d.directory.current()));
+  app.post('/api/v1/nodes/:id/revoke', async (c) => {
+    const body = await jsonBody(c, z.object({ reason: z.string().min(1).max(1000) }).strict());
+    return c.json(d.directory.revoke(c.req.param('id'), body.reason));
+  });
   app.get('/api/v1/rejections', (c) => c.json({ rejections: d.rejections.recent(200) }));
   app.get('/api/v1/catalog/entries', (c) => c.json(d.catalog.search(validate(ListQuery, c.req.query()))));
   app.get('/api/v1/catalog/entries/:id', (c) => c.json(d.catalog.get(c.req.param('id'))));

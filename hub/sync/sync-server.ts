@@ -49,7 +49,7 @@ export class SyncServer {
     this.requests++;
     let sender: string | null = null;
     try {
-      const env = verifyEnvelope(msg.data, (id) => this.d.registry.get(id)?.key);
+      const env = verifyEnvelope(msg.data, (id) => this.d.registry.get(id)?.keys);
       sender = env.from;
       const county = this.d.registry.get(env.from)!.node.county;
       if (msg.subject.split('.')[3] !== county) throw new ProtocolError('MESSAGE_WRONG_SUBJECT', `${env.from} (county ${county}) used ${msg.subject}`);

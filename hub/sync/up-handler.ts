@@ -13,6 +13,8 @@ import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
 import type { Inbox } from '../../engine/inbox.ts';
 import type { TotalCatalog } from '../catalog/total-catalog.ts';
+import type { KeyDirectoryService } from '../keys/directory.ts';
+import type { KeyRotation } from '../../protocol/key-directory.ts';
 import type { NodeRegistry } from '../storage/registry.ts';
 import { claimedSender, type RejectionLog } from './rejections.ts';
 
@@ -21,6 +23,7 @@ export interface UpHandlerDeps {
   registry: NodeRegistry;
   inbox: Inbox;
   catalog: TotalCatalog;
+  directory: KeyDirectoryService;
   rejections: RejectionLog;
   clock: Clock;
   municipality: string;
@@ -38,7 +41,7 @@ export function createUpHandler(d: UpHandlerDeps): { handle: (msg: JsMsg) => voi
   const handle = (msg: JsMsg) => {
     let sender: string | null = null;
     try {
-      const env = verifyEnvelope(msg.data, (id) => d.registry.get(id)?.key);
+      const env = verifyEnvelope(msg.data, (id) => d.registry.get(id)?.keys);
       sender = env.from;
       const node = d.registry.get(env.from)!.node;
       if (countyOfUpSubject(d.municipality, msg.subject) !== node.county) {
@@ -46,6 +49,14 @@ export function createUpHandler(d: UpHandlerDeps): { handle: (msg: JsMsg) => voi
       }
       if (d.inbox.seen(env.from, env.seq)) {
         stats.duplicates++;
+        return;
+      }
+      if (env.type === 'keys.rotate') {
+        d.db.transaction(() => {
+          d.directory.rotate(env.from, env.payload as KeyRotation);
+          d.inbox.record(env.from, env.seq, d.clock.now());
+        })();
+        stats.applied++;
         return;
       }
       if (env.type !== 'catalog.update') throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `${env.type} is not accepted on the UP stream`);

@@ -3,6 +3,7 @@ import type { JsMsg } from '@nats-io/jetstream';
 import { verifyEnvelope } from '../../protocol/envelope.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import type { CatalogUpdate } from '../../protocol/messages.ts';
+import type { KeyDirectory } from '../../protocol/key-directory.ts';
 import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
 import type { Inbox } from '../../engine/inbox.ts';
@@ -18,6 +19,8 @@ export interface DownHandlerDeps {
   hubId: string;
   hubKey: Uint8Array;
   county: string;
+  /** A newer signed key directory arrived (store it, maybe promote a rotated key). */
+  onDirectory: (dir: KeyDirectory) => void;
   onContact: () => void;
 }
 
@@ -50,8 +53,12 @@ export function createDownHandler(d: DownHandlerDeps): { handle: (msg: JsMsg) =>
       d.db.transaction(() => {
         // The hub relays every county's updates to all nodes; our own relayed back are already here
         // (anything lost locally, e.g. after a restore, comes back through anti-entropy).
-        const update = env.payload as CatalogUpdate;
-        if (env.type === 'catalog.update' && update.origin !== d.county) d.service.applyRemote(update.updates);
+        if (env.type === 'catalog.update') {
+          const update = env.payload as CatalogUpdate;
+          if (update.origin !== d.county) d.service.applyRemote(update.updates);
+        } else if (env.type === 'keys.directory') {
+          d.onDirectory(env.payload as KeyDirectory);
+        }
         d.inbox.record(env.from, env.seq, d.clock.now());
       })();
     } catch (err) {

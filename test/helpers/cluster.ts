@@ -63,7 +63,11 @@ export class Cluster {
       hubKey: this.hubKey,
       antiEntropyMs,
     });
-    this.hub!.registry.register({ nodeId: config.nodeId, county, publicKey }, new Date());
+    const hub = this.hub!;
+    hub.db.transaction(() => {
+      hub.registry.register({ nodeId: config.nodeId, county, publicKey }, new Date());
+      hub.directory.publish();
+    })();
     const db = openDatabase(join(dir, config.database), NODE_MIGRATIONS);
     const token = new DepartmentStore(db).issue(deptOf(county), `${county}公安局`, new Date());
     db.close();
