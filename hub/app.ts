@@ -27,6 +27,8 @@ import { HubConfig } from './config.ts';
 import { createHubApp } from './http/routes.ts';
 import { HUB_MIGRATIONS } from './storage/migrations.ts';
 import { OperatorStore } from './storage/operators.ts';
+import { AccountStore } from '../engine/accounts/store.ts';
+import type { RouteSpec } from '../engine/http-auth.ts';
 import { NodeRegistry } from './storage/registry.ts';
 import { RejectionLog } from './sync/rejections.ts';
 import { SyncServer } from './sync/sync-server.ts';
@@ -46,6 +48,7 @@ export interface RunningHub {
   registry: NodeRegistry;
   joinTokens: JoinTokens;
   directory: KeyDirectoryService;
+  routes: RouteSpec[];
   operators: OperatorStore;
   rejections: RejectionLog;
   link: NatsLink;
@@ -137,7 +140,8 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
     nodes: registry.list().length,
   });
 
-  const app = createHubApp({ catalog, enrollment, directory, operators, registry, rejections, status, log, maxBodyBytes: config.maxBodyBytes });
+  const accounts = new AccountStore(db);
+  const app = createHubApp({ catalog, enrollment, directory, joinTokens, accounts, registry, rejections, clock, status, log, maxBodyBytes: config.maxBodyBytes });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: config.http.host, port: options.httpPort ?? config.http.port }, () => resolve(s));
   });
@@ -156,6 +160,7 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
     registry,
     joinTokens,
     directory,
+    routes: app.routes,
     operators,
     rejections,
     link,

@@ -9,6 +9,7 @@ import { startHub } from './app.ts';
 import { HubConfig } from './config.ts';
 import { initHub } from './init.ts';
 import { JoinTokens, parseTtl } from './enroll/join-tokens.ts';
+import { registerAccountCommands } from '../engine/accounts/cli.ts';
 import { systemClock } from '../engine/clock.ts';
 import { HUB_MIGRATIONS } from './storage/migrations.ts';
 import { OperatorStore } from './storage/operators.ts';
@@ -153,6 +154,8 @@ export function registerHubCommands(cmd: Command): void {
       printJson(new NodeRegistry(db).list());
       db.close();
     });
+
+  registerAccountCommands(cmd, openHubDb);
 
   cmd
     .command('operator-add')

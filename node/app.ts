@@ -21,6 +21,8 @@ import { NodeConfig } from './config.ts';
 import { createNodeApp } from './http/routes.ts';
 import { NODE_MIGRATIONS } from './storage/migrations.ts';
 import { DepartmentStore } from './storage/departments.ts';
+import { AccountStore } from '../engine/accounts/store.ts';
+import type { RouteSpec } from '../engine/http-auth.ts';
 import { AntiEntropyClient } from './sync/anti-entropy.ts';
 import { createDownHandler } from './sync/down-handler.ts';
 import { KeyDirectoryStore } from './keys/directory-store.ts';
@@ -41,6 +43,8 @@ export interface RunningNode {
   service: CatalogService;
   departments: DepartmentStore;
   directory: KeyDirectoryStore;
+  /** Every HTTP route with the roles allowed to call it. */
+  routes: RouteSpec[];
   antiEntropy: AntiEntropyClient;
   link: NatsLink;
   status(): NodeStatus;
@@ -121,7 +125,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   const pruneTimer = setInterval(pruneInbox, 6 * 3_600_000);
   pruneTimer.unref();
 
-  const app = createNodeApp({ service, departments, status, log, maxBodyBytes: config.maxBodyBytes });
+  const app = createNodeApp({ service, departments, accounts: new AccountStore(db), clock, status, log, maxBodyBytes: config.maxBodyBytes });
   const port = options.httpPort ?? config.http.port;
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: config.http.host, port }, () => resolve(s));
@@ -143,6 +147,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     service,
     departments,
     directory,
+    routes: app.routes,
     antiEntropy,
     link,
     status,

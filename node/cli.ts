@@ -9,6 +9,7 @@ import { enrollNode } from './enroll.ts';
 import { initNode } from './init.ts';
 import { DepartmentStore } from './storage/departments.ts';
 import { prepareRotation } from './keys/rotation.ts';
+import { registerAccountCommands } from '../engine/accounts/cli.ts';
 import { Outbox } from '../engine/outbox.ts';
 import { upSubject } from '../protocol/subjects.ts';
 import { loadSodium } from '../protocol/sodium.ts';
@@ -120,6 +121,8 @@ export function registerNodeCommands(cmd: Command): void {
       console.log(`新公钥 / new public key: ${rotation.newSigningKey}`);
       console.log('已排队发送给市级枢纽；枢纽确认（密钥目录更新）后节点自动切换 / queued for the hub; the node switches once the hub’s key directory lists it');
     });
+
+  registerAccountCommands(cmd, (dir) => openDatabase(join(dir, readConfig(dir, NodeConfig).database), NODE_MIGRATIONS));
 
   const dept = cmd.command('dept').description('部门与访问令牌 / departments and their API tokens');
   dept

@@ -2,14 +2,18 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { ENTRY_STATUSES } from '../../protocol/catalog-view.ts';
-import { AppError } from '../../engine/errors.ts';
-import { bearerToken, installErrorHandling, jsonBody, validate } from '../../engine/http.ts';
+import { installErrorHandling, jsonBody, validate } from '../../engine/http.ts';
+import { FailureLimiter } from '../../engine/accounts/rate-limit.ts';
+import type { AccountStore } from '../../engine/accounts/store.ts';
+import type { Clock } from '../../engine/clock.ts';
+import { registerAccountRoutes } from '../../engine/http-accounts.ts';
+import { RouteBook, type AuthEnv, type RouteSpec } from '../../engine/http-auth.ts';
+import type { JoinTokens } from '../enroll/join-tokens.ts';
 import type { Logger } from '../../engine/log.ts';
 import type { TotalCatalog } from '../catalog/total-catalog.ts';
 import type { Enrollment } from '../enroll/enrollment.ts';
 import type { KeyDirectoryService } from '../keys/directory.ts';
 import { EnrollRequest } from '../../protocol/enrollment.ts';
-import type { OperatorStore } from '../storage/operators.ts';
 import type { NodeRegistry } from '../storage/registry.ts';
 import type { RejectionLog } from '../sync/rejections.ts';
 
@@ -35,41 +39,47 @@ export interface HubRouteDeps {
   catalog: TotalCatalog;
   enrollment: Enrollment;
   directory: KeyDirectoryService;
-  operators: OperatorStore;
+  joinTokens: JoinTokens;
+  accounts: AccountStore;
   registry: NodeRegistry;
   rejections: RejectionLog;
+  clock: Clock;
   status: () => unknown;
   log: Logger;
   maxBodyBytes: number;
+  onDenied?: (spec: RouteSpec, account: string | null) => void;
 }
 
-type Env = { Variables: { operator: string } };
+const JoinTokenBody = z.object({ county: z.string().regex(/^[1-9][0-9]{5}$/), ttlHours: z.number().positive().max(24 * 30).default(24) }).strict();
 
-export function createHubApp(d: HubRouteDeps): Hono<Env> {
-  const app = new Hono<Env>();
+export function createHubApp(d: HubRouteDeps): Hono<AuthEnv> & { routes: RouteSpec[] } {
+  const app = new Hono<AuthEnv>();
   installErrorHandling(app, d.log, d.maxBodyBytes);
-  app.get('/api/v1/health', (c) => c.json({ ok: true }));
-  // Enrollment authenticates with the one-time join token in the body, not an operator token.
-  app.post('/api/v1/enroll', async (c) => c.json(d.enrollment.enroll(await jsonBody(c, EnrollRequest)), 201));
-  app.use('/api/v1/*', async (c, next) => {
-    const op = d.operators.byToken(bearerToken(c));
-    if (!op) throw new AppError('UNAUTHENTICATED', '访问令牌无效', 'invalid access token');
-    c.set('operator', op.name);
-    await next();
+  const book = new RouteBook(app, d.accounts, (_c, spec, account) => d.onDenied?.(spec, account?.name ?? null));
+  book.add({ method: 'GET', path: '/api/v1/health', roles: 'public', summary: 'Liveness' }, (c) => c.json({ ok: true }));
+  // Enrollment authenticates with the one-time join token in the body, not an account token.
+  book.add({ method: 'POST', path: '/api/v1/enroll', roles: 'public', summary: 'Enroll a county node with a join token' }, async (c) =>
+    c.json(d.enrollment.enroll(await jsonBody(c, EnrollRequest)), 201),
+  );
+  registerAccountRoutes(book, { accounts: d.accounts, limiter: new FailureLimiter(d.clock), clock: d.clock, creatableRoles: ['reviewer'] });
+
+  book.add({ method: 'GET', path: '/api/v1/status', roles: ['sysadmin'], summary: 'Hub status' }, (c) => c.json(d.status()));
+  book.add({ method: 'GET', path: '/api/v1/nodes', roles: ['sysadmin', 'secadmin'], summary: 'Registered nodes' }, (c) => c.json({ nodes: d.registry.list() }));
+  book.add({ method: 'GET', path: '/api/v1/keys/directory', roles: ['sysadmin', 'secadmin'], summary: 'The current key directory' }, (c) => c.json(d.directory.current()));
+  book.add({ method: 'POST', path: '/api/v1/join-tokens', roles: ['secadmin'], summary: 'Issue a one-time join token for a county' }, async (c) => {
+    const body = await jsonBody(c, JoinTokenBody);
+    return c.json(d.joinTokens.create(body.county, body.ttlHours * 3_600_000), 201);
   });
-  app.get('/api/v1/status', (c) => c.json(d.status()));
-  app.get('/api/v1/nodes', (c) => c.json({ nodes: d.registry.list() }));
-  app.get('/api/v1/keys/directory', (c) => c.json(d.directory.current()));
-  app.post('/api/v1/nodes/:id/revoke', async (c) => {
+  book.add({ method: 'POST', path: '/api/v1/nodes/:id/revoke', roles: ['secadmin'], summary: 'Revoke a node' }, async (c) => {
     const body = await jsonBody(c, z.object({ reason: z.string().min(1).max(1000) }).strict());
-    return c.json(d.directory.revoke(c.req.param('id'), body.reason));
+    return c.json(d.directory.revoke(c.req.param('id')!, body.reason));
   });
-  app.get('/api/v1/rejections', (c) => c.json({ rejections: d.rejections.recent(200) }));
-  app.get('/api/v1/catalog/entries', (c) => c.json(d.catalog.search(validate(ListQuery, c.req.query()))));
-  app.get('/api/v1/catalog/entries/:id', (c) => c.json(d.catalog.get(c.req.param('id'))));
-  app.post('/api/v1/catalog/entries/:id/review', async (c) => {
+  book.add({ method: 'GET', path: '/api/v1/rejections', roles: ['secadmin', 'auditor'], summary: 'Refused wire messages' }, (c) => c.json({ rejections: d.rejections.recent(200) }));
+  book.add({ method: 'GET', path: '/api/v1/catalog/entries', roles: ['reviewer'], summary: 'Search the total catalog' }, (c) => c.json(d.catalog.search(validate(ListQuery, c.req.query()))));
+  book.add({ method: 'GET', path: '/api/v1/catalog/entries/:id', roles: ['reviewer'], summary: 'One entry' }, (c) => c.json(d.catalog.get(c.req.param('id')!)));
+  book.add({ method: 'POST', path: '/api/v1/catalog/entries/:id/review', roles: ['reviewer'], summary: 'Approve or reject an entry' }, async (c) => {
     const body = await jsonBody(c, ReviewBody);
-    return c.json(d.catalog.review(c.req.param('id'), { ...body, reviewer: c.get('operator') }));
+    return c.json(d.catalog.review(c.req.param('id')!, { ...body, reviewer: c.get('account').name }));
   });
-  return app;
+  return Object.assign(app, { routes: book.routes });
 }

@@ -3,6 +3,7 @@ import { CATALOG_SCHEMA_SQL } from '../../engine/catalog-store.ts';
 import type { Migration } from '../../engine/db.ts';
 import { INBOX_SCHEMA_SQL } from '../../engine/inbox.ts';
 import { OUTBOX_SCHEMA_SQL } from '../../engine/outbox.ts';
+import { ACCOUNTS_SCHEMA_SQL } from '../../engine/accounts/store.ts';
 
 export const HUB_MIGRATIONS: readonly Migration[] = [
   {
@@ -58,6 +59,16 @@ export const HUB_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE nodes ADD COLUMN previous_valid_until TEXT;
       ALTER TABLE nodes ADD COLUMN revoked_at TEXT;
       ALTER TABLE nodes ADD COLUMN revoked_reason TEXT;
+    `,
+  },
+  {
+    version: 3,
+    name: 'accounts with roles and API tokens; operators become reviewer accounts',
+    sql: `
+      ${ACCOUNTS_SCHEMA_SQL}
+      INSERT INTO accounts (name, role, created_at) SELECT name, 'reviewer', created_at FROM operators;
+      INSERT INTO api_tokens (token_hash, account_id, created_at) SELECT o.token_hash, a.id, o.created_at FROM operators o JOIN accounts a ON a.name = o.name;
+      DROP TABLE operators;
     `,
   },
 ];

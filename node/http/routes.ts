@@ -1,9 +1,14 @@
-/** @module The county node's HTTP API (hono). Routes translate; the catalog service decides. */
+/** @module The county node's HTTP API (hono). Every route declares its roles; routes translate, the catalog service decides. */
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { ENTRY_STATUSES } from '../../protocol/catalog-view.ts';
+import { FailureLimiter } from '../../engine/accounts/rate-limit.ts';
+import type { AccountStore } from '../../engine/accounts/store.ts';
+import type { Clock } from '../../engine/clock.ts';
 import { AppError } from '../../engine/errors.ts';
-import { bearerToken, installErrorHandling, jsonBody, validate } from '../../engine/http.ts';
+import { registerAccountRoutes } from '../../engine/http-accounts.ts';
+import { RouteBook, type AuthEnv, type RouteSpec } from '../../engine/http-auth.ts';
+import { installErrorHandling, jsonBody, validate } from '../../engine/http.ts';
 import type { Logger } from '../../engine/log.ts';
 import type { CatalogService } from '../catalog/service.ts';
 import type { Department, DepartmentStore } from '../storage/departments.ts';
@@ -25,53 +30,47 @@ export const BatchBody = z.object({ entries: z.array(z.unknown()).min(1).max(100
 export interface NodeRouteDeps {
   service: CatalogService;
   departments: DepartmentStore;
+  accounts: AccountStore;
+  clock: Clock;
   status: () => unknown;
   log: Logger;
   maxBodyBytes: number;
+  onDenied?: (spec: RouteSpec, account: string | null) => void;
 }
 
-type Env = { Variables: { dept: Department } };
+const READERS = ['dept_operator', 'dept_reader'] as const;
+const OPERATORS = ['dept_operator'] as const;
 
-export function createNodeApp(d: NodeRouteDeps): Hono<Env> {
-  const app = new Hono<Env>();
+export function createNodeApp(d: NodeRouteDeps): Hono<AuthEnv> & { routes: RouteSpec[] } {
+  const app = new Hono<AuthEnv>();
   installErrorHandling(app, d.log, d.maxBodyBytes);
+  const book = new RouteBook(app, d.accounts, (_c, spec, account) => d.onDenied?.(spec, account?.name ?? null));
+  const dept = (account: AuthEnv['Variables']['account']): Department => {
+    const code = account.department;
+    if (!code) throw new AppError('FORBIDDEN', '该账号不属于任何部门', 'this account belongs to no department');
+    return d.departments.get(code) ?? { code, name: code };
+  };
 
-  app.get('/api/v1/health', (c) => c.json({ ok: true }));
-  app.get('/api/v1/openapi.json', (c) => c.json(nodeOpenApi()));
+  book.add({ method: 'GET', path: '/api/v1/health', roles: 'public', summary: 'Liveness' }, (c) => c.json({ ok: true }));
+  book.add({ method: 'GET', path: '/api/v1/openapi.json', roles: 'public', summary: 'This API as OpenAPI 3.1' }, (c) => c.json(nodeOpenApi()));
+  registerAccountRoutes(book, { accounts: d.accounts, limiter: new FailureLimiter(d.clock), clock: d.clock, creatableRoles: ['dept_operator', 'dept_reader'] });
 
-  app.use('/api/v1/*', async (c, next) => {
-    const dept = d.departments.byToken(bearerToken(c));
-    if (!dept) throw new AppError('UNAUTHENTICATED', '访问令牌无效', 'invalid access token');
-    c.set('dept', dept);
-    await next();
-  });
-
-  app.get('/api/v1/status', (c) => c.json(d.status()));
-
-  app.get('/api/v1/catalog/entries', (c) => {
-    const q = validate(ListQuery, c.req.query());
-    return c.json(d.service.search(q));
-  });
-
-  app.get('/api/v1/catalog/entries/:id', (c) => c.json(d.service.get(c.req.param('id'))));
-
-  app.post('/api/v1/catalog/entries', async (c) => {
-    const body = await jsonBody(c, z.unknown());
-    const [entry] = d.service.create(c.get('dept'), [body]);
+  book.add({ method: 'GET', path: '/api/v1/status', roles: ['sysadmin'], summary: 'Replication status' }, (c) => c.json(d.status()));
+  book.add({ method: 'GET', path: '/api/v1/catalog/entries', roles: READERS, summary: 'List and search the catalog' }, (c) => c.json(d.service.search(validate(ListQuery, c.req.query()))));
+  book.add({ method: 'GET', path: '/api/v1/catalog/entries/:id', roles: READERS, summary: 'One entry' }, (c) => c.json(d.service.get(c.req.param('id')!)));
+  book.add({ method: 'POST', path: '/api/v1/catalog/entries', roles: OPERATORS, summary: 'Create an entry of the caller’s department' }, async (c) => {
+    const [entry] = d.service.create(dept(c.get('account')), [await jsonBody(c, z.unknown())]);
     return c.json(entry, 201);
   });
-
-  app.post('/api/v1/catalog/batch', async (c) => {
+  book.add({ method: 'POST', path: '/api/v1/catalog/batch', roles: OPERATORS, summary: 'Create up to 1000 entries' }, async (c) => {
     const body = await jsonBody(c, BatchBody);
-    return c.json({ entries: d.service.create(c.get('dept'), body.entries) }, 201);
+    return c.json({ entries: d.service.create(dept(c.get('account')), body.entries) }, 201);
   });
-
-  app.patch('/api/v1/catalog/entries/:id', async (c) => {
-    const body = await jsonBody(c, z.unknown());
-    return c.json(d.service.update(c.get('dept'), c.req.param('id'), body));
-  });
-
-  app.delete('/api/v1/catalog/entries/:id', (c) => c.json(d.service.withdraw(c.get('dept'), c.req.param('id'))));
-
-  return app;
+  book.add({ method: 'PATCH', path: '/api/v1/catalog/entries/:id', roles: OPERATORS, summary: 'Change an own entry' }, async (c) =>
+    c.json(d.service.update(dept(c.get('account')), c.req.param('id')!, await jsonBody(c, z.unknown()))),
+  );
+  book.add({ method: 'DELETE', path: '/api/v1/catalog/entries/:id', roles: OPERATORS, summary: 'Withdraw an own entry' }, (c) =>
+    c.json(d.service.withdraw(dept(c.get('account')), c.req.param('id')!)),
+  );
+  return Object.assign(app, { routes: book.routes });
 }

@@ -1,7 +1,6 @@
-/** @module Departments served by this node and their API tokens (stored only as SHA-256 hashes). */
-import { randomBytes } from 'node:crypto';
+/** @module Departments served by this node. `issue` is the one-step set-up: the department, its operator account and a token. */
 import type { Db } from '../../engine/db.ts';
-import { hashToken } from '../../engine/http.ts';
+import { AccountStore } from '../../engine/accounts/store.ts';
 
 export interface Department {
   code: string;
@@ -9,22 +8,25 @@ export interface Department {
 }
 
 export class DepartmentStore {
-  constructor(private readonly db: Db) {}
+  private readonly accounts: AccountStore;
 
-  /** Register a department (or replace its token) and return the new token; it is shown once, never stored. */
-  issue(code: string, name: string, now: Date): string {
-    const token = `jl_${randomBytes(32).toString('base64url')}`;
-    this.db
-      .prepare(
-        `INSERT INTO departments (code, name, token_hash, created_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT(code) DO UPDATE SET name = excluded.name, token_hash = excluded.token_hash`,
-      )
-      .run(code, name, hashToken(token), now.toISOString());
-    return token;
+  constructor(private readonly db: Db) {
+    this.accounts = new AccountStore(db);
   }
 
-  byToken(token: string): Department | undefined {
-    return this.db.prepare('SELECT code, name FROM departments WHERE token_hash = ?').get(hashToken(token)) as Department | undefined;
+  /** Register a department (or rename it) and return a new token of its operator account `dept-<code>`; shown once. */
+  issue(code: string, name: string, now: Date): string {
+    return this.db.transaction(() => {
+      this.db
+        .prepare('INSERT INTO departments (code, name, created_at) VALUES (?, ?, ?) ON CONFLICT(code) DO UPDATE SET name = excluded.name')
+        .run(code, name, now.toISOString());
+      const account = this.accounts.byName(`dept-${code}`) ?? this.accounts.create({ name: `dept-${code}`, role: 'dept_operator', department: code }, now);
+      return this.accounts.issueToken(account.id, now);
+    })();
+  }
+
+  get(code: string): Department | undefined {
+    return this.db.prepare('SELECT code, name FROM departments WHERE code = ?').get(code) as Department | undefined;
   }
 
   list(): Department[] {

@@ -3,6 +3,7 @@ import { CATALOG_SCHEMA_SQL } from '../../engine/catalog-store.ts';
 import type { Migration } from '../../engine/db.ts';
 import { INBOX_SCHEMA_SQL } from '../../engine/inbox.ts';
 import { OUTBOX_SCHEMA_SQL } from '../../engine/outbox.ts';
+import { ACCOUNTS_SCHEMA_SQL } from '../../engine/accounts/store.ts';
 
 export const NODE_MIGRATIONS: readonly Migration[] = [
   {
@@ -19,6 +20,20 @@ export const NODE_MIGRATIONS: readonly Migration[] = [
         token_hash TEXT NOT NULL UNIQUE,
         created_at TEXT NOT NULL
       ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 2,
+    name: 'accounts with roles and API tokens; department tokens become dept_operator accounts',
+    sql: `
+      ${ACCOUNTS_SCHEMA_SQL}
+      INSERT INTO accounts (name, role, department, created_at) SELECT 'dept-' || code, 'dept_operator', code, created_at FROM departments;
+      INSERT INTO api_tokens (token_hash, account_id, created_at)
+        SELECT d.token_hash, a.id, d.created_at FROM departments d JOIN accounts a ON a.department = d.code AND a.role = 'dept_operator';
+      CREATE TABLE departments_v2 (code TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL) WITHOUT ROWID;
+      INSERT INTO departments_v2 SELECT code, name, created_at FROM departments;
+      DROP TABLE departments;
+      ALTER TABLE departments_v2 RENAME TO departments;
     `,
   },
 ];

@@ -38,7 +38,7 @@ describe('link failures', () => {
     assert.equal(approved.status, 200);
     const offlineNew = await api(a.running!.url, a.token, 'POST', '/api/v1/catalog/entries', sampleFor(deptOf(A), 5));
     assert.equal(offlineNew.status, 201);
-    const status = await api(a.running!.url, a.token, 'GET', '/api/v1/status');
+    const status = await api(a.running!.url, c.token(A, 'sysadmin'), 'GET', '/api/v1/status');
     assert.ok(status.body.outbox.depth >= 2, 'edits wait in the outbox while the link is down');
 
     await c.nats.restart();
@@ -49,7 +49,7 @@ describe('link failures', () => {
       assert.equal(v.status, 'approved', `status at ${side}`);
       assert.equal(v.code, approved.body.code, `code at ${side}`);
     }
-    await waitFor('A outbox drained', async () => (await api(a.running!.url, a.token, 'GET', '/api/v1/status')).body.outbox.depth === 0);
+    await waitFor('A outbox drained', async () => (await api(a.running!.url, c.token(A, 'sysadmin'), 'GET', '/api/v1/status')).body.outbox.depth === 0);
   });
 
   it('streams wiped while NATS is up: anti-entropy restores equality in both directions', async () => {
@@ -65,14 +65,14 @@ describe('link failures', () => {
       const e1 = await api(a.running!.url, a.token, 'POST', '/api/v1/catalog/entries', sampleFor(deptOf(A), 2));
       await waitFor('hub has e1', () => c.snapshot('hub').has(e1.body.id));
       await api(c.hub!.url, c.hubToken, 'POST', `/api/v1/catalog/entries/${e1.body.id}/review`, { decision: 'approve' });
-      await waitFor('hub outbox drained', async () => (await api(c.hub!.url, c.hubToken, 'GET', '/api/v1/status')).body.outbox.depth === 0);
+      await waitFor('hub outbox drained', async () => (await api(c.hub!.url, c.token('hub', 'sysadmin'), 'GET', '/api/v1/status')).body.outbox.depth === 0);
       await jsm.streams.delete(names.down);
 
       // Up direction: the hub is away while A edits; then the UP stream is wiped before the hub consumes it.
       await c.hub!.close();
       c.hub = null;
       const e2 = await api(a.running!.url, a.token, 'POST', '/api/v1/catalog/entries', sampleFor(deptOf(A), 6));
-      await waitFor('A published e2', async () => (await api(a.running!.url, a.token, 'GET', '/api/v1/status')).body.outbox.depth === 0);
+      await waitFor('A published e2', async () => (await api(a.running!.url, c.token(A, 'sysadmin'), 'GET', '/api/v1/status')).body.outbox.depth === 0);
       await jsm.streams.delete(names.up);
 
       await c.startHub();

@@ -16,6 +16,8 @@ import { streamNames } from '../../protocol/subjects.ts';
 import { openDatabase } from '../../engine/db.ts';
 import { NODE_MIGRATIONS } from '../../node/storage/migrations.ts';
 import { DepartmentStore } from '../../node/storage/departments.ts';
+import { AccountStore } from '../../engine/accounts/store.ts';
+import type { Role } from '../../engine/accounts/roles.ts';
 
 export const MUNI = '410800';
 
@@ -114,6 +116,22 @@ export class Cluster {
       for (const [id, v] of hub) if (s.get(id) !== v) return false;
     }
     return true;
+  }
+
+  private readonly adminTokens = new Map<string, string>();
+
+  /** A token of an account with `role` at the hub or a county node (created on first use). */
+  token(side: 'hub' | string, role: Role, department?: string): string {
+    const key = `${side}/${role}/${department ?? ''}`;
+    let token = this.adminTokens.get(key);
+    if (!token) {
+      const db = side === 'hub' ? this.hub!.db : this.node(side).running!.db;
+      const accounts = new AccountStore(db);
+      const account = accounts.create({ name: `${role}-${department ?? 'x'}-${this.adminTokens.size}`, role, department: department ?? null }, new Date());
+      token = accounts.issueToken(account.id, new Date());
+      this.adminTokens.set(key, token);
+    }
+    return token;
   }
 
   node(county: string): ClusterNode {

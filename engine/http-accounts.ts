@@ -1,0 +1,89 @@
+/**
+ * @module Account routes shared by node and hub: password login (throttled), account list and
+ * creation (system administrator), disabling (system administrator), token issue and revocation
+ * (security administrator). The administrator accounts themselves are created with the local CLI.
+ */
+import { z } from 'zod';
+import type { AccountStore } from './accounts/store.ts';
+import type { FailureLimiter } from './accounts/rate-limit.ts';
+import { ROLES, type Role } from './accounts/roles.ts';
+import type { Clock } from './clock.ts';
+import { AppError } from './errors.ts';
+import type { RouteBook } from './http-auth.ts';
+import { jsonBody } from './http.ts';
+
+const LoginBody = z.object({ name: z.string().min(1).max(100), password: z.string().min(1).max(200) }).strict();
+const CreateBody = z
+  .object({
+    name: z.string().regex(/^[\p{L}\p{N}._-]{2,64}$/u),
+    role: z.enum(ROLES),
+    department: z.string().max(32).nullish(),
+    password: z.string().min(12).max(200).nullish(),
+  })
+  .strict();
+
+export interface AccountRouteDeps {
+  accounts: AccountStore;
+  limiter: FailureLimiter;
+  clock: Clock;
+  /** Roles the system administrator may create over the API (never the administrator roles). */
+  creatableRoles: readonly Role[];
+  onLogin?: (name: string, ok: boolean) => void;
+}
+
+function accountId(raw: string): number {
+  const id = Number(raw);
+  if (!Number.isInteger(id) || id < 1) throw new AppError('NOT_FOUND', '账号不存在', 'no such account');
+  return id;
+}
+
+export function registerAccountRoutes(book: RouteBook, d: AccountRouteDeps): void {
+  book.add({ method: 'POST', path: '/api/v1/login', roles: 'public', summary: 'Password login → API token (throttled)' }, async (c) => {
+    const body = await jsonBody(c, LoginBody);
+    const key = `${body.name}|${c.req.header('x-forwarded-for') ?? 'direct'}`;
+    const wait = d.limiter.retryAfterMs(key);
+    if (wait > 0) {
+      c.header('Retry-After', String(Math.ceil(wait / 1000)));
+      throw new AppError('TOO_MANY_ATTEMPTS', '登录失败次数过多，请稍后再试', 'too many failed logins; try again later');
+    }
+    const account = await d.accounts.login(body.name, body.password);
+    d.onLogin?.(body.name, Boolean(account));
+    if (!account) {
+      d.limiter.fail(key);
+      throw new AppError('UNAUTHENTICATED', '账号或密码错误', 'wrong account name or password');
+    }
+    d.limiter.succeed(key);
+    return c.json({ token: d.accounts.issueToken(account.id, d.clock.now()), account }, 201);
+  });
+
+  book.add({ method: 'GET', path: '/api/v1/accounts', roles: ['sysadmin', 'secadmin'], summary: 'List accounts' }, (c) => c.json({ accounts: d.accounts.list() }));
+
+  book.add({ method: 'POST', path: '/api/v1/accounts', roles: ['sysadmin'], summary: 'Create an account of a non-administrative role' }, async (c) => {
+    const body = await jsonBody(c, CreateBody);
+    if (!d.creatableRoles.includes(body.role)) {
+      throw new AppError('FORBIDDEN', `管理员角色（${body.role}）只能在本机命令行创建`, `administrator roles (${body.role}) are created only with the local CLI`);
+    }
+    const account = d.accounts.create({ name: body.name, role: body.role, department: body.department ?? null }, d.clock.now());
+    if (body.password) await d.accounts.setPassword(account.id, body.password);
+    return c.json(account, 201);
+  });
+
+  book.add({ method: 'POST', path: '/api/v1/accounts/:id/disable', roles: ['sysadmin'], summary: 'Disable an account' }, (c) => {
+    const id = accountId(c.req.param('id')!);
+    if (id === c.get('account').id) throw new AppError('CONFLICT', '不能停用自己的账号', 'you cannot disable your own account');
+    if (!d.accounts.disable(id, d.clock.now())) throw new AppError('NOT_FOUND', '账号不存在或已停用', 'no such enabled account');
+    return c.json(d.accounts.byId(id));
+  });
+
+  book.add({ method: 'POST', path: '/api/v1/accounts/:id/tokens', roles: ['secadmin'], summary: 'Issue an API token for an account (shown once)' }, (c) => {
+    const account = d.accounts.byId(accountId(c.req.param('id')!));
+    if (!account || account.disabledAt) throw new AppError('NOT_FOUND', '账号不存在或已停用', 'no such enabled account');
+    return c.json({ token: d.accounts.issueToken(account.id, d.clock.now()) }, 201);
+  });
+
+  book.add({ method: 'DELETE', path: '/api/v1/accounts/:id/tokens', roles: ['secadmin'], summary: 'Revoke all tokens of an account' }, (c) => {
+    const id = accountId(c.req.param('id')!);
+    if (!d.accounts.byId(id)) throw new AppError('NOT_FOUND', '账号不存在', 'no such account');
+    return c.json({ revoked: d.accounts.revokeTokens(id, d.clock.now()) });
+  });
+}
