@@ -14,6 +14,11 @@ export interface ConsumerSpec {
   filterSubjects: string[];
   /** Process one message; resolve to acknowledge. Throwing asks for redelivery after a delay. */
   handle: (msg: JsMsg) => Promise<void> | void;
+  /**
+   * Bind to a consumer someone else created (with NATS permissions the hub creates each node's
+   * consumer, because a node allowed to create one could choose any filter). Default false.
+   */
+  bindOnly?: boolean;
   /** Optional hook run before each (re)bind, e.g. the hub re-creating its streams. */
   beforeBind?: () => Promise<void>;
   /**
@@ -66,7 +71,7 @@ export class ConsumerLoop {
     const js = this.link.js;
     if (!jsm || !js) return;
     await this.spec.beforeBind?.();
-    await ensureConsumer(jsm, this.spec.stream, this.spec.durable, this.spec.filterSubjects);
+    if (!this.spec.bindOnly) await ensureConsumer(jsm, this.spec.stream, this.spec.durable, this.spec.filterSubjects);
     const consumer = await js.consumers.get(this.spec.stream, this.spec.durable);
     const messages = await consumer.consume({ max_messages: 512, abort_on_missing_resource: true });
     this.abort = () => void messages.close();

@@ -27,6 +27,11 @@ export class Identity {
     return this.keys.publicKey;
   }
 
+  /** Detached Ed25519 signature (audit checkpoints); the key never leaves this object. */
+  signDetached(message: Uint8Array): Uint8Array {
+    return sodium().crypto_sign_detached(message, this.keys.secretKey);
+  }
+
   /** Sign and encode one message. */
   seal<T extends MessageType>(type: T, seq: number, payload: PayloadOf<T>, now: Date): Uint8Array {
     const env: Envelope<T> = { type, from: this.nodeId, seq, ts: now.toISOString(), payload };

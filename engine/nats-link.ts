@@ -2,7 +2,7 @@
  * @module The WAN link: one NATS connection that is allowed to be down. Start-up never waits for
  * it; nats.js reconnects by itself, and we only observe its status to know when to re-sync.
  */
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from './log.ts';
 
@@ -26,6 +26,8 @@ export class NatsLink {
     private readonly servers: string[],
     private readonly name: string,
     private readonly log: Logger,
+    /** nkey login and reply-inbox prefix (engine/nats-auth.ts); none when the server has no authorization. */
+    private readonly auth: Pick<ConnectionOptions, 'authenticator' | 'inboxPrefix'> = {},
   ) {}
 
   /** Begin connecting in the background; resolves immediately. */
@@ -44,6 +46,9 @@ export class NatsLink {
         reconnectJitter: 100,
         pingInterval: 5_000,
         maxPingOut: 2,
+        // Keep retrying after authorization errors: a fixed server config must not need every node restarted.
+        ignoreAuthErrorAbort: true,
+        ...this.auth,
       });
       if (this.closed) return void (await nc.close());
       this.nc = nc;

@@ -3,7 +3,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { loadSodium } from '../protocol/sodium.ts';
-import { downStreamSubjects, streamNames, upStreamSubjects } from '../protocol/subjects.ts';
+import { downFilterSubjects, downStreamSubjects, streamNames, upStreamSubjects } from '../protocol/subjects.ts';
 import { CatalogStore } from '../engine/catalog-store.ts';
 import { systemClock, type Clock } from '../engine/clock.ts';
 import { readConfig } from '../engine/config-file.ts';
@@ -20,7 +20,9 @@ import { createLogger, type Logger } from '../engine/log.ts';
 import { NatsLink } from '../engine/nats-link.ts';
 import { Outbox } from '../engine/outbox.ts';
 import { OutboxPublisher } from '../engine/publisher.ts';
-import { ensureStream } from '../engine/streams.ts';
+import { ensureConsumer, ensureStream, isNotFound } from '../engine/streams.ts';
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { nkeyConnectOptions, readSeedFile } from '../engine/nats-auth.ts';
 import { CodeAllocator } from './catalog/code-template.ts';
 import { TotalCatalog } from './catalog/total-catalog.ts';
 import { HubConfig } from './config.ts';
@@ -28,6 +30,10 @@ import { createHubApp } from './http/routes.ts';
 import { HUB_MIGRATIONS } from './storage/migrations.ts';
 import { OperatorStore } from './storage/operators.ts';
 import { AccountStore } from '../engine/accounts/store.ts';
+import { AuditLog } from '../engine/audit/log.ts';
+import { CheckpointStore } from '../engine/audit/checkpoint.ts';
+import { startAuditMaintenance } from '../engine/audit/maintenance.ts';
+import { loadPolicy } from '../protocol/policy.ts';
 import type { RouteSpec } from '../engine/http-auth.ts';
 import { NodeRegistry } from './storage/registry.ts';
 import { RejectionLog } from './sync/rejections.ts';
@@ -51,6 +57,8 @@ export interface RunningHub {
   routes: RouteSpec[];
   operators: OperatorStore;
   rejections: RejectionLog;
+  audit: AuditLog;
+  checkpoints: CheckpointStore;
   link: NatsLink;
   status(): unknown;
   close(): Promise<void>;
@@ -68,13 +76,16 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
   const inbox = new Inbox(db);
   const registry = new NodeRegistry(db, clock);
   const operators = new OperatorStore(db);
-  const rejections = new RejectionLog(db, log);
-  const catalog = new TotalCatalog({ db, store, outbox, clock, codes: new CodeAllocator(db, config.codeTemplate), municipality: config.municipality, clientId: config.yjsClientId });
+  const policy = loadPolicy(config.policy, config.policyOverrides);
+  const audit = new AuditLog(db, clock, { signer: identity });
+  const checkpoints = new CheckpointStore(db);
+  const rejections = new RejectionLog(db, log, audit);
+  const catalog = new TotalCatalog({ db, store, outbox, clock, codes: new CodeAllocator(db, config.codeTemplate), municipality: config.municipality, clientId: config.yjsClientId, audit });
 
   const encryption = readBoxKeyFile(join(dir, config.encryptionKeyFile));
   const joinTokens = new JoinTokens(db, clock);
   const hubKeys = { nodeId: config.nodeId, signingKey: identity.publicKey, encryptionKey: encodePublicKey(encryption.publicKey) };
-  const directory = new KeyDirectoryService({ db, registry, outbox, clock, municipality: config.municipality, hub: hubKeys, graceMs: config.keyGraceHours * 3_600_000 });
+  const directory = new KeyDirectoryService({ db, registry, outbox, clock, municipality: config.municipality, hub: hubKeys, graceMs: config.keyGraceHours * 3_600_000, audit });
   const enrollment = new Enrollment(db, joinTokens, registry, clock, {
     municipality: config.municipality,
     municipalityName: config.municipalityName,
@@ -82,12 +93,15 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
     signingKey: identity.publicKey,
     encryptionKey: encodePublicKey(encryption.publicKey),
     nats: config.publicNats ?? config.nats,
-  }, () => directory.publish());
+  }, (req) => {
+    audit.append({ actor: req.nodeId, actorRole: 'node', department: req.county, action: 'key.register', resource: req.nodeId, result: 'ok', detail: { signingKey: req.signingKey, via: 'enroll' } });
+    directory.publish();
+  });
   // Every start announces the current directory, so a node that missed one catches up.
   db.transaction(() => directory.publish())();
   const names = streamNames(config.municipality);
   const maxAgeMs = config.streamMaxAgeDays * 86_400_000;
-  const link = new NatsLink(config.nats, config.nodeId, log);
+  const link = new NatsLink(config.nats, config.nodeId, log, config.natsSeedFile ? nkeyConnectOptions(readSeedFile(join(dir, config.natsSeedFile))) : undefined);
   const ensureStreams = async () => {
     const jsm = link.jsm;
     if (!jsm) return;
@@ -97,8 +111,29 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
     ]) {
       if (await ensureStream(jsm, spec)) log.info({ event: 'stream.created', stream: spec.name }, 'stream created');
     }
+    await ensureNodeConsumers(jsm);
   };
-  const up = createUpHandler({ db, registry, inbox, catalog, directory, rejections, clock, municipality: config.municipality });
+  /**
+   * The hub creates every active node's DOWN consumer (with its county's filter) and deletes revoked
+   * nodes' consumers: under NATS permissions a node may only bind to its own consumer, never choose a filter.
+   */
+  const ensureNodeConsumers = async (jsm: JetStreamManager) => {
+    for (const n of registry.list()) {
+      if (n.status === 'active') {
+        try {
+          await jsm.consumers.info(names.down, n.nodeId);
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+          await ensureConsumer(jsm, names.down, n.nodeId, downFilterSubjects(config.municipality, n.county));
+        }
+      } else {
+        await jsm.consumers.delete(names.down, n.nodeId).catch((err) => {
+          if (!isNotFound(err)) throw err;
+        });
+      }
+    }
+  };
+  const up = createUpHandler({ db, registry, inbox, catalog, directory, checkpoints, rejections, clock, municipality: config.municipality });
   const consumer = new ConsumerLoop(
     link,
     {
@@ -141,7 +176,9 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
   });
 
   const accounts = new AccountStore(db);
-  const app = createHubApp({ catalog, enrollment, directory, joinTokens, accounts, registry, rejections, clock, status, log, maxBodyBytes: config.maxBodyBytes });
+  const app = createHubApp({ catalog, enrollment, directory, joinTokens, accounts, registry, rejections, clock, status, log, maxBodyBytes: config.maxBodyBytes, audit });
+  // Retention from the policy preset (Jiyuan §28, Hebi §13); records past it are archived, then purged.
+  const auditDuties = startAuditMaintenance({ audit, retentionDays: policy.auditRetentionDays, archiveDir: join(dir, 'audit-archive'), clock, log, signer: identity, checkpointMs: 3_600_000 });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: config.http.host, port: options.httpPort ?? config.http.port }, () => resolve(s));
   });
@@ -163,10 +200,13 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
     routes: app.routes,
     operators,
     rejections,
+    audit,
+    checkpoints,
     link,
     status,
     async close() {
       clearInterval(streamTimer);
+      auditDuties.stop();
       clearInterval(pruneTimer);
       await new Promise<void>((r) => {
         server.close(() => r());

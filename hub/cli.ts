@@ -7,9 +7,15 @@ import { openReadOnly, parsePort, printJson, runUntilSignal, splitList } from '.
 import { loadSodium } from '../protocol/sodium.ts';
 import { startHub } from './app.ts';
 import { HubConfig } from './config.ts';
-import { initHub } from './init.ts';
+import { HUB_NATS_SEED_FILE, initHub } from './init.ts';
+import { renderNatsConfig } from './nats-config.ts';
+import { publicKeyOfSeed, readSeedFile } from '../engine/nats-auth.ts';
+import { writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { AuditLog } from '../engine/audit/log.ts';
 import { JoinTokens, parseTtl } from './enroll/join-tokens.ts';
 import { registerAccountCommands } from '../engine/accounts/cli.ts';
+import { registerAuditCommands } from '../engine/audit/cli.ts';
 import { systemClock } from '../engine/clock.ts';
 import { HUB_MIGRATIONS } from './storage/migrations.ts';
 import { OperatorStore } from './storage/operators.ts';
@@ -35,8 +41,9 @@ async function openDirectory(dir: string) {
     signingKey: encodePublicKey(readKeyFile(join(dir, config.keyFile)).publicKey),
     encryptionKey: encodePublicKey(readBoxKeyFile(join(dir, config.encryptionKeyFile)).publicKey),
   };
-  const directory = new KeyDirectoryService({ db, registry, outbox: new Outbox(db), clock: systemClock, municipality: config.municipality, hub, graceMs: config.keyGraceHours * 3_600_000 });
-  return { db, registry, directory };
+  const audit = new AuditLog(db, systemClock);
+  const directory = new KeyDirectoryService({ db, registry, outbox: new Outbox(db), clock: systemClock, municipality: config.municipality, hub, graceMs: config.keyGraceHours * 3_600_000, audit });
+  return { db, registry, directory, audit };
 }
 
 export function registerHubCommands(cmd: Command): void {
@@ -51,6 +58,7 @@ export function registerHubCommands(cmd: Command): void {
     .option('--http-host <host>', 'HTTP 监听地址 / HTTP listen address', '127.0.0.1')
     .option('--code-template <template>', '统一资源编码模板 / unified resource code template (Jincheng §13)')
     .option('--operator <name>', '首个操作员名称 / first operator name', 'admin')
+    .option('--nats-auth', '以枢纽 nkey 登录 NATS（NATS 使用 jilian hub nats-config 生成的配置时）/ log in to NATS with the hub nkey (when nats-server runs the generated config)')
     .action(async (o) => {
       const { config, publicKey, operatorToken } = await initHub(o.dir, {
         municipality: o.municipality,
@@ -60,6 +68,7 @@ export function registerHubCommands(cmd: Command): void {
         httpHost: o.httpHost,
         codeTemplate: o.codeTemplate,
         operator: o.operator,
+        natsAuth: Boolean(o.natsAuth),
       });
       console.log(`已初始化枢纽 / hub initialised: ${config.nodeId} (${config.municipalityName})`);
       console.log(`枢纽标识 / hub id: ${config.nodeId}`);
@@ -121,10 +130,12 @@ export function registerHubCommands(cmd: Command): void {
     .requiredOption('--county <code>', '县（区）代码 / county code')
     .requiredOption('--public-key <base64>', '节点公钥 / node public key (printed by `jilian node init`)')
     .option('--name <name>', '节点名称 / display name')
+    .option('--nats-nkey <nkey>', '节点 NATS 用户公钥 / the node’s NATS user public nkey (U…)')
     .action(async (o) => {
-      const { db, registry, directory } = await openDirectory(o.dir);
+      const { db, registry, directory, audit } = await openDirectory(o.dir);
       db.transaction(() => {
-        registry.register({ nodeId: o.nodeId, county: o.county, publicKey: o.publicKey, name: o.name }, new Date());
+        registry.register({ nodeId: o.nodeId, county: o.county, publicKey: o.publicKey, name: o.name, natsNkey: o.natsNkey }, new Date());
+        audit.append({ actor: `os:${userInfo().username}`, actorRole: 'secadmin', department: o.county, action: 'key.register', resource: o.nodeId, result: 'ok', detail: { via: 'cli' } });
         directory.publish();
       })();
       db.close();
@@ -139,7 +150,7 @@ export function registerHubCommands(cmd: Command): void {
     .requiredOption('--reason <text>', '吊销理由 / reason')
     .action(async (nodeId: string, o) => {
       const { db, directory } = await openDirectory(o.dir);
-      const dir = directory.revoke(nodeId, o.reason);
+      const dir = directory.revoke(nodeId, o.reason, `os:${userInfo().username}`);
       db.close();
       console.log(`已吊销 / revoked ${nodeId}; 密钥目录版本 / key directory version ${dir.version}`);
       console.log('请重新生成并重载 NATS 配置 / regenerate and reload the NATS configuration: jilian hub nats-config …');
@@ -155,7 +166,34 @@ export function registerHubCommands(cmd: Command): void {
       db.close();
     });
 
+  registerAuditCommands(cmd, openHubDb);
   registerAccountCommands(cmd, openHubDb);
+
+  cmd
+    .command('nats-config')
+    .description('生成 nats-server 配置：每个节点一个 nkey 用户及其主题权限 / write the nats-server configuration: one nkey user per node with subject permissions')
+    .requiredOption('-d, --dir <dir>', '枢纽数据目录 / hub data directory')
+    .option('--listen <host:port>', 'NATS 监听地址 / NATS listen address', '0.0.0.0:4222')
+    .option('--store-dir <dir>', 'JetStream 存储目录 / JetStream store directory', '/var/lib/nats')
+    .option('--out <file>', '写入文件（默认标准输出）/ write to a file (default stdout)')
+    .action((o) => {
+      const config = readConfig(o.dir, HubConfig);
+      const db = openHubDb(o.dir);
+      const nodes = new NodeRegistry(db).list();
+      db.close();
+      const text = renderNatsConfig({
+        municipality: config.municipality,
+        hub: { nkey: publicKeyOfSeed(readSeedFile(join(o.dir, config.natsSeedFile ?? HUB_NATS_SEED_FILE))) },
+        nodes: nodes.map((n) => ({ nodeId: n.nodeId, county: n.county, nkey: n.natsNkey, status: n.status })),
+        listen: o.listen,
+        storeDir: o.storeDir,
+      });
+      if (o.out) writeFileSync(o.out, text, { mode: 0o640 });
+      else process.stdout.write(text);
+      const missing = nodes.filter((n) => n.status === 'active' && !n.natsNkey).map((n) => n.nodeId);
+      if (missing.length) console.error(`注意 / note: 无 NATS 公钥、未加入配置的节点 / nodes without a NATS nkey are left out: ${missing.join(', ')}`);
+      console.error('变更后重载 / after a change reload: nats-server --signal reload');
+    });
 
   cmd
     .command('operator-add')

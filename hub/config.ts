@@ -15,6 +15,8 @@ export const HubConfig = z
     database: z.string().default('hub.db'),
     keyFile: z.string().default('keys/signing.json'),
     encryptionKeyFile: z.string().default('keys/encryption.json'),
+    /** The hub's NATS user nkey seed (written by init); absent = connect without NATS auth. */
+    natsSeedFile: z.string().optional(),
     /** NATS addresses handed to enrolling nodes (default: the hub's own `nats`). */
     publicNats: z.array(z.string().min(1)).optional(),
     yjsClientId: z.number().int().min(1).max(0x7fffffff),
@@ -26,6 +28,9 @@ export const HubConfig = z
     /** After a node rotates its signing key, its old key is still accepted this long (messages in flight). */
     keyGraceHours: z.number().min(0).default(72),
     maxBodyBytes: z.number().int().min(1024).default(1024 * 1024),
+    /** Regulation preset (jincheng, yaohai, jiyuan, hebi, jiaozuo) and overrides (protocol/policy.ts). */
+    policy: z.string().default('jincheng'),
+    policyOverrides: z.unknown().optional(),
     logFile: z.string().optional(),
   })
   .strict();

@@ -4,6 +4,7 @@ import { writeConfig } from '../engine/config-file.ts';
 import { openDatabase } from '../engine/db.ts';
 import { prepareDataDir } from '../engine/init-dir.ts';
 import { HubConfig } from './config.ts';
+import { generateNkeyUser, writeSeedFile } from '../engine/nats-auth.ts';
 import { HUB_MIGRATIONS } from './storage/migrations.ts';
 import { OperatorStore } from './storage/operators.ts';
 
@@ -17,7 +18,11 @@ export interface HubInitOptions {
   codeTemplate?: string;
   streamCheckMs?: number;
   operator?: string;
+  /** Log in to NATS with the hub's nkey (true once nats-server runs the generated configuration). */
+  natsAuth?: boolean;
 }
+
+export const HUB_NATS_SEED_FILE = 'keys/nats.seed';
 
 export async function initHub(dir: string, o: HubInitOptions): Promise<{ config: HubConfig; publicKey: string; operatorToken: string }> {
   const keyFile = 'keys/signing.json';
@@ -36,7 +41,9 @@ export async function initHub(dir: string, o: HubInitOptions): Promise<{ config:
   };
   HubConfig.parse(draft);
   const { publicKey, yjsClientId } = await prepareDataDir(dir, keyFile);
-  const config = HubConfig.parse({ ...draft, yjsClientId });
+  // The hub's own NATS user; used once the operator runs nats-server with `jilian hub nats-config`.
+  writeSeedFile(join(dir, HUB_NATS_SEED_FILE), generateNkeyUser().seed);
+  const config = HubConfig.parse({ ...draft, yjsClientId, ...(o.natsAuth ? { natsSeedFile: HUB_NATS_SEED_FILE } : {}) });
   writeConfig(dir, config);
   const db = openDatabase(join(dir, config.database), HUB_MIGRATIONS);
   const operatorToken = new OperatorStore(db).issue(o.operator ?? 'admin', new Date());

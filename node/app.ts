@@ -14,12 +14,17 @@ import { Identity, readKeyFile } from '../engine/identity.ts';
 import { Inbox, INBOX_RETENTION_DAYS } from '../engine/inbox.ts';
 import { createLogger, type Logger } from '../engine/log.ts';
 import { NatsLink } from '../engine/nats-link.ts';
+import { nkeyConnectOptions, nodeInboxPrefix, readSeedFile } from '../engine/nats-auth.ts';
 import { Outbox } from '../engine/outbox.ts';
 import { OutboxPublisher } from '../engine/publisher.ts';
 import { CatalogService } from './catalog/service.ts';
 import { NodeConfig } from './config.ts';
 import { createNodeApp } from './http/routes.ts';
 import { NODE_MIGRATIONS } from './storage/migrations.ts';
+import { AuditLog } from '../engine/audit/log.ts';
+import { startAuditMaintenance } from '../engine/audit/maintenance.ts';
+import { loadPolicy } from '../protocol/policy.ts';
+import { upSubject } from '../protocol/subjects.ts';
 import { DepartmentStore } from './storage/departments.ts';
 import { AccountStore } from '../engine/accounts/store.ts';
 import type { RouteSpec } from '../engine/http-auth.ts';
@@ -42,6 +47,9 @@ export interface RunningNode {
   db: Db;
   service: CatalogService;
   departments: DepartmentStore;
+  audit: AuditLog;
+  /** Send a signed checkpoint of the audit head to the hub now (normally periodic). */
+  checkpointAudit(): void;
   directory: KeyDirectoryStore;
   /** Every HTTP route with the roles allowed to call it. */
   routes: RouteSpec[];
@@ -76,7 +84,9 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   const outbox = new Outbox(db);
   const inbox = new Inbox(db);
   const departments = new DepartmentStore(db);
-  const service = new CatalogService({ db, store, outbox, clock, municipality: config.municipality, county: config.county, clientId: config.yjsClientId });
+  const policy = loadPolicy(config.policy, config.policyOverrides);
+  const audit = new AuditLog(db, clock, { signer: identity });
+  const service = new CatalogService({ db, store, outbox, clock, municipality: config.municipality, county: config.county, clientId: config.yjsClientId, audit });
 
   const directory = new KeyDirectoryStore(db);
   const onDirectory = (kd: KeyDirectory) => {
@@ -84,12 +94,20 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     log.info({ event: 'keys.directory', version: kd.version }, 'key directory updated');
     if (promoteIfAnnounced(dir, config.keyFile, kd, identity)) log.info({ event: 'keys.rotated', nodeId: config.nodeId }, 'signing key rotated');
   };
-  const link = new NatsLink(config.nats, config.nodeId, log);
+  const natsAuth = config.natsSeedFile ? nkeyConnectOptions(readSeedFile(join(dir, config.natsSeedFile)), nodeInboxPrefix(config.nodeId)) : undefined;
+  const link = new NatsLink(config.nats, config.nodeId, log, natsAuth);
   const publisher = new OutboxPublisher(outbox, link, identity, log);
   const down = createDownHandler({ db, inbox, service, clock, log, hubId: config.hub.nodeId, hubKey, county: config.county, onDirectory, onContact: () => link.touch() });
   const consumer = new ConsumerLoop(
     link,
-    { stream: streamNames(config.municipality).down, durable: config.nodeId, filterSubjects: downFilterSubjects(config.municipality, config.county), handle: down.handle },
+    {
+      stream: streamNames(config.municipality).down,
+      durable: config.nodeId,
+      filterSubjects: downFilterSubjects(config.municipality, config.county),
+      handle: down.handle,
+      // With NATS permissions the hub creates this node's consumer (hub/app.ts ensureNodeConsumers).
+      bindOnly: natsAuth !== undefined,
+    },
     log,
   );
   const antiEntropy = new AntiEntropyClient({
@@ -125,7 +143,20 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   const pruneTimer = setInterval(pruneInbox, 6 * 3_600_000);
   pruneTimer.unref();
 
-  const app = createNodeApp({ service, departments, accounts: new AccountStore(db), clock, status, log, maxBodyBytes: config.maxBodyBytes });
+  const app = createNodeApp({ service, departments, accounts: new AccountStore(db), clock, status, log, maxBodyBytes: config.maxBodyBytes, audit });
+  // Audit retention comes from the policy preset (Jiyuan §28: ≥ 6 months; Hebi §13: ≥ 3 years); the
+  // chain head goes to the hub signed, so history cannot be rewritten unnoticed.
+  const auditDuties = startAuditMaintenance({
+    audit,
+    retentionDays: policy.auditRetentionDays,
+    archiveDir: join(dir, 'audit-archive'),
+    clock,
+    log,
+    signer: identity,
+    checkpointMs: config.auditCheckpointMinutes * 60_000,
+    onCheckpoint: (cp) => outbox.add(upSubject(config.municipality, config.county, 'audit.checkpoint'), 'audit.checkpoint', cp, clock.now()),
+  });
+  link.onConnect(() => auditDuties.checkpointNow());
   const port = options.httpPort ?? config.http.port;
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: config.http.host, port }, () => resolve(s));
@@ -146,6 +177,8 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     db,
     service,
     departments,
+    audit,
+    checkpointAudit: () => auditDuties.checkpointNow(),
     directory,
     routes: app.routes,
     antiEntropy,
@@ -153,6 +186,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     status,
     async close() {
       antiEntropy.stop();
+      auditDuties.stop();
       clearInterval(pruneTimer);
       await new Promise<void>((r) => {
         server.close(() => r());

@@ -10,6 +10,7 @@ import { initNode } from './init.ts';
 import { DepartmentStore } from './storage/departments.ts';
 import { prepareRotation } from './keys/rotation.ts';
 import { registerAccountCommands } from '../engine/accounts/cli.ts';
+import { registerAuditCommands } from '../engine/audit/cli.ts';
 import { Outbox } from '../engine/outbox.ts';
 import { upSubject } from '../protocol/subjects.ts';
 import { loadSodium } from '../protocol/sodium.ts';
@@ -30,8 +31,9 @@ export function registerNodeCommands(cmd: Command): void {
     .option('--http-port <port>', 'HTTP 端口 / HTTP port', '8080')
     .option('--http-host <host>', 'HTTP 监听地址 / HTTP listen address', '127.0.0.1')
     .option('--node-id <id>', '节点标识 / node id (default county-<code>)')
+    .option('--nats-auth', '生成 NATS nkey 并以其登录 / create a NATS nkey and log in with it')
     .action(async (o) => {
-      const { config, publicKey } = await initNode(o.dir, {
+      const { config, publicKey, natsNkey } = await initNode(o.dir, {
         county: o.county,
         countyName: o.countyName,
         municipality: o.municipality,
@@ -41,9 +43,11 @@ export function registerNodeCommands(cmd: Command): void {
         hubId: o.hubId,
         hubKey: o.hubKey,
         nodeId: o.nodeId,
+        natsSeed: Boolean(o.natsAuth),
       });
       console.log(`已初始化节点 / node initialised: ${config.nodeId} (${config.countyName} ${config.county})`);
       console.log(`公钥 / public key: ${publicKey}`);
+      if (natsNkey) console.log(`NATS 公钥 / NATS nkey: ${natsNkey}`);
       console.log('下一步 / next:');
       console.log(`  1. 市级枢纽登记本节点 / at the hub: jilian hub register-node --dir <hub dir> --node-id ${config.nodeId} --county ${config.county} --public-key ${publicKey}`);
       console.log(`  2. 为部门签发令牌 / issue a department token: jilian node dept add --dir ${o.dir} --code <dept code> --name <dept name>`);
@@ -122,6 +126,7 @@ export function registerNodeCommands(cmd: Command): void {
       console.log('已排队发送给市级枢纽；枢纽确认（密钥目录更新）后节点自动切换 / queued for the hub; the node switches once the hub’s key directory lists it');
     });
 
+  registerAuditCommands(cmd, (dir) => openDatabase(join(dir, readConfig(dir, NodeConfig).database), NODE_MIGRATIONS));
   registerAccountCommands(cmd, (dir) => openDatabase(join(dir, readConfig(dir, NodeConfig).database), NODE_MIGRATIONS));
 
   const dept = cmd.command('dept').description('部门与访问令牌 / departments and their API tokens');

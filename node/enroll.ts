@@ -3,15 +3,16 @@
  * encryption, NATS user nkey), register their public halves with the hub using a one-time join
  * token, and write the configuration from the hub's answer. Private keys never leave the directory.
  */
-import { createUser } from '@nats-io/nkeys';
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnrollResponse, signEnrollProof, type EnrollRequest } from '../protocol/enrollment.ts';
 import { toBase64 } from '../protocol/sodium.ts';
 import { configPath, writeConfig } from '../engine/config-file.ts';
 import { readKeyFile } from '../engine/identity.ts';
 import { prepareDataDir } from '../engine/init-dir.ts';
+import { generateNkeyUser, writeSeedFile } from '../engine/nats-auth.ts';
 import { NodeConfig } from './config.ts';
+import { NATS_SEED_FILE } from './init.ts';
 
 export interface EnrollOptions {
   hubUrl: string;
@@ -23,15 +24,14 @@ export interface EnrollOptions {
   httpHost?: string;
 }
 
-export const NATS_SEED_FILE = 'keys/nats.seed';
 
 export async function enrollNode(dir: string, o: EnrollOptions): Promise<{ config: NodeConfig; publicKey: string }> {
   const nodeId = o.nodeId ?? `county-${o.county}`;
   const keyFile = 'keys/signing.json';
   const { publicKey, encryptionKey, yjsClientId } = await prepareDataDir(dir, keyFile);
   try {
-    const nats = createUser();
-    writeFileSync(join(dir, NATS_SEED_FILE), new TextDecoder().decode(nats.getSeed()) + '\n', { mode: 0o600, flag: 'wx' });
+    const nats = generateNkeyUser();
+    writeSeedFile(join(dir, NATS_SEED_FILE), nats.seed);
     const request: EnrollRequest = {
       token: o.token,
       nodeId,
@@ -39,7 +39,7 @@ export async function enrollNode(dir: string, o: EnrollOptions): Promise<{ confi
       countyName: o.countyName,
       signingKey: publicKey,
       encryptionKey,
-      natsNkey: nats.getPublicKey(),
+      natsNkey: nats.publicKey,
       proof: toBase64(signEnrollProof(o.token, nodeId, readKeyFile(join(dir, keyFile)).secretKey)),
     };
     const res = await fetch(new URL('/api/v1/enroll', o.hubUrl), {

@@ -2,6 +2,10 @@
 import { writeConfig } from '../engine/config-file.ts';
 import { prepareDataDir } from '../engine/init-dir.ts';
 import { NodeConfig } from './config.ts';
+import { join } from 'node:path';
+import { generateNkeyUser, writeSeedFile } from '../engine/nats-auth.ts';
+
+export const NATS_SEED_FILE = 'keys/nats.seed';
 
 export interface NodeInitOptions {
   county: string;
@@ -14,10 +18,12 @@ export interface NodeInitOptions {
   hubKey: string;
   nodeId?: string;
   antiEntropyMs?: number;
+  /** Also create a NATS user nkey (keys/nats.seed) and log in with it. */
+  natsSeed?: boolean;
 }
 
 /** Returns the config written and the node's public key (to register at the hub). */
-export async function initNode(dir: string, o: NodeInitOptions): Promise<{ config: NodeConfig; publicKey: string }> {
+export async function initNode(dir: string, o: NodeInitOptions): Promise<{ config: NodeConfig; publicKey: string; natsNkey: string | null }> {
   const keyFile = 'keys/signing.json';
   const draft = {
     role: 'node',
@@ -35,7 +41,13 @@ export async function initNode(dir: string, o: NodeInitOptions): Promise<{ confi
   };
   NodeConfig.parse(draft); // fail before creating any file
   const { publicKey, yjsClientId } = await prepareDataDir(dir, keyFile);
-  const config = NodeConfig.parse({ ...draft, yjsClientId });
+  let natsNkey: string | null = null;
+  if (o.natsSeed) {
+    const user = generateNkeyUser();
+    writeSeedFile(join(dir, NATS_SEED_FILE), user.seed);
+    natsNkey = user.publicKey;
+  }
+  const config = NodeConfig.parse({ ...draft, yjsClientId, ...(o.natsSeed ? { natsSeedFile: NATS_SEED_FILE } : {}) });
   writeConfig(dir, config);
-  return { config, publicKey };
+  return { config, publicKey, natsNkey };
 }

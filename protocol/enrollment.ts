@@ -7,11 +7,11 @@
  * showing it holds the signing key it registers (and binding that key to this token).
  */
 import { z } from 'zod';
+import { key32, sig64 } from './base64-schemas.ts';
 import { NODE_ID_RE } from './envelope.ts';
 import { countyCode } from './messages.ts';
 import { fromBase64, sodium } from './sodium.ts';
 
-const key32 = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, '32-byte key, base64');
 
 export const EnrollRequest = z
   .object({
@@ -25,7 +25,7 @@ export const EnrollRequest = z
     encryptionKey: key32,
     /** NATS user nkey (public, starts with U) the hub puts in the nats-server configuration. */
     natsNkey: z.string().regex(/^U[A-Z2-7]{55}$/, 'NATS user public nkey'),
-    proof: z.string().regex(/^[A-Za-z0-9+/]{86}==$/, '64-byte Ed25519 signature, base64'),
+    proof: sig64,
   })
   .strict();
 export type EnrollRequest = z.infer<typeof EnrollRequest>;

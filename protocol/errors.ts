@@ -15,6 +15,7 @@ export const PROTOCOL_ERROR_CODES = [
   'UPDATE_INVALID',
   'UPDATE_MISSING_DEPENDENCIES',
   'MESSAGE_UNPROCESSABLE',
+  'AUDIT_HISTORY_REWRITTEN',
 ] as const;
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];
 

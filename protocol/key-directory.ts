@@ -5,12 +5,12 @@
  * envelope signed with the old key and carries a proof made with the new one.
  */
 import { z } from 'zod';
+import { key32, sig64 } from './base64-schemas.ts';
 import { ADMIN_CODE_RE, NODE_ID_RE } from './subjects.ts';
 
 const countyCode = z.string().regex(ADMIN_CODE_RE, '6-digit administrative division code');
 import { fromBase64, sodium } from './sodium.ts';
 
-const key32 = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, '32-byte key, base64');
 
 export const DirectoryNode = z
   .object({
@@ -43,7 +43,7 @@ export const KeyRotation = z
   .object({
     newSigningKey: key32,
     /** Ed25519 signature by the NEW key over "jilian/rotate/v1\0" ‖ nodeId ‖ 0x00 ‖ newSigningKey (base64 text). */
-    proof: z.string().regex(/^[A-Za-z0-9+/]{86}==$/),
+    proof: sig64,
   })
   .strict();
 export type KeyRotation = z.infer<typeof KeyRotation>;

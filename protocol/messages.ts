@@ -1,5 +1,7 @@
 /** @module Message types: one zod schema per type tag (PROTOCOL.md §Messages). Tags are stable wire names. */
 import { z } from 'zod';
+import { AuditCheckpoint } from './audit-checkpoint.ts';
+import { base64 } from './base64-schemas.ts';
 import { KeyDirectory, KeyRotation } from './key-directory.ts';
 import { ADMIN_CODE_RE } from './subjects.ts';
 
@@ -8,8 +10,7 @@ export const ENTRY_ID_RE = /^[1-9][0-9]{5}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[
 
 export const countyCode = z.string().regex(ADMIN_CODE_RE, '6-digit administrative division code');
 export const entryId = z.string().regex(ENTRY_ID_RE, 'entry id <county>-<uuid>');
-/** Canonical padded base64 (RFC 4648 §4): length a multiple of 4, padding only at the end. */
-export const base64 = z.string().regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'base64');
+export { base64 } from './base64-schemas.ts';
 
 /** The owning county of an entry id. */
 export function countyOfEntry(id: string): string {
@@ -86,6 +87,7 @@ export type ErrorReply = z.infer<typeof ErrorReply>;
 export const MESSAGE_TYPES = {
   'keys.directory': KeyDirectory,
   'keys.rotate': KeyRotation,
+  'audit.checkpoint': AuditCheckpoint,
   'catalog.update': CatalogUpdate,
   'catalog.sync.digest': SyncDigestRequest,
   'catalog.sync.digest.reply': SyncDigestReply,

@@ -3,6 +3,9 @@ import { z } from 'zod';
 import { canonicalJson } from './canonical-json.ts';
 import { CatalogContent, CatalogEntryView, CatalogReview } from './catalog-entry.ts';
 import { EnvelopeBody } from './envelope.ts';
+import { AuditCheckpoint } from './audit-checkpoint.ts';
+import { EnrollRequest, EnrollResponse } from './enrollment.ts';
+import { KeyDirectory, KeyRotation } from './key-directory.ts';
 import { CatalogUpdate, ErrorReply, SyncDigestReply, SyncDigestRequest, SyncPullReply, SyncPullRequest } from './messages.ts';
 
 export const schemas: Record<string, z.ZodType> = {
@@ -16,6 +19,11 @@ export const schemas: Record<string, z.ZodType> = {
   'message.catalog.sync.pull': SyncPullRequest,
   'message.catalog.sync.pull.reply': SyncPullReply,
   'message.error': ErrorReply,
+  'message.keys.directory': KeyDirectory,
+  'message.keys.rotate': KeyRotation,
+  'message.audit.checkpoint': AuditCheckpoint,
+  EnrollRequest,
+  EnrollResponse,
 };
 
 /** JSON Schema text of one registry entry, keys sorted. Refinements (superRefine rules) are not represented. */

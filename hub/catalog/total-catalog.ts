@@ -28,6 +28,7 @@ import type { Db } from '../../engine/db.ts';
 import { AppError } from '../../engine/errors.ts';
 import type { Outbox } from '../../engine/outbox.ts';
 import type { CodeAllocator } from './code-template.ts';
+import type { AuditLog } from '../../engine/audit/log.ts';
 
 export interface TotalCatalogDeps {
   db: Db;
@@ -37,6 +38,7 @@ export interface TotalCatalogDeps {
   codes: CodeAllocator;
   municipality: string;
   clientId: number;
+  audit?: AuditLog;
 }
 
 export interface ReviewDecision {
@@ -125,6 +127,16 @@ export class TotalCatalog {
       });
       const update = writeRoot(doc, REVIEW_ROOT, { reason: null, ...review }, 'hub');
       if (update) this.broadcast('hub', [{ entryId: id, update: toBase64(update) }], now);
+      this.d.audit?.append({
+        actor: decision.reviewer,
+        actorRole: 'reviewer',
+        department: c.provider.code,
+        action: 'catalog.review',
+        resource: id,
+        fields: ['status', 'code', 'reason'],
+        result: 'ok',
+        detail: { decision: decision.decision, code: typeof code === 'string' ? code : null },
+      });
       return this.persist(id, doc, now);
     })();
   }

@@ -9,6 +9,9 @@ import type { Clock } from '../../engine/clock.ts';
 import { registerAccountRoutes } from '../../engine/http-accounts.ts';
 import { RouteBook, type AuthEnv, type RouteSpec } from '../../engine/http-auth.ts';
 import type { JoinTokens } from '../enroll/join-tokens.ts';
+import type { AuditLog } from '../../engine/audit/log.ts';
+import { registerAuditRoutes } from '../../engine/http-audit.ts';
+import { auditDenials, auditLogins } from '../../engine/audit/access.ts';
 import type { Logger } from '../../engine/log.ts';
 import type { TotalCatalog } from '../catalog/total-catalog.ts';
 import type { Enrollment } from '../enroll/enrollment.ts';
@@ -47,7 +50,7 @@ export interface HubRouteDeps {
   status: () => unknown;
   log: Logger;
   maxBodyBytes: number;
-  onDenied?: (spec: RouteSpec, account: string | null) => void;
+  audit: AuditLog;
 }
 
 const JoinTokenBody = z.object({ county: z.string().regex(/^[1-9][0-9]{5}$/), ttlHours: z.number().positive().max(24 * 30).default(24) }).strict();
@@ -55,13 +58,14 @@ const JoinTokenBody = z.object({ county: z.string().regex(/^[1-9][0-9]{5}$/), tt
 export function createHubApp(d: HubRouteDeps): Hono<AuthEnv> & { routes: RouteSpec[] } {
   const app = new Hono<AuthEnv>();
   installErrorHandling(app, d.log, d.maxBodyBytes);
-  const book = new RouteBook(app, d.accounts, (_c, spec, account) => d.onDenied?.(spec, account?.name ?? null));
+  const book = new RouteBook(app, d.accounts, auditDenials(d.audit));
   book.add({ method: 'GET', path: '/api/v1/health', roles: 'public', summary: 'Liveness' }, (c) => c.json({ ok: true }));
   // Enrollment authenticates with the one-time join token in the body, not an account token.
   book.add({ method: 'POST', path: '/api/v1/enroll', roles: 'public', summary: 'Enroll a county node with a join token' }, async (c) =>
     c.json(d.enrollment.enroll(await jsonBody(c, EnrollRequest)), 201),
   );
-  registerAccountRoutes(book, { accounts: d.accounts, limiter: new FailureLimiter(d.clock), clock: d.clock, creatableRoles: ['reviewer'] });
+  registerAccountRoutes(book, { accounts: d.accounts, limiter: new FailureLimiter(d.clock), clock: d.clock, creatableRoles: ['reviewer'], onLogin: auditLogins(d.audit) });
+  registerAuditRoutes(book, d.audit);
 
   book.add({ method: 'GET', path: '/api/v1/status', roles: ['sysadmin'], summary: 'Hub status' }, (c) => c.json(d.status()));
   book.add({ method: 'GET', path: '/api/v1/nodes', roles: ['sysadmin', 'secadmin'], summary: 'Registered nodes' }, (c) => c.json({ nodes: d.registry.list() }));
@@ -72,7 +76,7 @@ export function createHubApp(d: HubRouteDeps): Hono<AuthEnv> & { routes: RouteSp
   });
   book.add({ method: 'POST', path: '/api/v1/nodes/:id/revoke', roles: ['secadmin'], summary: 'Revoke a node' }, async (c) => {
     const body = await jsonBody(c, z.object({ reason: z.string().min(1).max(1000) }).strict());
-    return c.json(d.directory.revoke(c.req.param('id')!, body.reason));
+    return c.json(d.directory.revoke(c.req.param('id')!, body.reason, c.get('account').name));
   });
   book.add({ method: 'GET', path: '/api/v1/rejections', roles: ['secadmin', 'auditor'], summary: 'Refused wire messages' }, (c) => c.json({ rejections: d.rejections.recent(200) }));
   book.add({ method: 'GET', path: '/api/v1/catalog/entries', roles: ['reviewer'], summary: 'Search the total catalog' }, (c) => c.json(d.catalog.search(validate(ListQuery, c.req.query()))));

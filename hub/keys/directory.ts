@@ -11,6 +11,7 @@ import type { Db } from '../../engine/db.ts';
 import { MetaStore } from '../../engine/db.ts';
 import { AppError } from '../../engine/errors.ts';
 import type { Outbox } from '../../engine/outbox.ts';
+import type { AuditLog } from '../../engine/audit/log.ts';
 import type { NodeRegistry } from '../storage/registry.ts';
 
 export interface DirectoryDeps {
@@ -22,6 +23,7 @@ export interface DirectoryDeps {
   hub: { nodeId: string; signingKey: string; encryptionKey: string };
   /** How long a rotated-out key is still accepted. */
   graceMs: number;
+  audit?: AuditLog;
 }
 
 export class KeyDirectoryService {
@@ -51,17 +53,19 @@ export class KeyDirectoryService {
     const now = this.d.clock.now();
     this.d.db.transaction(() => {
       this.d.registry.rotate(nodeId, rotation.newSigningKey, new Date(now.getTime() + this.d.graceMs));
+      this.d.audit?.append({ actor: nodeId, actorRole: 'node', action: 'key.rotate', resource: nodeId, result: 'ok', detail: { newSigningKey: rotation.newSigningKey } });
       this.publish();
     })();
   }
 
   /** Revoke a node (operator decision). */
-  revoke(nodeId: string, reason: string): KeyDirectory {
+  revoke(nodeId: string, reason: string, by = 'cli'): KeyDirectory {
     if (!reason.trim()) throw new AppError('INVALID_REQUEST', '吊销必须说明理由', 'a revocation needs a reason', [{ path: 'reason', code: 'required', message: 'required' }]);
     return this.d.db.transaction(() => {
       if (!this.d.registry.revoke(nodeId, reason, this.d.clock.now())) {
         throw new AppError('NOT_FOUND', `没有处于有效状态的节点 ${nodeId}`, `no active node ${nodeId}`);
       }
+      this.d.audit?.append({ actor: by, actorRole: 'secadmin', action: 'key.revoke', resource: nodeId, result: 'ok', purpose: reason });
       return this.publish();
     })();
   }

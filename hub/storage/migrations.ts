@@ -4,6 +4,8 @@ import type { Migration } from '../../engine/db.ts';
 import { INBOX_SCHEMA_SQL } from '../../engine/inbox.ts';
 import { OUTBOX_SCHEMA_SQL } from '../../engine/outbox.ts';
 import { ACCOUNTS_SCHEMA_SQL } from '../../engine/accounts/store.ts';
+import { AUDIT_SCHEMA_SQL } from '../../engine/audit/log.ts';
+import { CHECKPOINT_SCHEMA_SQL } from '../../engine/audit/checkpoint.ts';
 
 export const HUB_MIGRATIONS: readonly Migration[] = [
   {
@@ -70,5 +72,10 @@ export const HUB_MIGRATIONS: readonly Migration[] = [
       INSERT INTO api_tokens (token_hash, account_id, created_at) SELECT o.token_hash, a.id, o.created_at FROM operators o JOIN accounts a ON a.name = o.name;
       DROP TABLE operators;
     `,
+  },
+  {
+    version: 4,
+    name: 'tamper-evident audit log and the audit checkpoints nodes send',
+    sql: `${AUDIT_SCHEMA_SQL}\n${CHECKPOINT_SCHEMA_SQL}`,
   },
 ];

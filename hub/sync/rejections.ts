@@ -2,6 +2,7 @@
 import { ProtocolError } from '../../protocol/errors.ts';
 import type { Db } from '../../engine/db.ts';
 import type { Logger } from '../../engine/log.ts';
+import type { AuditLog } from '../../engine/audit/log.ts';
 
 export interface Rejection {
   id: number;
@@ -19,6 +20,7 @@ export class RejectionLog {
   constructor(
     private readonly db: Db,
     private readonly log: Logger,
+    private readonly audit?: AuditLog,
   ) {
     this.insert = db.prepare('INSERT INTO rejections (at, sender, subject, code, message) VALUES (?, ?, ?, ?, ?)');
   }
@@ -27,6 +29,7 @@ export class RejectionLog {
     this.counts[err.code] = (this.counts[err.code] ?? 0) + 1;
     this.insert.run(now.toISOString(), sender, subject.slice(0, 200), err.code, err.message.slice(0, 500));
     this.log.warn({ event: 'wire.rejected', code: err.code, subject, sender, detail: err.detail }, err.message);
+    this.audit?.append({ actor: sender ?? 'unknown', actorRole: 'node', action: 'wire.rejected', resource: subject.slice(0, 500), result: 'rejected', detail: { code: err.code } });
   }
 
   recent(limit: number): Rejection[] {

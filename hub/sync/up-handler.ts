@@ -15,6 +15,8 @@ import type { Inbox } from '../../engine/inbox.ts';
 import type { TotalCatalog } from '../catalog/total-catalog.ts';
 import type { KeyDirectoryService } from '../keys/directory.ts';
 import type { KeyRotation } from '../../protocol/key-directory.ts';
+import type { AuditCheckpoint } from '../../protocol/audit-checkpoint.ts';
+import type { CheckpointStore } from '../../engine/audit/checkpoint.ts';
 import type { NodeRegistry } from '../storage/registry.ts';
 import { claimedSender, type RejectionLog } from './rejections.ts';
 
@@ -24,6 +26,7 @@ export interface UpHandlerDeps {
   inbox: Inbox;
   catalog: TotalCatalog;
   directory: KeyDirectoryService;
+  checkpoints: CheckpointStore;
   rejections: RejectionLog;
   clock: Clock;
   municipality: string;
@@ -49,6 +52,19 @@ export function createUpHandler(d: UpHandlerDeps): { handle: (msg: JsMsg) => voi
       }
       if (d.inbox.seen(env.from, env.seq)) {
         stats.duplicates++;
+        return;
+      }
+      if (env.type === 'audit.checkpoint') {
+        const cp = env.payload as AuditCheckpoint;
+        if (cp.nodeId !== env.from) throw new ProtocolError('UPDATE_FORBIDDEN', `${env.from} sent a checkpoint for ${cp.nodeId}`);
+        const keys = d.registry.get(env.from)!.keys;
+        const outcome = d.db.transaction(() => {
+          const result = keys.map((k) => d.checkpoints.record(cp, k, d.clock.now())).find((r) => r.ok) ?? d.checkpoints.record(cp, keys[0]!, d.clock.now());
+          d.inbox.record(env.from, env.seq, d.clock.now());
+          return result;
+        })();
+        if (!outcome.ok) throw new ProtocolError('AUDIT_HISTORY_REWRITTEN', `${env.from}: ${outcome.message.en}`, { seq: cp.seq, code: outcome.code });
+        stats.applied++;
         return;
       }
       if (env.type === 'keys.rotate') {

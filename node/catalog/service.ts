@@ -19,6 +19,7 @@ import { AppError } from '../../engine/errors.ts';
 import { validate } from '../../engine/http.ts';
 import type { Outbox } from '../../engine/outbox.ts';
 import type { Department } from '../storage/departments.ts';
+import type { AuditLog } from '../../engine/audit/log.ts';
 
 export interface CatalogServiceDeps {
   db: Db;
@@ -29,13 +30,18 @@ export interface CatalogServiceDeps {
   county: string;
   /** This node's stable Yjs client id (see ARCHITECTURE.md: never shared by two replicas). */
   clientId: number;
+  /** Every change and every refused attempt is recorded here, in the change's own transaction. */
+  audit?: AuditLog;
 }
+
+/** Who acts: the department, and the account acting for it (defaults to the department's operator account). */
+export type Actor = Department & { account?: string; role?: string };
 
 export class CatalogService {
   constructor(private readonly d: CatalogServiceDeps) {}
 
   /** Create entries for a department in one transaction (one outbox message). */
-  create(dept: Department, inputs: unknown[]): EntryView[] {
+  create(dept: Actor, inputs: unknown[]): EntryView[] {
     const contents = inputs.map((input, i) => {
       try {
         return validate(CatalogContent, input, 'INVALID_ENTRY');
@@ -43,29 +49,31 @@ export class CatalogService {
         throw inputs.length > 1 && err instanceof AppError ? prefixFields(err, `${i}`) : err;
       }
     });
-    for (const c of contents) this.assertOwnDepartment(dept, c.provider.code);
     const now = this.d.clock.now();
-    return this.d.db.transaction(() => {
+    return this.guarded(dept, 'catalog.create', null, () => this.d.db.transaction(() => {
+      for (const c of contents) this.assertOwnDepartment(dept, c.provider.code);
       const updates: EntryUpdate[] = [];
       const views = contents.map((content) => {
         const id = `${this.d.county}-${uuidv7(now.getTime())}`;
         const doc = loadEntryDoc(this.d.clientId);
         const update = writeRoot(doc, CONTENT_ROOT, content as Record<string, unknown>);
         updates.push({ entryId: id, update: toBase64(update!) });
+        this.record(dept, 'catalog.create', id, Object.keys(content));
         return this.persist(id, doc, now);
       });
       this.queue(updates, now);
       return views;
-    })();
+    })());
   }
 
   /** Change fields of an own entry; the merged content must still be a valid entry. */
-  update(dept: Department, id: string, patchInput: unknown): EntryView {
+  update(dept: Actor, id: string, patchInput: unknown): EntryView {
     // JSON has no undefined: a field set to null in the patch clears an optional field.
     const cleared = isRecord(patchInput) ? Object.keys(patchInput).filter((k) => patchInput[k] === null) : [];
     const patch = validate(CatalogContentPatch, isRecord(patchInput) ? Object.fromEntries(Object.entries(patchInput).filter(([, v]) => v !== null)) : patchInput, 'INVALID_ENTRY');
     const now = this.d.clock.now();
-    return this.d.db.transaction(() => {
+    const action = isRecord(patchInput) && patchInput.withdrawn === true ? 'catalog.withdraw' : 'catalog.update';
+    return this.guarded(dept, action, id, () => this.d.db.transaction(() => {
       const doc = this.loadOwn(dept, id);
       const current = readRoot(doc, CONTENT_ROOT);
       const next: Record<string, unknown> = { ...current, ...patch };
@@ -74,13 +82,15 @@ export class CatalogService {
       this.assertOwnDepartment(dept, merged.provider.code);
       const removed = Object.fromEntries(Object.keys(current).filter((k) => !(k in merged)).map((k) => [k, null]));
       const update = writeRoot(doc, CONTENT_ROOT, { ...removed, ...(merged as Record<string, unknown>) });
-      if (update) this.queue([{ entryId: id, update: toBase64(update) }], now);
-      return update ? this.persist(id, doc, now) : this.get(id);
-    })();
+      if (!update) return this.get(id);
+      this.queue([{ entryId: id, update: toBase64(update) }], now);
+      this.record(dept, action, id, [...Object.keys(patch), ...cleared]);
+      return this.persist(id, doc, now);
+    })());
   }
 
   /** Withdraw (soft-delete) an own entry: it stays in the catalog marked withdrawn (Jincheng §19). */
-  withdraw(dept: Department, id: string): EntryView {
+  withdraw(dept: Actor, id: string): EntryView {
     return this.update(dept, id, { withdrawn: true });
   }
 
@@ -139,6 +149,23 @@ export class CatalogService {
     const provider = readRoot(doc, CONTENT_ROOT).provider as { code?: string } | undefined;
     this.assertOwnDepartment(dept, provider?.code ?? '');
     return doc;
+  }
+
+  /** Audit one change (inside its transaction). */
+  private record(actor: Actor, action: string, resource: string, fields: string[]): void {
+    this.d.audit?.append({ actor: actor.account ?? `dept-${actor.code}`, actorRole: actor.role ?? 'dept_operator', department: actor.code, action, resource, fields, result: 'ok' });
+  }
+
+  /** Run a change; a refusal (FORBIDDEN) is audited after its transaction rolled back, then rethrown. */
+  private guarded<T>(actor: Actor, action: string, resource: string | null, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'FORBIDDEN') {
+        this.d.audit?.append({ actor: actor.account ?? `dept-${actor.code}`, actorRole: actor.role ?? 'dept_operator', department: actor.code, action, resource, result: 'denied', detail: { reason: err.en } });
+      }
+      throw err;
+    }
   }
 
   private assertOwnDepartment(dept: Department, providerCode: string): void {

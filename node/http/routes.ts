@@ -11,7 +11,11 @@ import { RouteBook, type AuthEnv, type RouteSpec } from '../../engine/http-auth.
 import { installErrorHandling, jsonBody, validate } from '../../engine/http.ts';
 import type { Logger } from '../../engine/log.ts';
 import type { CatalogService } from '../catalog/service.ts';
-import type { Department, DepartmentStore } from '../storage/departments.ts';
+import type { DepartmentStore } from '../storage/departments.ts';
+import type { Actor } from '../catalog/service.ts';
+import type { AuditLog } from '../../engine/audit/log.ts';
+import { registerAuditRoutes } from '../../engine/http-audit.ts';
+import { auditDenials, auditLogins } from '../../engine/audit/access.ts';
 import { nodeOpenApi } from './openapi.ts';
 
 export const ListQuery = z
@@ -35,7 +39,7 @@ export interface NodeRouteDeps {
   status: () => unknown;
   log: Logger;
   maxBodyBytes: number;
-  onDenied?: (spec: RouteSpec, account: string | null) => void;
+  audit: AuditLog;
 }
 
 const READERS = ['dept_operator', 'dept_reader'] as const;
@@ -44,16 +48,17 @@ const OPERATORS = ['dept_operator'] as const;
 export function createNodeApp(d: NodeRouteDeps): Hono<AuthEnv> & { routes: RouteSpec[] } {
   const app = new Hono<AuthEnv>();
   installErrorHandling(app, d.log, d.maxBodyBytes);
-  const book = new RouteBook(app, d.accounts, (_c, spec, account) => d.onDenied?.(spec, account?.name ?? null));
-  const dept = (account: AuthEnv['Variables']['account']): Department => {
+  const book = new RouteBook(app, d.accounts, auditDenials(d.audit));
+  const dept = (account: AuthEnv['Variables']['account']): Actor => {
     const code = account.department;
     if (!code) throw new AppError('FORBIDDEN', '该账号不属于任何部门', 'this account belongs to no department');
-    return d.departments.get(code) ?? { code, name: code };
+    return { ...(d.departments.get(code) ?? { code, name: code }), account: account.name, role: account.role };
   };
 
   book.add({ method: 'GET', path: '/api/v1/health', roles: 'public', summary: 'Liveness' }, (c) => c.json({ ok: true }));
   book.add({ method: 'GET', path: '/api/v1/openapi.json', roles: 'public', summary: 'This API as OpenAPI 3.1' }, (c) => c.json(nodeOpenApi()));
-  registerAccountRoutes(book, { accounts: d.accounts, limiter: new FailureLimiter(d.clock), clock: d.clock, creatableRoles: ['dept_operator', 'dept_reader'] });
+  registerAccountRoutes(book, { accounts: d.accounts, limiter: new FailureLimiter(d.clock), clock: d.clock, creatableRoles: ['dept_operator', 'dept_reader'], onLogin: auditLogins(d.audit) });
+  registerAuditRoutes(book, d.audit);
 
   book.add({ method: 'GET', path: '/api/v1/status', roles: ['sysadmin'], summary: 'Replication status' }, (c) => c.json(d.status()));
   book.add({ method: 'GET', path: '/api/v1/catalog/entries', roles: READERS, summary: 'List and search the catalog' }, (c) => c.json(d.service.search(validate(ListQuery, c.req.query()))));

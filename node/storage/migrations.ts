@@ -4,6 +4,7 @@ import type { Migration } from '../../engine/db.ts';
 import { INBOX_SCHEMA_SQL } from '../../engine/inbox.ts';
 import { OUTBOX_SCHEMA_SQL } from '../../engine/outbox.ts';
 import { ACCOUNTS_SCHEMA_SQL } from '../../engine/accounts/store.ts';
+import { AUDIT_SCHEMA_SQL } from '../../engine/audit/log.ts';
 
 export const NODE_MIGRATIONS: readonly Migration[] = [
   {
@@ -35,5 +36,10 @@ export const NODE_MIGRATIONS: readonly Migration[] = [
       DROP TABLE departments;
       ALTER TABLE departments_v2 RENAME TO departments;
     `,
+  },
+  {
+    version: 3,
+    name: 'tamper-evident audit log',
+    sql: AUDIT_SCHEMA_SQL,
   },
 ];

@@ -7,11 +7,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHub, type RunningHub } from '../../hub/app.ts';
-import { initHub } from '../../hub/init.ts';
 import { startNode, type RunningNode } from '../../node/app.ts';
 import { initNode } from '../../node/init.ts';
 import { createLogger } from '../../engine/log.ts';
 import { NatsServer } from './nats-server.ts';
+import { createServer } from 'node:net';
+import { HUB_NATS_SEED_FILE, initHub } from '../../hub/init.ts';
+import { renderNatsConfig } from '../../hub/nats-config.ts';
+import { HUB_MIGRATIONS } from '../../hub/storage/migrations.ts';
+import { NodeRegistry } from '../../hub/storage/registry.ts';
+import { publicKeyOfSeed, readSeedFile } from '../../engine/nats-auth.ts';
 import { streamNames } from '../../protocol/subjects.ts';
 import { openDatabase } from '../../engine/db.ts';
 import { NODE_MIGRATIONS } from '../../node/storage/migrations.ts';
@@ -40,8 +45,9 @@ export class Cluster {
   readonly logFile = join(this.root, 'cluster.log');
   readonly log = createLogger('test', { file: this.logFile, level: process.env.JILIAN_TEST_LOG_LEVEL ?? 'info' });
 
-  static async start(counties: string[], opts: { antiEntropyMs?: number; natsConfig?: string } = {}): Promise<Cluster> {
+  static async start(counties: string[], opts: { antiEntropyMs?: number; natsConfig?: string; natsAuth?: boolean } = {}): Promise<Cluster> {
     const c = new Cluster();
+    if (opts.natsAuth) return c.startWithNatsAuth(counties, opts);
     c.nats = await NatsServer.start({ config: opts.natsConfig });
     c.hubDir = join(c.root, 'hub');
     const hub = await initHub(c.hubDir, { municipality: MUNI, municipalityName: '测试市', nats: [c.nats.url], httpPort: 0, streamCheckMs: 300 });
@@ -50,6 +56,38 @@ export class Cluster {
     await c.startHub();
     for (const county of counties) await c.startNode(await c.addNode(county, opts.antiEntropyMs));
     return c;
+  }
+
+  /**
+   * Everything logs in to NATS with its own nkey under the configuration `jilian hub nats-config`
+   * generates: keys are made first, the server starts with their permissions, then hub and nodes.
+   */
+  private async startWithNatsAuth(counties: string[], opts: { antiEntropyMs?: number; natsConfig?: string }): Promise<Cluster> {
+    const port = await freePort();
+    const url = `nats://127.0.0.1:${port}`;
+    this.hubDir = join(this.root, 'hub');
+    const hub = await initHub(this.hubDir, { municipality: MUNI, municipalityName: '测试市', nats: [url], httpPort: 0, streamCheckMs: 300, natsAuth: true });
+    this.hubToken = hub.operatorToken;
+    this.hubKey = hub.publicKey;
+    const hubDb = openDatabase(join(this.hubDir, hub.config.database), HUB_MIGRATIONS);
+    const registry = new NodeRegistry(hubDb);
+    const users: { nodeId: string; county: string; nkey: string; status: 'active' }[] = [];
+    for (const county of counties) {
+      const dir = join(this.root, `node-${county}`);
+      const init = await initNode(dir, { county, countyName: `测试县${county}`, municipality: MUNI, nats: [url], httpPort: 0, hubId: hub.config.nodeId, hubKey: hub.publicKey, antiEntropyMs: opts.antiEntropyMs ?? 60_000, natsSeed: true });
+      registry.register({ nodeId: init.config.nodeId, county, publicKey: init.publicKey, natsNkey: init.natsNkey! }, new Date());
+      users.push({ nodeId: init.config.nodeId, county, nkey: init.natsNkey!, status: 'active' });
+      const db = openDatabase(join(dir, init.config.database), NODE_MIGRATIONS);
+      const token = new DepartmentStore(db).issue(deptOf(county), `${county}公安局`, new Date());
+      db.close();
+      this.nodes.push({ dir, county, token, running: null, publicKey: init.publicKey });
+    }
+    hubDb.close();
+    const config = renderNatsConfig({ municipality: MUNI, hub: { nkey: publicKeyOfSeed(readSeedFile(join(this.hubDir, HUB_NATS_SEED_FILE))) }, nodes: users });
+    this.nats = await NatsServer.start({ port, config: config + (opts.natsConfig ?? '') });
+    await this.startHub();
+    for (const n of this.nodes) await this.startNode(n);
+    return this;
   }
 
   /** Initialise a county node's directory, register it at the hub and issue its department token (not started). */
@@ -178,4 +216,16 @@ export async function waitFor<T>(what: string, probe: () => T | Promise<T>, time
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** A TCP port that was free a moment ago (for a server that must be configured before it starts). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
 }
