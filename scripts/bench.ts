@@ -5,11 +5,14 @@
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { benchAudit } from './bench/audit.ts';
 import { benchCatalog } from './bench/catalog.ts';
+import { benchTrust } from './bench/trust.ts';
 import type { Figure } from './bench/harness.ts';
 
 const groups: Record<string, () => Promise<Figure[]>> = {
   catalog: () => benchCatalog({ edits: Number(process.env.BENCH_EDITS ?? 1000), bulk: Number(process.env.BENCH_BULK ?? 10_000) }),
+  trust: async () => [...(await benchTrust()), ...(await benchAudit())],
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -24,10 +27,17 @@ for (const name of wanted.length ? wanted : Object.keys(groups)) figures.push(..
 const file = 'BENCHMARKS.md';
 const start = '<!-- bench:results -->';
 const end = '<!-- /bench:results -->';
-const when = new Date().toISOString();
+const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
-const rows = figures.map((f) => `| \`${f.name}\` | ${f.value} ${f.unit} | ${f.baseline} ${f.unit} | ${f.ratio} | ${f.goal ?? ''} |`).join('\n');
-const table = `${start}\nLast run ${when} on ${machine}.\n\n| figure | value | baseline | ratio (value / baseline) | goal |\n|---|---|---|---|---|\n${rows}\n${end}`;
 const text = existsSync(file) ? readFileSync(file, 'utf8') : `# Benchmarks\n\n${start}\n${end}\n`;
+// Keep the rows of figures not measured in this run (e.g. `npm run bench -- trust` leaves catalog rows alone).
+const block = new RegExp(`${start}[\\s\\S]*?${end}`).exec(text)?.[0] ?? '';
+const rows = new Map<string, string>();
+for (const line of block.split('\n')) {
+  const m = /^\| `([^`]+)` \|/.exec(line);
+  if (m) rows.set(m[1]!, line);
+}
+for (const f of figures) rows.set(f.name, `| \`${f.name}\` | ${f.value} ${f.unit} | ${f.baseline} ${f.unit} | ${f.ratio} | ${f.goal ?? ''} | ${when} |`);
+const table = `${start}\nMachine: ${machine}. Each row is the last run of that figure.\n\n| figure | value | baseline | ratio (value / baseline) | goal | measured (UTC) |\n|---|---|---|---|---|---|\n${[...rows.values()].join('\n')}\n${end}`;
 writeFileSync(file, text.includes(start) ? text.replace(new RegExp(`${start}[\\s\\S]*?${end}`), table) : `${text}\n${table}\n`);
 process.exit(0);
