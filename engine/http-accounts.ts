@@ -4,7 +4,8 @@
  * (security administrator). The administrator accounts themselves are created with the local CLI.
  */
 import { z } from 'zod';
-import type { AccountStore } from './accounts/store.ts';
+import type { Account, AccountStore } from './accounts/store.ts';
+import type { AuditLog } from './audit/log.ts';
 import type { FailureLimiter } from './accounts/rate-limit.ts';
 import { ROLES, type Role } from './accounts/roles.ts';
 import type { Clock } from './clock.ts';
@@ -29,6 +30,8 @@ export interface AccountRouteDeps {
   /** Roles the system administrator may create over the API (never the administrator roles). */
   creatableRoles: readonly Role[];
   onLogin?: (name: string, ok: boolean) => void;
+  /** Records every change of access (account created or disabled, token issued or revoked). */
+  audit?: AuditLog;
 }
 
 function accountId(raw: string): number {
@@ -38,6 +41,8 @@ function accountId(raw: string): number {
 }
 
 export function registerAccountRoutes(book: RouteBook, d: AccountRouteDeps): void {
+  const record = (by: Account, action: string, resource: string, detail: Record<string, string | number | null>) =>
+    d.audit?.append({ actor: by.name, actorRole: by.role, department: by.department, action, resource, result: 'ok', detail });
   book.add({ method: 'POST', path: '/api/v1/login', roles: 'public', summary: 'Password login → API token (throttled)' }, async (c) => {
     const body = await jsonBody(c, LoginBody);
     const key = `${body.name}|${c.req.header('x-forwarded-for') ?? 'direct'}`;
@@ -65,6 +70,7 @@ export function registerAccountRoutes(book: RouteBook, d: AccountRouteDeps): voi
     }
     const account = d.accounts.create({ name: body.name, role: body.role, department: body.department ?? null }, d.clock.now());
     if (body.password) await d.accounts.setPassword(account.id, body.password);
+    record(c.get('account'), 'account.create', account.name, { role: account.role, department: account.department });
     return c.json(account, 201);
   });
 
@@ -72,18 +78,24 @@ export function registerAccountRoutes(book: RouteBook, d: AccountRouteDeps): voi
     const id = accountId(c.req.param('id')!);
     if (id === c.get('account').id) throw new AppError('CONFLICT', '不能停用自己的账号', 'you cannot disable your own account');
     if (!d.accounts.disable(id, d.clock.now())) throw new AppError('NOT_FOUND', '账号不存在或已停用', 'no such enabled account');
+    record(c.get('account'), 'account.disable', d.accounts.byId(id)!.name, {});
     return c.json(d.accounts.byId(id));
   });
 
   book.add({ method: 'POST', path: '/api/v1/accounts/:id/tokens', roles: ['secadmin'], summary: 'Issue an API token for an account (shown once)' }, (c) => {
     const account = d.accounts.byId(accountId(c.req.param('id')!));
     if (!account || account.disabledAt) throw new AppError('NOT_FOUND', '账号不存在或已停用', 'no such enabled account');
-    return c.json({ token: d.accounts.issueToken(account.id, d.clock.now()) }, 201);
+    const token = d.accounts.issueToken(account.id, d.clock.now());
+    record(c.get('account'), 'token.issue', account.name, {});
+    return c.json({ token }, 201);
   });
 
   book.add({ method: 'DELETE', path: '/api/v1/accounts/:id/tokens', roles: ['secadmin'], summary: 'Revoke all tokens of an account' }, (c) => {
     const id = accountId(c.req.param('id')!);
-    if (!d.accounts.byId(id)) throw new AppError('NOT_FOUND', '账号不存在', 'no such account');
-    return c.json({ revoked: d.accounts.revokeTokens(id, d.clock.now()) });
+    const target = d.accounts.byId(id);
+    if (!target) throw new AppError('NOT_FOUND', '账号不存在', 'no such account');
+    const revoked = d.accounts.revokeTokens(id, d.clock.now());
+    record(c.get('account'), 'token.revoke', target.name, { revoked });
+    return c.json({ revoked });
   });
 }

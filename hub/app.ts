@@ -97,8 +97,10 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
     audit.append({ actor: req.nodeId, actorRole: 'node', department: req.county, action: 'key.register', resource: req.nodeId, result: 'ok', detail: { signingKey: req.signingKey, via: 'enroll' } });
     directory.publish();
   });
-  // Every start announces the current directory, so a node that missed one catches up.
+  // Every start and every hour the current directory goes out again, so a node that missed one catches up.
   db.transaction(() => directory.publish())();
+  const directoryTimer = setInterval(() => db.transaction(() => directory.republish())(), 3_600_000);
+  directoryTimer.unref();
   const names = streamNames(config.municipality);
   const maxAgeMs = config.streamMaxAgeDays * 86_400_000;
   const link = new NatsLink(config.nats, config.nodeId, log, config.natsSeedFile ? nkeyConnectOptions(readSeedFile(join(dir, config.natsSeedFile))) : undefined);
@@ -120,11 +122,14 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
   const ensureNodeConsumers = async (jsm: JetStreamManager) => {
     for (const n of registry.list()) {
       if (n.status === 'active') {
+        const want = downFilterSubjects(config.municipality, n.county);
         try {
-          await jsm.consumers.info(names.down, n.nodeId);
+          const info = await jsm.consumers.info(names.down, n.nodeId);
+          // A node re-registered under another county must not keep reading the old county's messages.
+          if (JSON.stringify(info.config.filter_subjects ?? []) !== JSON.stringify(want)) await jsm.consumers.update(names.down, n.nodeId, { filter_subjects: want });
         } catch (err) {
           if (!isNotFound(err)) throw err;
-          await ensureConsumer(jsm, names.down, n.nodeId, downFilterSubjects(config.municipality, n.county));
+          await ensureConsumer(jsm, names.down, n.nodeId, want);
         }
       } else {
         await jsm.consumers.delete(names.down, n.nodeId).catch((err) => {
@@ -206,6 +211,7 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
     status,
     async close() {
       clearInterval(streamTimer);
+      clearInterval(directoryTimer);
       auditDuties.stop();
       clearInterval(pruneTimer);
       await new Promise<void>((r) => {

@@ -117,6 +117,7 @@ export function registerHubCommands(cmd: Command): void {
     .action((o) => {
       const db = openHubDb(o.dir);
       const { token, expiresAt } = new JoinTokens(db, systemClock).create(o.county, parseTtl(o.ttl));
+      new AuditLog(db, systemClock).append({ actor: `os:${userInfo().username}`, actorRole: 'os', action: 'enroll.token', resource: o.county, result: 'ok', detail: { expiresAt, via: 'cli' } });
       db.close();
       console.log(token);
       console.error(`有效期至 / valid until ${expiresAt}; 用法 / use: jilian node enroll <hub address> ${token} --dir … --county ${o.county} --county-name …`);

@@ -28,7 +28,7 @@ export interface NatsConfigInput {
   /**
    * Who creates each node's durable DOWN consumer. 'hub' (default): the hub provisions every
    * node's consumer with its filter subjects; a node may only look its own up, pull and acknowledge.
-   * 'node' (what engine/consumer.ts does today): the node may create/update its own consumer, but
+   * 'node' (a node without bindOnly, see engine/consumer.ts): the node may create/update its own consumer, but
    * subject permissions cannot inspect the request body, so such a node could widen its filter to
    * other counties' DOWN subjects. Use 'node' only until the hub provisions consumers.
    */

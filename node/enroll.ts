@@ -32,15 +32,12 @@ export async function enrollNode(dir: string, o: EnrollOptions): Promise<{ confi
   try {
     const nats = generateNkeyUser();
     writeSeedFile(join(dir, NATS_SEED_FILE), nats.seed);
+    const fields = { token: o.token, nodeId, county: o.county, encryptionKey, natsNkey: nats.publicKey };
     const request: EnrollRequest = {
-      token: o.token,
-      nodeId,
-      county: o.county,
+      ...fields,
       countyName: o.countyName,
       signingKey: publicKey,
-      encryptionKey,
-      natsNkey: nats.publicKey,
-      proof: toBase64(signEnrollProof(o.token, nodeId, readKeyFile(join(dir, keyFile)).secretKey)),
+      proof: toBase64(signEnrollProof(fields, readKeyFile(join(dir, keyFile)).secretKey)),
     };
     const res = await fetch(new URL('/api/v1/enroll', o.hubUrl), {
       method: 'POST',

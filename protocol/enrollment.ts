@@ -3,8 +3,9 @@
  * issued by the hub operator, and exchanges public keys with the hub over HTTPS/HTTP.
  *
  * The request carries a proof: the node's Ed25519 signature over
- *   "jilian/enroll/v1\0" ‖ UTF-8(token) ‖ 0x00 ‖ UTF-8(nodeId)
- * showing it holds the signing key it registers (and binding that key to this token).
+ *   "jilian/enroll/v1\0" ‖ UTF-8(token ‖ 0x00 ‖ nodeId ‖ 0x00 ‖ county ‖ 0x00 ‖ encryptionKey ‖ 0x00 ‖ natsNkey)
+ * showing it holds the signing key it registers, and binding that key, the node id, the county and
+ * its other two public keys to this token (nobody in between can swap them).
  */
 import { z } from 'zod';
 import { key32, sig64 } from './base64-schemas.ts';
@@ -42,18 +43,21 @@ export type EnrollResponse = z.infer<typeof EnrollResponse>;
 
 const CONTEXT = new TextEncoder().encode('jilian/enroll/v1\0');
 
-function proofBytes(token: string, nodeId: string): Uint8Array {
-  const body = new TextEncoder().encode(`${token}\0${nodeId}`);
+/** What the proof binds together. */
+export type ProofFields = Pick<EnrollRequest, 'token' | 'nodeId' | 'county' | 'encryptionKey' | 'natsNkey'>;
+
+function proofBytes(f: ProofFields): Uint8Array {
+  const body = new TextEncoder().encode([f.token, f.nodeId, f.county, f.encryptionKey, f.natsNkey].join('\0'));
   const out = new Uint8Array(CONTEXT.length + body.length);
   out.set(CONTEXT);
   out.set(body, CONTEXT.length);
   return out;
 }
 
-export function signEnrollProof(token: string, nodeId: string, secretKey: Uint8Array): Uint8Array {
-  return sodium().crypto_sign_detached(proofBytes(token, nodeId), secretKey);
+export function signEnrollProof(fields: ProofFields, secretKey: Uint8Array): Uint8Array {
+  return sodium().crypto_sign_detached(proofBytes(fields), secretKey);
 }
 
 export function verifyEnrollProof(req: EnrollRequest): boolean {
-  return sodium().crypto_sign_verify_detached(fromBase64(req.proof), proofBytes(req.token, req.nodeId), fromBase64(req.signingKey));
+  return sodium().crypto_sign_verify_detached(fromBase64(req.proof), proofBytes(req), fromBase64(req.signingKey));
 }

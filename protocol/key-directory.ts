@@ -33,7 +33,8 @@ export const KeyDirectory = z
     version: z.number().int().min(1),
     issuedAt: z.iso.datetime(),
     hub: z.object({ nodeId: z.string().regex(NODE_ID_RE), signingKey: key32, encryptionKey: key32 }).strict(),
-    nodes: z.array(DirectoryNode).max(10_000),
+    // ~330 bytes per node: 2,000 nodes stay well inside the 1 MiB envelope.
+    nodes: z.array(DirectoryNode).max(2_000),
   })
   .strict();
 export type KeyDirectory = z.infer<typeof KeyDirectory>;

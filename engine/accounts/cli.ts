@@ -2,6 +2,9 @@
 import type { Command } from 'commander';
 import type { Db } from '../db.ts';
 import { printJson } from '../cli-support.ts';
+import { userInfo } from 'node:os';
+import { AuditLog } from '../audit/log.ts';
+import { systemClock } from '../clock.ts';
 import { AccountStore } from './store.ts';
 import { ROLE_LABELS, ROLES, type Role } from './roles.ts';
 
@@ -22,6 +25,7 @@ export function registerAccountCommands(cmd: Command, openDb: (dir: string) => D
       const created = store.create({ name: o.name, role: o.role as Role, department: o.dept ?? null }, new Date());
       if (o.password) await store.setPassword(created.id, o.password);
       const token = store.issueToken(created.id, new Date());
+      new AuditLog(db, systemClock).append({ actor: `os:${userInfo().username}`, actorRole: 'os', action: 'account.create', resource: created.name, result: 'ok', detail: { role: created.role, department: created.department, via: 'cli' } });
       db.close();
       console.log(token);
       console.error(`已创建 / created ${created.name} (${created.role}${created.department ? `, ${created.department}` : ''})`);

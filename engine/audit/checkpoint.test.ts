@@ -88,6 +88,17 @@ describe('audit checkpoints', () => {
     assert.equal((db.prepare('SELECT COUNT(*) AS n FROM audit_checkpoints WHERE accepted = 0').get() as { n: number }).n, 2);
   });
 
+  it('a checkpoint signed before the latest one that arrives late (a publisher retry) is stale, not evidence', () => {
+    const later = new Date(T0.getTime() + 60_000);
+    store.record(signCheckpoint({ seq: 9, hash: H1 }, signer, later), kp.publicKey, later);
+    const late = store.record(signCheckpoint({ seq: 8, hash: H2 }, signer, T0), kp.publicKey, later);
+    assert.deepEqual(late, { ok: true, status: 'stale' });
+    assert.equal(store.latest('county-410602')?.seq, 9);
+    // Signed after the latest one but going back: that is a rewind.
+    const rewind = store.record(signCheckpoint({ seq: 8, hash: H1 }, signer, new Date(later.getTime() + 1)), kp.publicKey, later);
+    assert.ok(!rewind.ok && rewind.code === 'HISTORY_REWRITTEN');
+  });
+
   it('a checkpoint with a bad signature is refused and not stored', () => {
     const cp = signCheckpoint({ seq: 1, hash: H1 }, keySigner('county-410602', generateSigningKeyPair().secretKey), T0);
     assert.deepEqual(store.record(cp, kp.publicKey, T0).ok, false);

@@ -28,7 +28,7 @@ CREATE INDEX audit_checkpoints_node ON audit_checkpoints (node_id, accepted, seq
 `;
 
 export type CheckpointOutcome =
-  | { ok: true; status: 'new' | 'same' }
+  | { ok: true; status: 'new' | 'same' | 'stale' }
   | { ok: false; code: 'BAD_SIGNATURE' | 'HISTORY_REWRITTEN'; message: { 'zh-CN': string; en: string }; last?: AuditCheckpoint };
 
 interface Row {
@@ -63,6 +63,9 @@ export class CheckpointStore {
     return this.db.transaction((): CheckpointOutcome => {
       const last = this.latest(cp.nodeId);
       const store = (accepted: boolean) => this.insert.run(cp.nodeId, cp.seq, cp.hash, cp.at, cp.signature, receivedAt.toISOString(), accepted ? 1 : 0);
+      // A checkpoint signed before the last accepted one can arrive late (a publisher retry): it is
+      // stale, not evidence. A rewind is a checkpoint signed later that goes back or forks.
+      if (last && Date.parse(cp.at) < Date.parse(last.at) && cp.seq <= last.seq) return { ok: true, status: 'stale' };
       if (last && (cp.seq < last.seq || (cp.seq === last.seq && cp.hash !== last.hash))) {
         store(false);
         return {

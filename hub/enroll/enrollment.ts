@@ -34,13 +34,14 @@ export class Enrollment {
       throw new AppError('PROOF_INVALID', '密钥持有证明验证失败', 'proof of key possession does not verify', [{ path: 'proof', code: 'invalid', message: 'bad signature' }]);
     }
     this.db.transaction(() => {
+      // The token is checked first, so without one nobody can probe which node ids exist.
+      this.tokens.consume(req.token, req.county, req.nodeId);
       const existing = this.registry.list().find((n) => n.nodeId === req.nodeId);
       if (existing) {
         throw new AppError('CONFLICT', `节点标识 ${req.nodeId} 已被使用；重新部署请使用新的节点标识`, `node id ${req.nodeId} is taken; a re-installed node needs a new node id`, [
           { path: 'nodeId', code: 'taken', message: 'already registered' },
         ]);
       }
-      this.tokens.consume(req.token, req.county, req.nodeId);
       this.registry.register(
         { nodeId: req.nodeId, county: req.county, name: req.countyName, publicKey: req.signingKey, encryptionKey: req.encryptionKey, natsNkey: req.natsNkey },
         this.clock.now(),

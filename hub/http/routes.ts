@@ -64,7 +64,7 @@ export function createHubApp(d: HubRouteDeps): Hono<AuthEnv> & { routes: RouteSp
   book.add({ method: 'POST', path: '/api/v1/enroll', roles: 'public', summary: 'Enroll a county node with a join token' }, async (c) =>
     c.json(d.enrollment.enroll(await jsonBody(c, EnrollRequest)), 201),
   );
-  registerAccountRoutes(book, { accounts: d.accounts, limiter: new FailureLimiter(d.clock), clock: d.clock, creatableRoles: ['reviewer'], onLogin: auditLogins(d.audit) });
+  registerAccountRoutes(book, { accounts: d.accounts, limiter: new FailureLimiter(d.clock), clock: d.clock, creatableRoles: ['reviewer'], onLogin: auditLogins(d.audit), audit: d.audit });
   registerAuditRoutes(book, d.audit);
 
   book.add({ method: 'GET', path: '/api/v1/status', roles: ['sysadmin'], summary: 'Hub status' }, (c) => c.json(d.status()));
@@ -72,7 +72,10 @@ export function createHubApp(d: HubRouteDeps): Hono<AuthEnv> & { routes: RouteSp
   book.add({ method: 'GET', path: '/api/v1/keys/directory', roles: ['sysadmin', 'secadmin'], summary: 'The current key directory' }, (c) => c.json(d.directory.current()));
   book.add({ method: 'POST', path: '/api/v1/join-tokens', roles: ['secadmin'], summary: 'Issue a one-time join token for a county' }, async (c) => {
     const body = await jsonBody(c, JoinTokenBody);
-    return c.json(d.joinTokens.create(body.county, body.ttlHours * 3_600_000), 201);
+    const issued = d.joinTokens.create(body.county, body.ttlHours * 3_600_000);
+    const by = c.get('account');
+    d.audit.append({ actor: by.name, actorRole: by.role, action: 'enroll.token', resource: body.county, result: 'ok', detail: { expiresAt: issued.expiresAt } });
+    return c.json(issued, 201);
   });
   book.add({ method: 'POST', path: '/api/v1/nodes/:id/revoke', roles: ['secadmin'], summary: 'Revoke a node' }, async (c) => {
     const body = await jsonBody(c, z.object({ reason: z.string().min(1).max(1000) }).strict());

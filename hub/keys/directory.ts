@@ -38,13 +38,23 @@ export class KeyDirectoryService {
     return this.build(Number(this.meta.get('keys.directory.version') ?? '0') || 1);
   }
 
-  /** Bump the version and queue the directory for every node. Call inside the transaction that changed a key. */
+  /**
+   * Bump the version and queue the directory for every node. Call inside the transaction that
+   * changed a key. Versions follow the clock (milliseconds) and never go down, so a hub restored
+   * from a backup still publishes versions newer than what nodes hold.
+   */
   publish(): KeyDirectory {
-    const version = Number(this.meta.get('keys.directory.version') ?? '0') + 1;
+    const version = Math.max(Number(this.meta.get('keys.directory.version') ?? '0') + 1, this.d.clock.now().getTime());
     this.meta.set('keys.directory.version', String(version));
     const dir = this.build(version);
     this.d.outbox.add(downBroadcastSubject(this.d.municipality, 'keys.directory'), 'keys.directory', dir, this.d.clock.now());
     return dir;
+  }
+
+  /** Queue the current version again (same version), so a node that missed it catches up. */
+  republish(): void {
+    if (!this.meta.get('keys.directory.version')) return void this.publish();
+    this.d.outbox.add(downBroadcastSubject(this.d.municipality, 'keys.directory'), 'keys.directory', this.current(), this.d.clock.now());
   }
 
   /** Apply a rotation a node announced (envelope already verified with its current key). */

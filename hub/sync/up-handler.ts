@@ -16,7 +16,7 @@ import type { TotalCatalog } from '../catalog/total-catalog.ts';
 import type { KeyDirectoryService } from '../keys/directory.ts';
 import type { KeyRotation } from '../../protocol/key-directory.ts';
 import type { AuditCheckpoint } from '../../protocol/audit-checkpoint.ts';
-import type { CheckpointStore } from '../../engine/audit/checkpoint.ts';
+import { verifyCheckpoint, type CheckpointStore } from '../../engine/audit/checkpoint.ts';
 import type { NodeRegistry } from '../storage/registry.ts';
 import { claimedSender, type RejectionLog } from './rejections.ts';
 
@@ -57,10 +57,12 @@ export function createUpHandler(d: UpHandlerDeps): { handle: (msg: JsMsg) => voi
       if (env.type === 'audit.checkpoint') {
         const cp = env.payload as AuditCheckpoint;
         if (cp.nodeId !== env.from) throw new ProtocolError('UPDATE_FORBIDDEN', `${env.from} sent a checkpoint for ${cp.nodeId}`);
-        const keys = d.registry.get(env.from)!.keys;
+        // Signed by one of the sender's accepted keys (the envelope key may differ during a rotation).
+        const key = d.registry.get(env.from)!.keys.find((k) => verifyCheckpoint(cp, k));
+        if (!key) throw new ProtocolError('MESSAGE_INVALID', `audit checkpoint of ${env.from} is not signed by its key`);
         const outcome = d.db.transaction(() => {
-          const result = keys.map((k) => d.checkpoints.record(cp, k, d.clock.now())).find((r) => r.ok) ?? d.checkpoints.record(cp, keys[0]!, d.clock.now());
-          d.inbox.record(env.from, env.seq, d.clock.now());
+          const result = d.checkpoints.record(cp, key, d.clock.now());
+          if (result.ok) d.inbox.record(env.from, env.seq, d.clock.now());
           return result;
         })();
         if (!outcome.ok) throw new ProtocolError('AUDIT_HISTORY_REWRITTEN', `${env.from}: ${outcome.message.en}`, { seq: cp.seq, code: outcome.code });

@@ -80,7 +80,7 @@ describe('enrollment with join tokens', () => {
       signingKey: encodePublicKey(kp.publicKey),
       encryptionKey: encodePublicKey(kp.publicKey),
       natsNkey: `U${'A'.repeat(55)}`,
-      proof: toBase64(signEnrollProof(forB, 'county-410803', other.secretKey)),
+      proof: toBase64(signEnrollProof({ token: forB, nodeId: 'county-410803', county: '410803', encryptionKey: encodePublicKey(kp.publicKey), natsNkey: `U${'A'.repeat(55)}` }, other.secretKey)),
     };
     const res = await api(c.hub!.url, '', 'POST', '/api/v1/enroll', req);
     assert.equal(res.status, 401);
