@@ -22,7 +22,8 @@ import { Outbox } from '../engine/outbox.ts';
 import { OutboxPublisher } from '../engine/publisher.ts';
 import { ensureConsumer, ensureStream, isNotFound } from '../engine/streams.ts';
 import type { JetStreamManager } from '@nats-io/jetstream';
-import { nkeyConnectOptions, readSeedFile } from '../engine/nats-auth.ts';
+import { nkeyConnectOptions, publicKeyOfSeed, readSeedFile } from '../engine/nats-auth.ts';
+import { NatsConfigSync } from './nats-config-sync.ts';
 import { CodeAllocator } from './catalog/code-template.ts';
 import { TotalCatalog } from './catalog/total-catalog.ts';
 import { HubConfig } from './config.ts';
@@ -163,7 +164,22 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
     if (link.connection) syncServer.listen(link.connection);
     ensureStreams().catch((err) => log.warn({ event: 'stream.ensure_failed', err: String(err) }, 'could not ensure streams'));
   });
+  // Enrolments and revocations (API or CLI) reach nats-server's authorization within one check.
+  const natsSync =
+    config.natsAuthFile && config.natsSeedFile
+      ? new NatsConfigSync({
+          registry,
+          municipality: config.municipality,
+          hubNkey: publicKeyOfSeed(readSeedFile(join(dir, config.natsSeedFile))),
+          file: config.natsAuthFile,
+          reloadCommand: config.natsReloadCommand,
+          log,
+        })
+      : null;
+  const syncNats = () => natsSync?.sync().catch((err) => log.error({ event: 'nats.config_failed', err: String(err) }, 'could not update the NATS authorization'));
+  await syncNats();
   const streamTimer = setInterval(() => {
+    void syncNats();
     ensureStreams().catch((err) => log.warn({ event: 'stream.ensure_failed', err: String(err) }, 'could not ensure streams'));
   }, config.streamCheckMs);
   streamTimer.unref();

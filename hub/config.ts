@@ -17,6 +17,10 @@ export const HubConfig = z
     encryptionKeyFile: z.string().default('keys/encryption.json'),
     /** The hub's NATS user nkey seed (written by init); absent = connect without NATS auth. */
     natsSeedFile: z.string().optional(),
+    /** Authorization file the hub keeps current (nats-server.conf includes it); absent = operator runs `jilian hub nats-config`. */
+    natsAuthFile: z.string().optional(),
+    /** Command that makes nats-server reload its configuration after the file changed. */
+    natsReloadCommand: z.array(z.string()).optional(),
     /** NATS addresses handed to enrolling nodes (default: the hub's own `nats`). */
     publicNats: z.array(z.string().min(1)).optional(),
     yjsClientId: z.number().int().min(1).max(0x7fffffff),

@@ -92,13 +92,24 @@ describe('signature checks behind the nats-server permissions', () => {
   });
 
   it('a revoked node still present in a stale nats config gets through nats-server, and the hub rejects it', async () => {
+    // Log in before the revocation, so this connection still works for the moment before the reload.
+    const nc = await login(C);
     c.hub!.directory.revoke(`county-${C}`, '测试 / test'); // what POST /api/v1/nodes/:id/revoke does
     assert.equal(c.hub!.registry.get(`county-${C}`), undefined);
-    const nc = await login(C);
     const genuine = update(C, `county-${C}`, readKeyFile(join(c.node(C).dir, 'keys/signing.json')).secretKey);
     const ack = await jetstream(nc, { timeout: 5_000 }).publish(upSubject(MUNI, C, 'catalog.update'), genuine.bytes, { msgID: randomUUID() });
     assert.ok(ack.seq > 0, 'nats-server let it through');
     await rejected('ENVELOPE_UNKNOWN_SENDER', `county-${C}`);
     assert.equal(c.snapshot('hub').has(genuine.entryId), false);
+  });
+
+  it('revocation removes NATS access: the hub rewrites the authorization, nats-server reloads, the node is cut off', async () => {
+    const a = c.node(A).running!;
+    assert.equal(a.link.state.connected, true);
+    const res = await api(c.hub!.url, c.token('hub', 'secadmin'), 'POST', `/api/v1/nodes/county-${A}/revoke`, { reason: '吊销测试 / revocation test' });
+    assert.equal(res.status, 200);
+    await waitFor('A disconnected by nats-server', () => !a.link.state.connected, 15_000);
+    const seed = readSeedFile(join(c.node(A).dir, 'keys/nats.seed'));
+    await assert.rejects(connect({ servers: c.nats.url, ...nkeyConnectOptions(seed, nodeInboxPrefix(`county-${A}`)), maxReconnectAttempts: 0, timeout: 3_000 }), /authorization|permission|violation/i);
   });
 });

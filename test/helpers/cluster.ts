@@ -5,13 +5,16 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { startHub, type RunningHub } from '../../hub/app.ts';
 import { startNode, type RunningNode } from '../../node/app.ts';
 import { initNode } from '../../node/init.ts';
 import { createLogger } from '../../engine/log.ts';
 import { NatsServer } from './nats-server.ts';
 import { createServer } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { readConfig, writeConfig } from '../../engine/config-file.ts';
+import { HubConfig } from '../../hub/config.ts';
 import { HUB_NATS_SEED_FILE, initHub } from '../../hub/init.ts';
 import { renderNatsConfig } from '../../hub/nats-config.ts';
 import { HUB_MIGRATIONS } from '../../hub/storage/migrations.ts';
@@ -83,8 +86,14 @@ export class Cluster {
       this.nodes.push({ dir, county, token, running: null, publicKey: init.publicKey });
     }
     hubDb.close();
-    const config = renderNatsConfig({ municipality: MUNI, hub: { nkey: publicKeyOfSeed(readSeedFile(join(this.hubDir, HUB_NATS_SEED_FILE))) }, nodes: users });
-    this.nats = await NatsServer.start({ port, config: config + (opts.natsConfig ?? '') });
+    // nats-server includes the authorization file the hub keeps current and reloads on SIGHUP.
+    const authFile = join(this.root, 'nats-auth.conf');
+    writeFileSync(authFile, renderNatsConfig({ municipality: MUNI, hub: { nkey: publicKeyOfSeed(readSeedFile(join(this.hubDir, HUB_NATS_SEED_FILE))) }, nodes: users }));
+    // nats-server resolves `include` relative to its own config file, which the helper puts in a fresh
+    // directory directly under the system temp dir, beside this cluster's root.
+    const include = `../${basename(this.root)}/nats-auth.conf`;
+    this.nats = await NatsServer.start({ port, config: `include ${JSON.stringify(include)}\n${opts.natsConfig ?? ''}` });
+    writeConfig(this.hubDir, { ...readConfig(this.hubDir, HubConfig), natsAuthFile: authFile, natsReloadCommand: ['kill', '-HUP', String(this.nats.pid)] });
     await this.startHub();
     for (const n of this.nodes) await this.startNode(n);
     return this;
