@@ -3,6 +3,15 @@ import { Command } from 'commander';
 import { registerHubCommands } from '../hub/cli.ts';
 import { registerNodeCommands } from '../node/cli.ts';
 import { loadSodium } from '../protocol/sodium.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { registerAuditCommands } from '../engine/audit/cli.ts';
+import { configPath, readConfig } from '../engine/config-file.ts';
+import { openDatabase } from '../engine/db.ts';
+import { HubConfig } from '../hub/config.ts';
+import { HUB_MIGRATIONS } from '../hub/storage/migrations.ts';
+import { NodeConfig } from '../node/config.ts';
+import { NODE_MIGRATIONS } from '../node/storage/migrations.ts';
 
 const program = new Command('jilian')
   .description('级联 Jilian — 政务数据共享联邦节点 / federated edge nodes for government data sharing')
@@ -11,6 +20,12 @@ const program = new Command('jilian')
 
 registerNodeCommands(program.command('node').description('县（区）节点 / county node: init, start, status, departments'));
 registerHubCommands(program.command('hub').description('市级枢纽 / municipal hub: init, start, status, node registry, operators'));
+// `jilian audit verify|export --dir <dir>` works on a node's or the hub's directory alike.
+registerAuditCommands(program, (dir) => {
+  const role = (JSON.parse(readFileSync(configPath(dir), 'utf8')) as { role?: string }).role;
+  if (role === 'hub') return openDatabase(join(dir, readConfig(dir, HubConfig).database), HUB_MIGRATIONS);
+  return openDatabase(join(dir, readConfig(dir, NodeConfig).database), NODE_MIGRATIONS);
+});
 
 // Many commands hash or sign (audit records, keys); load libsodium once before any of them runs.
 await loadSodium();
