@@ -5,7 +5,11 @@
  * the compacted document, never a growing update log) and its canonical state vector for digests.
  * `entries` + `entries_fts` are the read model, rewritten in the same transaction.
  */
-import type { EntryView } from '../protocol/catalog-view.ts';
+import type * as Y from 'yjs';
+import { z } from 'zod';
+import { CONTENT_ROOT, docStateVector, encodeEntryState, readRoot, REVIEW_ROOT } from '../protocol/catalog-doc.ts';
+import { ENTRY_STATUSES, entryView, type EntryView } from '../protocol/catalog-view.ts';
+import { AppError } from './errors.ts';
 import type Database from 'better-sqlite3';
 import type { Db } from './db.ts';
 import { indexTokens, matchExpression } from './search-text.ts';
@@ -34,6 +38,18 @@ CREATE INDEX entries_county ON entries (county, dept_code);
 CREATE INDEX entries_status ON entries (status);
 CREATE VIRTUAL TABLE entries_fts USING fts5 (bi, uni, tokenize = 'unicode61');
 `;
+
+/** Query string of the catalog list/search routes (node and hub). */
+export const CatalogListQuery = z
+  .object({
+    q: z.string().max(200).optional(),
+    county: z.string().regex(/^[0-9]{6}$/).optional(),
+    dept: z.string().max(32).optional(),
+    status: z.enum(ENTRY_STATUSES).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(20),
+    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  })
+  .strict();
 
 export interface StoredDoc {
   state: Uint8Array;
@@ -99,6 +115,20 @@ export class CatalogStore {
     const tokens = indexTokens(searchableText(view));
     this.stmts.delFts.run(rowid);
     this.stmts.putFts.run(rowid, tokens.bi, tokens.uni);
+  }
+
+  /** Store an entry document with its view (read model and search tokens derived from it). Call inside the change's transaction. */
+  saveDoc(id: string, doc: Y.Doc, now: Date): EntryView & { updatedAt: string } {
+    const view = entryView(id, readRoot(doc, CONTENT_ROOT), readRoot(doc, REVIEW_ROOT));
+    this.put(view, { state: encodeEntryState(doc), sv: docStateVector(doc) }, now.toISOString());
+    return { ...view, updatedAt: now.toISOString() };
+  }
+
+  /** The view of an entry, or a NOT_FOUND error. */
+  requireView(id: string): EntryView & { updatedAt: string } {
+    const view = this.getView(id);
+    if (!view) throw new AppError('NOT_FOUND', `目录条目 ${id} 不存在`, `catalog entry ${id} not found`);
+    return view;
   }
 
   getView(id: string): (EntryView & { updatedAt: string }) | undefined {

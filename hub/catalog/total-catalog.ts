@@ -8,7 +8,6 @@ import { CatalogContent, CatalogReview } from '../../protocol/catalog-entry.ts';
 import {
   applyChecked,
   CONTENT_ROOT,
-  docStateVector,
   encodeEntryState,
   encodeStateVectorText,
   loadEntryDoc,
@@ -16,7 +15,7 @@ import {
   REVIEW_ROOT,
   writeRoot,
 } from '../../protocol/catalog-doc.ts';
-import { contentHash, entryView, type EntryView } from '../../protocol/catalog-view.ts';
+import { contentHash, type EntryView } from '../../protocol/catalog-view.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { chunkUpdates, countyOfEntry, type EntryUpdate } from '../../protocol/messages.ts';
 import { fromBase64, toBase64 } from '../../protocol/sodium.ts';
@@ -92,7 +91,7 @@ export class TotalCatalog {
         throw new ProtocolError('UPDATE_INVALID', `entry ${id} would not be a valid catalog entry`, { entryId: id, issues: formatZodIssues(parsed.error).slice(0, 10) });
       }
     }
-    for (const id of changed) this.persist(id, docs.get(id)!, now);
+    for (const id of changed) this.d.store.saveDoc(id, docs.get(id)!, now);
     if (relayed.length) this.broadcast(county, relayed, now);
     return changed.size;
   }
@@ -137,14 +136,12 @@ export class TotalCatalog {
         result: 'ok',
         detail: { decision: decision.decision, code: typeof code === 'string' ? code : null },
       });
-      return this.persist(id, doc, now);
+      return this.d.store.saveDoc(id, doc, now);
     })();
   }
 
   get(id: string): EntryView {
-    const view = this.d.store.getView(id);
-    if (!view) throw new AppError('NOT_FOUND', `目录条目 ${id} 不存在`, `catalog entry ${id} not found`);
-    return view;
+    return this.d.store.requireView(id);
   }
 
   search(query: SearchQuery): SearchResult {
@@ -156,12 +153,6 @@ export class TotalCatalog {
     const stored = this.d.store.getDoc(id);
     if (!stored) return null;
     return toBase64(encodeEntryState(loadEntryDoc(this.d.clientId, stored.state), encodeStateVectorText(sv)));
-  }
-
-  private persist(id: string, doc: Y.Doc, now: Date): EntryView {
-    const view = entryView(id, readRoot(doc, CONTENT_ROOT), readRoot(doc, REVIEW_ROOT));
-    this.d.store.put(view, { state: encodeEntryState(doc), sv: docStateVector(doc) }, now.toISOString());
-    return { ...view, updatedAt: now.toISOString() } as EntryView;
   }
 
   private broadcast(origin: string, updates: EntryUpdate[], now: Date): void {

@@ -1,7 +1,7 @@
 /** @module The hub operator's HTTP API: total catalog, review decisions, registered nodes, rejected messages. */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { ENTRY_STATUSES } from '../../protocol/catalog-view.ts';
+import { CatalogListQuery } from '../../engine/catalog-store.ts';
 import { installErrorHandling, jsonBody, validate } from '../../engine/http.ts';
 import { FailureLimiter } from '../../engine/accounts/rate-limit.ts';
 import type { AccountStore } from '../../engine/accounts/store.ts';
@@ -19,17 +19,6 @@ import type { KeyDirectoryService } from '../keys/directory.ts';
 import { EnrollRequest } from '../../protocol/enrollment.ts';
 import type { NodeRegistry } from '../storage/registry.ts';
 import type { RejectionLog } from '../sync/rejections.ts';
-
-const ListQuery = z
-  .object({
-    q: z.string().max(200).optional(),
-    county: z.string().regex(/^[0-9]{6}$/).optional(),
-    dept: z.string().max(32).optional(),
-    status: z.enum(ENTRY_STATUSES).optional(),
-    limit: z.coerce.number().int().min(1).max(200).default(20),
-    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
-  })
-  .strict();
 
 const ReviewBody = z
   .object({
@@ -82,7 +71,7 @@ export function createHubApp(d: HubRouteDeps): Hono<AuthEnv> & { routes: RouteSp
     return c.json(d.directory.revoke(c.req.param('id')!, body.reason, c.get('account').name));
   });
   book.add({ method: 'GET', path: '/api/v1/rejections', roles: ['secadmin', 'auditor'], summary: 'Refused wire messages' }, (c) => c.json({ rejections: d.rejections.recent(200) }));
-  book.add({ method: 'GET', path: '/api/v1/catalog/entries', roles: ['reviewer'], summary: 'Search the total catalog' }, (c) => c.json(d.catalog.search(validate(ListQuery, c.req.query()))));
+  book.add({ method: 'GET', path: '/api/v1/catalog/entries', roles: ['reviewer'], summary: 'Search the total catalog' }, (c) => c.json(d.catalog.search(validate(CatalogListQuery, c.req.query()))));
   book.add({ method: 'GET', path: '/api/v1/catalog/entries/:id', roles: ['reviewer'], summary: 'One entry' }, (c) => c.json(d.catalog.get(c.req.param('id')!)));
   book.add({ method: 'POST', path: '/api/v1/catalog/entries/:id/review', roles: ['reviewer'], summary: 'Approve or reject an entry' }, async (c) => {
     const body = await jsonBody(c, ReviewBody);

@@ -5,8 +5,8 @@
  */
 import * as Y from 'yjs';
 import { CatalogContent, CatalogContentPatch } from '../../protocol/catalog-entry.ts';
-import { CONTENT_ROOT, docStateVector, encodeEntryState, encodeStateVectorText, loadEntryDoc, readRoot, REVIEW_ROOT, writeRoot } from '../../protocol/catalog-doc.ts';
-import { entryView, type EntryView } from '../../protocol/catalog-view.ts';
+import { CONTENT_ROOT, docStateVector, encodeEntryState, encodeStateVectorText, loadEntryDoc, readRoot, writeRoot } from '../../protocol/catalog-doc.ts';
+import type { EntryView } from '../../protocol/catalog-view.ts';
 import { chunkUpdates, countyOfEntry, MAX_UPDATE_PAYLOAD_BYTES, type EntryUpdate } from '../../protocol/messages.ts';
 import { fromBase64, toBase64 } from '../../protocol/sodium.ts';
 import { upSubject } from '../../protocol/subjects.ts';
@@ -59,7 +59,7 @@ export class CatalogService {
         const update = writeRoot(doc, CONTENT_ROOT, content as Record<string, unknown>);
         updates.push({ entryId: id, update: toBase64(update!) });
         this.record(dept, 'catalog.create', id, Object.keys(content));
-        return this.persist(id, doc, now);
+        return this.d.store.saveDoc(id, doc, now);
       });
       this.queue(updates, now);
       return views;
@@ -85,7 +85,7 @@ export class CatalogService {
       if (!update) return this.get(id);
       this.queue([{ entryId: id, update: toBase64(update) }], now);
       this.record(dept, action, id, [...Object.keys(patch), ...cleared]);
-      return this.persist(id, doc, now);
+      return this.d.store.saveDoc(id, doc, now);
     })());
   }
 
@@ -95,9 +95,7 @@ export class CatalogService {
   }
 
   get(id: string): EntryView {
-    const view = this.d.store.getView(id);
-    if (!view) throw new AppError('NOT_FOUND', `目录条目 ${id} 不存在`, `catalog entry ${id} not found`);
-    return view;
+    return this.d.store.requireView(id);
   }
 
   search(query: SearchQuery): SearchResult {
@@ -121,7 +119,7 @@ export class CatalogService {
         const after = docStateVector(doc);
         // Unchanged, or an unknown entry whose update is all waiting for dependencies: store nothing; anti-entropy repairs it.
         if (after === before && (stored || after === '')) continue;
-        this.persist(u.entryId, doc, now);
+        this.d.store.saveDoc(u.entryId, doc, now);
         changed++;
       }
     })();
@@ -174,12 +172,6 @@ export class CatalogService {
         { path: 'provider.code', code: 'forbidden', message: 'not your department' },
       ]);
     }
-  }
-
-  private persist(id: string, doc: Y.Doc, now: Date): EntryView {
-    const view = entryView(id, readRoot(doc, CONTENT_ROOT), readRoot(doc, REVIEW_ROOT));
-    this.d.store.put(view, { state: encodeEntryState(doc), sv: docStateVector(doc) }, now.toISOString());
-    return { ...view, updatedAt: now.toISOString() } as EntryView;
   }
 
   /** Queue updates as one or more messages, each small enough for the 1 MiB envelope limit. */

@@ -1,7 +1,7 @@
 /** @module The county node's HTTP API (hono). Every route declares its roles; routes translate, the catalog service decides. */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { ENTRY_STATUSES } from '../../protocol/catalog-view.ts';
+import { CatalogListQuery } from '../../engine/catalog-store.ts';
 import { FailureLimiter } from '../../engine/accounts/rate-limit.ts';
 import type { AccountStore } from '../../engine/accounts/store.ts';
 import type { Clock } from '../../engine/clock.ts';
@@ -17,17 +17,6 @@ import type { AuditLog } from '../../engine/audit/log.ts';
 import { registerAuditRoutes } from '../../engine/http-audit.ts';
 import { auditDenials, auditLogins } from '../../engine/audit/access.ts';
 import { nodeOpenApi } from './openapi.ts';
-
-export const ListQuery = z
-  .object({
-    q: z.string().max(200).optional(),
-    county: z.string().regex(/^[0-9]{6}$/).optional(),
-    dept: z.string().max(32).optional(),
-    status: z.enum(ENTRY_STATUSES).optional(),
-    limit: z.coerce.number().int().min(1).max(200).default(20),
-    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
-  })
-  .strict();
 
 export const BatchBody = z.object({ entries: z.array(z.unknown()).min(1).max(1000) }).strict();
 
@@ -61,7 +50,7 @@ export function createNodeApp(d: NodeRouteDeps): Hono<AuthEnv> & { routes: Route
   registerAuditRoutes(book, d.audit);
 
   book.add({ method: 'GET', path: '/api/v1/status', roles: ['sysadmin'], summary: 'Replication status' }, (c) => c.json(d.status()));
-  book.add({ method: 'GET', path: '/api/v1/catalog/entries', roles: READERS, summary: 'List and search the catalog' }, (c) => c.json(d.service.search(validate(ListQuery, c.req.query()))));
+  book.add({ method: 'GET', path: '/api/v1/catalog/entries', roles: READERS, summary: 'List and search the catalog' }, (c) => c.json(d.service.search(validate(CatalogListQuery, c.req.query()))));
   book.add({ method: 'GET', path: '/api/v1/catalog/entries/:id', roles: READERS, summary: 'One entry' }, (c) => c.json(d.service.get(c.req.param('id')!)));
   book.add({ method: 'POST', path: '/api/v1/catalog/entries', roles: OPERATORS, summary: 'Create an entry of the caller’s department' }, async (c) => {
     const [entry] = d.service.create(dept(c.get('account')), [await jsonBody(c, z.unknown())]);
