@@ -16,7 +16,8 @@ import { fromBase64, sodium } from './sodium.ts';
 
 export const EnrollRequest = z
   .object({
-    token: z.string().min(16).max(200),
+    // Tokens are base64url text (`jlj_…`); no zero byte, so the proof's field separator is unambiguous.
+    token: z.string().regex(/^[A-Za-z0-9_-]{16,200}$/),
     nodeId: z.string().regex(NODE_ID_RE),
     county: countyCode,
     countyName: z.string().min(1).max(100),

@@ -59,8 +59,13 @@ export function signRotationProof(nodeId: string, newSigningKey: string, newSecr
   return sodium().crypto_sign_detached(rotateBytes(nodeId, newSigningKey), newSecretKey);
 }
 
+/** True when the proof verifies with the new key. Never throws, also not on malformed input. */
 export function verifyRotationProof(nodeId: string, r: KeyRotation): boolean {
-  return sodium().crypto_sign_verify_detached(fromBase64(r.proof), rotateBytes(nodeId, r.newSigningKey), fromBase64(r.newSigningKey));
+  try {
+    return sodium().crypto_sign_verify_detached(fromBase64(r.proof), rotateBytes(nodeId, r.newSigningKey), fromBase64(r.newSigningKey));
+  } catch {
+    return false;
+  }
 }
 
 /** The keys a directory accepts for `nodeId` at time `now`: current, plus the previous one within its grace period. */
