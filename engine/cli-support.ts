@@ -1,5 +1,6 @@
 /** @module Small helpers shared by the node and hub CLIs: running a service until a signal, reading a DB, printing. */
 import Database from 'better-sqlite3';
+import type { Command } from 'commander';
 import { join } from 'node:path';
 
 /** Keep a started service running until SIGINT/SIGTERM, then close it cleanly (flushes nothing: every write is already committed). */
@@ -35,4 +36,18 @@ export function parsePort(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid port ${value}`);
   return n;
+}
+
+/** `start --dir [--http-port]`: run a service until a signal (the same for node and hub). */
+export function addStartCommand(cmd: Command, description: string, label: string, start: (dir: string, httpPort?: number) => Promise<{ url: string; close(): Promise<void> }>): void {
+  cmd
+    .command('start')
+    .description(description)
+    .requiredOption('-d, --dir <dir>', '数据目录 / data directory')
+    .option('--http-port <port>', '覆盖配置中的端口 / override the configured port')
+    .action(async (o) => {
+      const service = await start(o.dir, o.httpPort === undefined ? undefined : parsePort(o.httpPort));
+      console.error(`${label}: ${service.url}`);
+      runUntilSignal(() => service.close());
+    });
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { readConfig } from '../engine/config-file.ts';
 import { openDatabase } from '../engine/db.ts';
-import { openReadOnly, parsePort, printJson, runUntilSignal, splitList } from '../engine/cli-support.ts';
+import { addStartCommand, openReadOnly, parsePort, printJson, splitList } from '../engine/cli-support.ts';
 import { loadSodium } from '../protocol/sodium.ts';
 import { startHub } from './app.ts';
 import { HubConfig } from './config.ts';
@@ -77,16 +77,7 @@ export function registerHubCommands(cmd: Command): void {
       console.log(`下一步 / next: jilian hub start --dir ${o.dir}`);
     });
 
-  cmd
-    .command('start')
-    .description('启动枢纽 / run the hub')
-    .requiredOption('-d, --dir <dir>', '数据目录 / data directory')
-    .option('--http-port <port>', '覆盖配置中的端口 / override the configured port')
-    .action(async (o) => {
-      const hub = await startHub(o.dir, { httpPort: o.httpPort === undefined ? undefined : parsePort(o.httpPort) });
-      console.error(`枢纽已启动 / hub running: ${hub.url}`);
-      runUntilSignal(() => hub.close());
-    });
+  addStartCommand(cmd, '启动枢纽 / run the hub', '枢纽已启动 / hub running', (dir, httpPort) => startHub(dir, { httpPort }));
 
   cmd
     .command('status')

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { readConfig } from '../engine/config-file.ts';
 import { openDatabase } from '../engine/db.ts';
-import { openReadOnly, parsePort, printJson, runUntilSignal, splitList } from '../engine/cli-support.ts';
+import { addStartCommand, openReadOnly, parsePort, printJson, splitList } from '../engine/cli-support.ts';
 import { startNode } from './app.ts';
 import { NodeConfig } from './config.ts';
 import { enrollNode } from './enroll.ts';
@@ -80,16 +80,7 @@ export function registerNodeCommands(cmd: Command): void {
       console.log(`下一步 / next: jilian node dept add --dir ${o.dir} --code <dept> --name <name>; jilian node start --dir ${o.dir}`);
     });
 
-  cmd
-    .command('start')
-    .description('启动节点（HTTP 接口 + 与枢纽同步）/ run the node (HTTP API + replication)')
-    .requiredOption('-d, --dir <dir>', '数据目录 / data directory')
-    .option('--http-port <port>', '覆盖配置中的端口 / override the configured port')
-    .action(async (o) => {
-      const node = await startNode(o.dir, { httpPort: o.httpPort === undefined ? undefined : parsePort(o.httpPort) });
-      console.error(`节点已启动 / node running: ${node.url}`);
-      runUntilSignal(() => node.close());
-    });
+  addStartCommand(cmd, '启动节点（HTTP 接口 + 与枢纽同步）/ run the node (HTTP API + replication)', '节点已启动 / node running', (dir, httpPort) => startNode(dir, { httpPort }));
 
   cmd
     .command('status')
