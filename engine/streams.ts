@@ -8,6 +8,8 @@ export interface StreamSpec {
   /** How long messages stay; anti-entropy repairs anything older. */
   maxAgeMs: number;
   duplicateWindowMs: number;
+  /** Package chunks: one message per subject, fetched by subject (direct get). */
+  perSubjectOne?: boolean;
 }
 
 /** Create the stream if it is missing (idempotent). Returns true if it had to be created. */
@@ -26,6 +28,7 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Pro
     max_age: nanos(spec.maxAgeMs),
     duplicate_window: nanos(spec.duplicateWindowMs),
     num_replicas: 1,
+    ...(spec.perSubjectOne ? { max_msgs_per_subject: 1, allow_direct: true, max_msg_size: 1024 * 1024 } : {}),
   });
   return true;
 }

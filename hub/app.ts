@@ -3,7 +3,8 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { loadSodium } from '../protocol/sodium.ts';
-import { downFilterSubjects, downStreamSubjects, streamNames, upStreamSubjects } from '../protocol/subjects.ts';
+import { downFilterSubjects, downStreamSubjects, pkgStreamSubjects, streamNames, upStreamSubjects } from '../protocol/subjects.ts';
+import { PackageReceiver } from './packages/receiver.ts';
 import { CatalogStore } from '../engine/catalog-store.ts';
 import { systemClock, type Clock } from '../engine/clock.ts';
 import { readConfig } from '../engine/config-file.ts';
@@ -60,6 +61,7 @@ export interface RunningHub {
   rejections: RejectionLog;
   audit: AuditLog;
   checkpoints: CheckpointStore;
+  packages: PackageReceiver;
   link: NatsLink;
   status(): unknown;
   close(): Promise<void>;
@@ -111,6 +113,7 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
     for (const spec of [
       { name: names.up, subjects: upStreamSubjects(config.municipality), maxAgeMs, duplicateWindowMs: 120_000 },
       { name: names.down, subjects: downStreamSubjects(config.municipality), maxAgeMs, duplicateWindowMs: 120_000 },
+      { name: names.pkg, subjects: pkgStreamSubjects(config.municipality), maxAgeMs, duplicateWindowMs: 120_000, perSubjectOne: true },
     ]) {
       if (await ensureStream(jsm, spec)) log.info({ event: 'stream.created', stream: spec.name }, 'stream created');
     }
@@ -139,7 +142,8 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
       }
     }
   };
-  const up = createUpHandler({ db, registry, inbox, catalog, directory, checkpoints, rejections, clock, municipality: config.municipality });
+  const packages = new PackageReceiver({ db, link, registry, outbox, rejections, audit, clock, log, municipality: config.municipality, hubBoxKeys: encryption });
+  const up = createUpHandler({ db, registry, inbox, catalog, directory, checkpoints, packages, rejections, clock, municipality: config.municipality });
   const consumer = new ConsumerLoop(
     link,
     {
@@ -207,6 +211,7 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
 
   link.start();
   consumer.start();
+  packages.start();
   publisher.start();
   log.info({ event: 'hub.started', nodeId: config.nodeId, url }, 'municipal hub started');
 
@@ -223,10 +228,12 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
     rejections,
     audit,
     checkpoints,
+    packages,
     link,
     status,
     async close() {
       clearInterval(streamTimer);
+      packages.stop();
       clearInterval(directoryTimer);
       auditDuties.stop();
       clearInterval(pruneTimer);

@@ -60,7 +60,7 @@ export function registerHubCommands(cmd: Command): void {
     .option('--operator <name>', '首个操作员名称 / first operator name', 'admin')
     .option('--nats-auth', '以枢纽 nkey 登录 NATS（NATS 使用 jilian hub nats-config 生成的配置时）/ log in to NATS with the hub nkey (when nats-server runs the generated config)')
     .action(async (o) => {
-      const { config, publicKey, operatorToken } = await initHub(o.dir, {
+      const { config, publicKey, encryptionKey, operatorToken } = await initHub(o.dir, {
         municipality: o.municipality,
         municipalityName: o.municipalityName,
         nats: splitList(o.nats),
@@ -73,6 +73,7 @@ export function registerHubCommands(cmd: Command): void {
       console.log(`已初始化枢纽 / hub initialised: ${config.nodeId} (${config.municipalityName})`);
       console.log(`枢纽标识 / hub id: ${config.nodeId}`);
       console.log(`枢纽公钥 / hub public key: ${publicKey}`);
+      console.log(`枢纽加密公钥 / hub encryption key: ${encryptionKey}`);
       console.log(`操作员 ${o.operator} 令牌（只显示一次）/ operator token (shown once): ${operatorToken}`);
       console.log(`下一步 / next: jilian hub start --dir ${o.dir}`);
     });

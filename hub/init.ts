@@ -24,7 +24,7 @@ export interface HubInitOptions {
 
 export const HUB_NATS_SEED_FILE = 'keys/nats.seed';
 
-export async function initHub(dir: string, o: HubInitOptions): Promise<{ config: HubConfig; publicKey: string; operatorToken: string }> {
+export async function initHub(dir: string, o: HubInitOptions): Promise<{ config: HubConfig; publicKey: string; encryptionKey: string; operatorToken: string }> {
   const keyFile = 'keys/signing.json';
   const draft = {
     role: 'hub',
@@ -40,7 +40,7 @@ export async function initHub(dir: string, o: HubInitOptions): Promise<{ config:
     ...(o.streamCheckMs ? { streamCheckMs: o.streamCheckMs } : {}),
   };
   HubConfig.parse(draft);
-  const { publicKey, yjsClientId } = await prepareDataDir(dir, keyFile);
+  const { publicKey, encryptionKey, yjsClientId } = await prepareDataDir(dir, keyFile);
   // The hub's own NATS user; used once the operator runs nats-server with `jilian hub nats-config`.
   writeSeedFile(join(dir, HUB_NATS_SEED_FILE), generateNkeyUser().seed);
   const config = HubConfig.parse({ ...draft, yjsClientId, ...(o.natsAuth ? { natsSeedFile: HUB_NATS_SEED_FILE } : {}) });
@@ -48,5 +48,5 @@ export async function initHub(dir: string, o: HubInitOptions): Promise<{ config:
   const db = openDatabase(join(dir, config.database), HUB_MIGRATIONS);
   const operatorToken = new OperatorStore(db).issue(o.operator ?? 'admin', new Date());
   db.close();
-  return { config, publicKey, operatorToken };
+  return { config, publicKey, encryptionKey, operatorToken };
 }

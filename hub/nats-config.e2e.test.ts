@@ -62,6 +62,13 @@ describe('signature checks behind the nats-server permissions', () => {
     await waitFor('entry at the hub and at C over authenticated NATS', () => c.snapshot('hub').has(created.body.id) && c.snapshot(C).has(created.body.id), 15_000);
   });
 
+  it('a data package travels under the same permissions: raw chunks on A’s PKG subjects, fetched by the hub', async () => {
+    const sender = c.node(A).running!.packages!;
+    const rows = Array.from({ length: 3_000 }, (_, i) => ({ id: i, name: `行${i}` }));
+    const { packageId } = await sender.send(rows, { resource: `${A}-0190a5e2-7c4b-7def-8123-456789abcdef`, resourceCode: null, schemaHash: 'ab'.repeat(32), kind: 'snapshot', baseVersion: null, newVersion: 1, chunkSize: 16 * 1024 });
+    await waitFor('package stored over authenticated NATS', () => sender.state(packageId)?.state === 'stored', 15_000);
+  });
+
   it('nats-server refuses A publishing under C’s subject', async () => {
     const nc = await login(A);
     const forged = update(C, `county-${C}`, generateSigningKeyPair().secretKey);

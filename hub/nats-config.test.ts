@@ -107,6 +107,7 @@ describe('renderNatsConfig', () => {
       publish: [
         'jl.410800.up.410802.>',
         'jl.410800.rpc.410802.>',
+        'jl.410800.pkg.410802.>',
         '$JS.API.CONSUMER.INFO.JL_410800_DOWN.county-410802',
         '$JS.API.CONSUMER.MSG.NEXT.JL_410800_DOWN.county-410802',
         '$JS.ACK.JL_410800_DOWN.county-410802.>',

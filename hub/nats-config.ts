@@ -54,6 +54,7 @@ export function nodePermissions(municipality: string, node: { nodeId: string; co
     publish: [
       `jl.${municipality}.up.${node.county}.>`, // js.publish (OutboxPublisher)
       `jl.${municipality}.rpc.${node.county}.>`, // nc.request (AntiEntropyClient)
+      `jl.${municipality}.pkg.${node.county}.>`, // js.publish of raw package chunks (PackageSender)
       // jsm.consumers.add with filter_subjects (ensureConsumer): nats.js uses the "durable" create API
       ...(consumerCreation === 'node' ? [`$JS.API.CONSUMER.DURABLE.CREATE.${down}.${id}`] : []),
       `$JS.API.CONSUMER.INFO.${down}.${id}`, // js.consumers.get; consume() after missed heartbeats

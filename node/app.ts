@@ -32,6 +32,7 @@ import { AntiEntropyClient } from './sync/anti-entropy.ts';
 import { createDownHandler } from './sync/down-handler.ts';
 import { KeyDirectoryStore } from './keys/directory-store.ts';
 import { promoteIfAnnounced } from './keys/rotation.ts';
+import { PackageSender } from './packages/sender.ts';
 import type { KeyDirectory } from '../protocol/key-directory.ts';
 
 export interface StartNodeOptions {
@@ -48,6 +49,8 @@ export interface RunningNode {
   service: CatalogService;
   departments: DepartmentStore;
   audit: AuditLog;
+  /** Sends data packages to the hub (needs the hub's encryption key, which enrollment provides). */
+  packages: PackageSender | undefined;
   /** Send a signed checkpoint of the audit head to the hub now (normally periodic). */
   checkpointAudit(): void;
   directory: KeyDirectoryStore;
@@ -96,8 +99,11 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   };
   const natsAuth = config.natsSeedFile ? nkeyConnectOptions(readSeedFile(join(dir, config.natsSeedFile)), nodeInboxPrefix(config.nodeId)) : undefined;
   const link = new NatsLink(config.nats, config.nodeId, log, natsAuth);
+  const packages = config.hub.encryptionKey
+    ? new PackageSender({ db, link, outbox, identity, clock, log, municipality: config.municipality, county: config.county, hub: { nodeId: config.hub.nodeId, encryptionKey: decodePublicKey(config.hub.encryptionKey) } })
+    : undefined;
   const publisher = new OutboxPublisher(outbox, link, identity, log);
-  const down = createDownHandler({ db, inbox, service, clock, log, hubId: config.hub.nodeId, hubKey, county: config.county, onDirectory, onContact: () => link.touch() });
+  const down = createDownHandler({ db, inbox, service, clock, log, hubId: config.hub.nodeId, hubKey, county: config.county, onDirectory, packages, onContact: () => link.touch() });
   const consumer = new ConsumerLoop(
     link,
     {
@@ -178,6 +184,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     service,
     departments,
     audit,
+    packages,
     checkpointAudit: () => auditDuties.checkpointNow(),
     directory,
     routes: app.routes,

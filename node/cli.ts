@@ -32,6 +32,7 @@ export function registerNodeCommands(cmd: Command): void {
     .option('--http-host <host>', 'HTTP 监听地址 / HTTP listen address', '127.0.0.1')
     .option('--node-id <id>', '节点标识 / node id (default county-<code>)')
     .option('--nats-auth', '生成 NATS nkey 并以其登录 / create a NATS nkey and log in with it')
+    .option('--hub-encryption-key <base64>', '市级枢纽加密公钥（数据包）/ hub encryption key for data packages (printed by `jilian hub init`)')
     .action(async (o) => {
       const { config, publicKey, natsNkey } = await initNode(o.dir, {
         county: o.county,
@@ -44,6 +45,7 @@ export function registerNodeCommands(cmd: Command): void {
         hubKey: o.hubKey,
         nodeId: o.nodeId,
         natsSeed: Boolean(o.natsAuth),
+        hubEncryptionKey: o.hubEncryptionKey,
       });
       console.log(`已初始化节点 / node initialised: ${config.nodeId} (${config.countyName} ${config.county})`);
       console.log(`公钥 / public key: ${publicKey}`);

@@ -16,6 +16,8 @@ export interface NodeInitOptions {
   httpHost?: string;
   hubId: string;
   hubKey: string;
+  /** The hub's X25519 key (data packages are sealed to it); enrollment fills it in. */
+  hubEncryptionKey?: string;
   nodeId?: string;
   antiEntropyMs?: number;
   /** Also create a NATS user nkey (keys/nats.seed) and log in with it. */
@@ -33,7 +35,7 @@ export async function initNode(dir: string, o: NodeInitOptions): Promise<{ confi
     municipality: o.municipality,
     nats: o.nats,
     http: { host: o.httpHost ?? '127.0.0.1', port: o.httpPort },
-    hub: { nodeId: o.hubId, publicKey: o.hubKey },
+    hub: { nodeId: o.hubId, publicKey: o.hubKey, ...(o.hubEncryptionKey ? { encryptionKey: o.hubEncryptionKey } : {}) },
     database: 'jilian.db',
     keyFile,
     yjsClientId: 1,

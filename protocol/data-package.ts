@@ -26,7 +26,7 @@ import { key32, sig64 } from './base64-schemas.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { RESOURCE_CODE_RE } from './catalog-entry.ts';
 import type { KeyLookup } from './envelope.ts';
-import { entryId } from './messages.ts';
+import { entryId } from './identifiers.ts';
 import { fromBase64, sodium, toBase64, toHex } from './sodium.ts';
 import { NODE_ID_RE } from './subjects.ts';
 import { formatZodIssues } from './validation-error.ts';

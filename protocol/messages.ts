@@ -3,19 +3,11 @@ import { z } from 'zod';
 import { AuditCheckpoint } from './audit-checkpoint.ts';
 import { base64 } from './base64-schemas.ts';
 import { KeyDirectory, KeyRotation } from './key-directory.ts';
-import { ADMIN_CODE_RE } from './subjects.ts';
+import { countyCode, entryId } from './identifiers.ts';
+import { PackageResume, PackageStatus, SignedPackageHeader } from './package-messages.ts';
 
-/** Catalog entry ids are `<county code>-<uuid>`: the owning county is part of the id and never changes. */
-export const ENTRY_ID_RE = /^[1-9][0-9]{5}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-export const countyCode = z.string().regex(ADMIN_CODE_RE, '6-digit administrative division code');
-export const entryId = z.string().regex(ENTRY_ID_RE, 'entry id <county>-<uuid>');
+export { countyCode, countyOfEntry, ENTRY_ID_RE, entryId } from './identifiers.ts';
 export { base64 } from './base64-schemas.ts';
-
-/** The owning county of an entry id. */
-export function countyOfEntry(id: string): string {
-  return id.slice(0, 6);
-}
 
 /** One Yjs update (v1 encoding) for one entry document. */
 export const EntryUpdate = z
@@ -88,6 +80,9 @@ export const MESSAGE_TYPES = {
   'keys.directory': KeyDirectory,
   'keys.rotate': KeyRotation,
   'audit.checkpoint': AuditCheckpoint,
+  'package.offer': SignedPackageHeader,
+  'package.resume': PackageResume,
+  'package.status': PackageStatus,
   'catalog.update': CatalogUpdate,
   'catalog.sync.digest': SyncDigestRequest,
   'catalog.sync.digest.reply': SyncDigestReply,

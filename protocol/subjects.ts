@@ -27,8 +27,17 @@ export function rpcSubject(muni: string, county: string, type: string): string {
 }
 
 /** Stream definitions the hub creates; nodes only bind consumers to them. */
-export function streamNames(muni: string): { up: string; down: string } {
-  return { up: `JL_${muni}_UP`, down: `JL_${muni}_DOWN` };
+export function streamNames(muni: string): { up: string; down: string; pkg: string } {
+  return { up: `JL_${muni}_UP`, down: `JL_${muni}_DOWN`, pkg: `JL_${muni}_PKG` };
+}
+
+/** One chunk of a data package, raw bytes (PACKAGES.md §11); one message per subject. */
+export function packageChunkSubject(muni: string, county: string, packageId: string, index: number): string {
+  return `jl.${muni}.pkg.${county}.${packageId}.${index}`;
+}
+
+export function pkgStreamSubjects(muni: string): string[] {
+  return [`jl.${muni}.pkg.>`];
 }
 
 export function upStreamSubjects(muni: string): string[] {

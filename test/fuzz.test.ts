@@ -9,6 +9,7 @@
  * `JILIAN_FUZZ_SEED=<n>` replays a run; `JILIAN_FUZZ_SCALE=<k>` multiplies the input counts.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -368,6 +369,8 @@ function buildUpdates(): typeof updates {
   return { create, review, edit1, edit2, stored };
 }
 
+const PACKAGE_VECTORS = JSON.parse(readFileSync(new URL('../protocol/vectors/packages.json', import.meta.url), 'utf8')) as { packages: { signedHeader: unknown }[] };
+
 /** One valid envelope of every message type, with its signer. */
 function samples(): { env: Envelope; kp: SigningKeyPair }[] {
   const key = (kp: SigningKeyPair) => encodePublicKey(kp.publicKey);
@@ -385,6 +388,9 @@ function samples(): { env: Envelope; kp: SigningKeyPair }[] {
     },
     'keys.rotate': { newSigningKey: key(next), proof: toBase64(signRotationProof(NODE, key(next), next.secretKey)) },
     'audit.checkpoint': { nodeId: NODE, seq: 17, hash: 'c0'.repeat(32), at: TS, signature: toBase64(sodium().crypto_sign_detached(enc('checkpoint'), county.secretKey)) },
+    'package.offer': PACKAGE_VECTORS.packages[0]!.signedHeader as Envelope<'package.offer'>['payload'],
+    'package.resume': { packageId: '0190a5e2-7c4b-7def-8123-456789abcdef', ranges: [[0, 3], [7, 7]] },
+    'package.status': { packageId: '0190a5e2-7c4b-7def-8123-456789abcdef', status: 'refused', code: 'PACKAGE_HASH_MISMATCH' },
     'catalog.update': { origin: COUNTY, updates: [{ entryId: ENTRY, update: toBase64(updates.create) }, { entryId: ENTRY2, update: toBase64(updates.edit1) }] },
     'catalog.sync.digest': { from: '', to: ENTRY2, count: 2, digest: 'ab'.repeat(32) },
     'catalog.sync.digest.reply': { match: false, entries: [{ id: ENTRY, sv: `${COUNTY_CLIENT}:12,${HUB_CLIENT}:4` }], next: ENTRY2 },

@@ -6,6 +6,7 @@ import { OUTBOX_SCHEMA_SQL } from '../../engine/outbox.ts';
 import { ACCOUNTS_SCHEMA_SQL } from '../../engine/accounts/store.ts';
 import { AUDIT_SCHEMA_SQL } from '../../engine/audit/log.ts';
 import { CHECKPOINT_SCHEMA_SQL } from '../../engine/audit/checkpoint.ts';
+import { PACKAGES_SCHEMA_SQL } from '../packages/receiver.ts';
 
 export const HUB_MIGRATIONS: readonly Migration[] = [
   {
@@ -77,5 +78,10 @@ export const HUB_MIGRATIONS: readonly Migration[] = [
     version: 4,
     name: 'tamper-evident audit log and the audit checkpoints nodes send',
     sql: `${AUDIT_SCHEMA_SQL}\n${CHECKPOINT_SCHEMA_SQL}`,
+  },
+  {
+    version: 5,
+    name: 'data packages received from county nodes',
+    sql: PACKAGES_SCHEMA_SQL,
   },
 ];

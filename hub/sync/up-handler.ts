@@ -15,6 +15,7 @@ import type { Inbox } from '../../engine/inbox.ts';
 import type { TotalCatalog } from '../catalog/total-catalog.ts';
 import type { KeyDirectoryService } from '../keys/directory.ts';
 import type { KeyRotation } from '../../protocol/key-directory.ts';
+import type { PackageReceiver } from '../packages/receiver.ts';
 import type { AuditCheckpoint } from '../../protocol/audit-checkpoint.ts';
 import { verifyCheckpoint, type CheckpointStore } from '../../engine/audit/checkpoint.ts';
 import type { NodeRegistry } from '../storage/registry.ts';
@@ -27,6 +28,8 @@ export interface UpHandlerDeps {
   catalog: TotalCatalog;
   directory: KeyDirectoryService;
   checkpoints: CheckpointStore;
+  /** Absent in set-ups that receive no packages (then offers are refused as unknown). */
+  packages?: PackageReceiver;
   rejections: RejectionLog;
   clock: Clock;
   municipality: string;
@@ -52,6 +55,15 @@ export function createUpHandler(d: UpHandlerDeps): { handle: (msg: JsMsg) => voi
       }
       if (d.inbox.seen(env.from, env.seq)) {
         stats.duplicates++;
+        return;
+      }
+      if (env.type === 'package.offer' && d.packages) {
+        const packages = d.packages;
+        d.db.transaction(() => {
+          packages.offer(env.from, node.county, env.payload);
+          d.inbox.record(env.from, env.seq, d.clock.now());
+        })();
+        stats.applied++;
         return;
       }
       if (env.type === 'audit.checkpoint') {

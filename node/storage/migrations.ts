@@ -5,6 +5,7 @@ import { INBOX_SCHEMA_SQL } from '../../engine/inbox.ts';
 import { OUTBOX_SCHEMA_SQL } from '../../engine/outbox.ts';
 import { ACCOUNTS_SCHEMA_SQL } from '../../engine/accounts/store.ts';
 import { AUDIT_SCHEMA_SQL } from '../../engine/audit/log.ts';
+import { PACKAGE_SPOOL_SQL } from '../packages/sender.ts';
 
 export const NODE_MIGRATIONS: readonly Migration[] = [
   {
@@ -41,5 +42,10 @@ export const NODE_MIGRATIONS: readonly Migration[] = [
     version: 3,
     name: 'tamper-evident audit log',
     sql: AUDIT_SCHEMA_SQL,
+  },
+  {
+    version: 4,
+    name: 'data package spool',
+    sql: PACKAGE_SPOOL_SQL,
   },
 ];

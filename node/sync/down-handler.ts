@@ -4,6 +4,8 @@ import { verifyEnvelope } from '../../protocol/envelope.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import type { CatalogUpdate } from '../../protocol/messages.ts';
 import type { KeyDirectory } from '../../protocol/key-directory.ts';
+import type { PackageResume, PackageStatus } from '../../protocol/package-messages.ts';
+import type { PackageSender } from '../packages/sender.ts';
 import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
 import type { Inbox } from '../../engine/inbox.ts';
@@ -21,6 +23,7 @@ export interface DownHandlerDeps {
   county: string;
   /** A newer signed key directory arrived (store it, maybe promote a rotated key). */
   onDirectory: (dir: KeyDirectory) => void;
+  packages?: PackageSender;
   onContact: () => void;
 }
 
@@ -58,6 +61,12 @@ export function createDownHandler(d: DownHandlerDeps): { handle: (msg: JsMsg) =>
           if (update.origin !== d.county) d.service.applyRemote(update.updates);
         } else if (env.type === 'keys.directory') {
           d.onDirectory(env.payload as KeyDirectory);
+        } else if (env.type === 'package.status') {
+          d.packages?.status(env.payload as PackageStatus);
+        } else if (env.type === 'package.resume') {
+          const req = env.payload as PackageResume;
+          // Re-sending from the spool is async; it must not hold the DOWN stream.
+          queueMicrotask(() => void d.packages?.resume(req).catch((err) => d.log.warn({ event: 'package.resume_failed', err: String(err) }, 'resume failed')));
         }
         d.inbox.record(env.from, env.seq, d.clock.now());
       })();

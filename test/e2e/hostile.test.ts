@@ -95,6 +95,9 @@ describe('hostile wire input at the hub', () => {
     const created = await api(a.running!.url, a.token, 'POST', '/api/v1/catalog/entries', sampleFor(deptOf(A), 2));
     await waitFor('hub has the entry', () => c.snapshot('hub').has(created.body.id));
     const original = await jsm.streams.getMessage(streamNames(MUNI).up, { last_by_subj: upSubject(MUNI, A, 'catalog.update') });
+    const hubOutboxDepth = () => (c.hub!.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
+    // Let everything already queued (the entry's broadcast) go out first, so only the replay is measured.
+    await waitFor('hub outbox drained', () => hubOutboxDepth() === 0);
     const before = (c.hub!.status() as { inbound: { duplicates: number }; outbox: { published: number } });
     const hubOutboxRows = () => (c.hub!.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
     await publish(original!.subject, original!.data);

@@ -77,7 +77,7 @@ describe('link failures', () => {
 
       await c.startHub();
       await c.startNode(b);
-      await waitFor('streams re-created by the hub', async () => (await jsm.streams.list().next()).length === 2);
+      await waitFor('streams re-created by the hub', async () => (await jsm.streams.list().next()).length === 3);
       await waitFor('anti-entropy converged hub, A and B', () => c.converged() && c.snapshot(B).has(e1.body.id) && c.snapshot('hub').has(e2.body.id), 20_000);
       assert.equal(JSON.parse(c.snapshot(B).get(e1.body.id)!).status, 'approved');
       assert.ok(c.snapshot(B).has(e2.body.id));

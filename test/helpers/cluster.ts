@@ -43,6 +43,7 @@ export class Cluster {
   hub: RunningHub | null = null;
   hubToken = '';
   hubKey = '';
+  hubEncryptionKey = '';
   readonly nodes: ClusterNode[] = [];
   private readonly root = mkdtempSync(join(tmpdir(), 'jilian-cluster-'));
   readonly logFile = join(this.root, 'cluster.log');
@@ -56,6 +57,7 @@ export class Cluster {
     const hub = await initHub(c.hubDir, { municipality: MUNI, municipalityName: '测试市', nats: [c.nats.url], httpPort: 0, streamCheckMs: 300 });
     c.hubToken = hub.operatorToken;
     c.hubKey = hub.publicKey;
+    c.hubEncryptionKey = hub.encryptionKey;
     await c.startHub();
     for (const county of counties) await c.startNode(await c.addNode(county, opts.antiEntropyMs));
     return c;
@@ -72,12 +74,13 @@ export class Cluster {
     const hub = await initHub(this.hubDir, { municipality: MUNI, municipalityName: '测试市', nats: [url], httpPort: 0, streamCheckMs: 300, natsAuth: true });
     this.hubToken = hub.operatorToken;
     this.hubKey = hub.publicKey;
+    this.hubEncryptionKey = hub.encryptionKey;
     const hubDb = openDatabase(join(this.hubDir, hub.config.database), HUB_MIGRATIONS);
     const registry = new NodeRegistry(hubDb);
     const users: { nodeId: string; county: string; nkey: string; status: 'active' }[] = [];
     for (const county of counties) {
       const dir = join(this.root, `node-${county}`);
-      const init = await initNode(dir, { county, countyName: `测试县${county}`, municipality: MUNI, nats: [url], httpPort: 0, hubId: hub.config.nodeId, hubKey: hub.publicKey, antiEntropyMs: opts.antiEntropyMs ?? 60_000, natsSeed: true });
+      const init = await initNode(dir, { county, countyName: `测试县${county}`, municipality: MUNI, nats: [url], httpPort: 0, hubId: hub.config.nodeId, hubKey: hub.publicKey, hubEncryptionKey: hub.encryptionKey, antiEntropyMs: opts.antiEntropyMs ?? 60_000, natsSeed: true });
       registry.register({ nodeId: init.config.nodeId, county, publicKey: init.publicKey, natsNkey: init.natsNkey! }, new Date());
       users.push({ nodeId: init.config.nodeId, county, nkey: init.natsNkey!, status: 'active' });
       const db = openDatabase(join(dir, init.config.database), NODE_MIGRATIONS);
@@ -110,6 +113,7 @@ export class Cluster {
       httpPort: 0,
       hubId: this.hub!.config.nodeId,
       hubKey: this.hubKey,
+      hubEncryptionKey: this.hubEncryptionKey,
       antiEntropyMs,
     });
     const hub = this.hub!;

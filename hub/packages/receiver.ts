@@ -1,0 +1,182 @@
+/**
+ * @module The hub's side of package transport (PACKAGES.md §11). An offer (signed header, from the
+ * UP stream) is checked at once — shape, sender's signature, the sender's county owns the resource,
+ * the hub is a recipient, version order — and queued. A loop then fetches the chunks from the PKG
+ * stream by subject (JetStream direct get), stores each with its hash in the ledger, asks the node
+ * for whatever it cannot find (`package.resume`), and once the body is exactly what the sender
+ * signed (cipherHash) stores the version and answers `package.status`.
+ */
+import { ChunkLedger, chunkHash, PackageError, SignedPackageHeader, unsealPackageKey, verifyHeader, type BoxKeys } from '../../protocol/data-package.ts';
+import { countyOfEntry } from '../../protocol/identifiers.ts';
+import { ProtocolError } from '../../protocol/errors.ts';
+import { downCountySubject, packageChunkSubject, streamNames } from '../../protocol/subjects.ts';
+import type { AuditLog } from '../../engine/audit/log.ts';
+import type { Clock } from '../../engine/clock.ts';
+import type { Db } from '../../engine/db.ts';
+import type { Logger } from '../../engine/log.ts';
+import type { NatsLink } from '../../engine/nats-link.ts';
+import type { Outbox } from '../../engine/outbox.ts';
+import type { RejectionLog } from '../sync/rejections.ts';
+import type { NodeRegistry } from '../storage/registry.ts';
+
+export const PACKAGES_SCHEMA_SQL = `
+CREATE TABLE packages (
+  package_id TEXT PRIMARY KEY,
+  resource TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  county TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  base_version INTEGER,
+  new_version INTEGER NOT NULL,
+  signed_header TEXT NOT NULL,
+  state TEXT NOT NULL,          -- pending | stored | refused
+  code TEXT,
+  offered_at TEXT NOT NULL,
+  stored_at TEXT
+) WITHOUT ROWID;
+CREATE INDEX packages_resource ON packages (resource, new_version);
+CREATE TABLE package_chunks (
+  package_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  bytes BLOB NOT NULL,
+  PRIMARY KEY (package_id, idx)
+) WITHOUT ROWID;
+`;
+
+export interface ReceiverDeps {
+  db: Db;
+  link: NatsLink;
+  registry: NodeRegistry;
+  outbox: Outbox;
+  rejections: RejectionLog;
+  audit: AuditLog;
+  clock: Clock;
+  log: Logger;
+  municipality: string;
+  hubBoxKeys: BoxKeys;
+  /** How often pending packages are looked at again (and missing chunks asked for). */
+  pollMs?: number;
+}
+
+export class PackageReceiver {
+  private timer: NodeJS.Timeout | null = null;
+  private busy = false;
+  private readonly lastResume = new Map<string, number>();
+
+  constructor(private readonly d: ReceiverDeps) {}
+
+  /** Check an offer and queue it (inside the UP handler's transaction). Throws ProtocolError to refuse. */
+  offer(from: string, county: string, payload: unknown): void {
+    let signed: SignedPackageHeader;
+    try {
+      signed = verifyHeader(payload, this.d.registry.get(from)?.keys ?? []);
+      unsealPackageKey(signed, this.d.hubBoxKeys); // the hub must be able to hold it (and re-seal it later)
+    } catch (err) {
+      if (err instanceof PackageError) throw new ProtocolError('UPDATE_INVALID', `package refused: ${err.code} ${err.message}`, { code: err.code });
+      throw err;
+    }
+    const h = signed.header;
+    if (h.sender !== from || countyOfEntry(h.resource) !== county) {
+      throw new ProtocolError('UPDATE_FORBIDDEN', `${from} may not send packages of ${h.resource}`, { resource: h.resource });
+    }
+    const latest = this.d.db.prepare("SELECT MAX(new_version) AS v FROM packages WHERE resource = ? AND state = 'stored'").get(h.resource) as { v: number | null };
+    if (latest.v !== null && h.newVersion <= latest.v) {
+      throw new ProtocolError('UPDATE_INVALID', `package ${h.packageId} has version ${h.newVersion}, the hub already stores ${latest.v} (replayed or stale)`, { packageId: h.packageId });
+    }
+    if (h.kind === 'delta' && (latest.v ?? 0) !== h.baseVersion) {
+      throw new ProtocolError('UPDATE_INVALID', `delta ${h.packageId} is based on ${h.baseVersion}, the hub stores ${latest.v ?? 'nothing'}`, { packageId: h.packageId });
+    }
+    this.d.db
+      .prepare(
+        `INSERT INTO packages (package_id, resource, sender, county, kind, base_version, new_version, signed_header, state, offered_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT(package_id) DO NOTHING`,
+      )
+      .run(h.packageId, h.resource, from, county, h.kind, h.baseVersion, h.newVersion, JSON.stringify(signed), this.d.clock.now().toISOString());
+    queueMicrotask(() => void this.poll());
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.poll(), this.d.pollMs ?? 1_000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** One pass over pending packages. */
+  async poll(): Promise<void> {
+    if (this.busy || !this.d.link.jsm) return;
+    this.busy = true;
+    try {
+      const pending = this.d.db.prepare("SELECT package_id AS id, county, signed_header AS signed FROM packages WHERE state = 'pending'").all() as { id: string; county: string; signed: string }[];
+      for (const p of pending) await this.advance(p.id, p.county, SignedPackageHeader.parse(JSON.parse(p.signed)));
+    } catch (err) {
+      this.d.log.warn({ event: 'package.poll_failed', err: String(err) }, 'package receiving paused');
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async advance(packageId: string, county: string, signed: SignedPackageHeader): Promise<void> {
+    const h = signed.header;
+    const jsm = this.d.link.jsm;
+    if (!jsm) return;
+    const have = new Set((this.d.db.prepare('SELECT idx FROM package_chunks WHERE package_id = ?').all(packageId) as { idx: number }[]).map((r) => r.idx));
+    const store = this.d.db.prepare('INSERT OR IGNORE INTO package_chunks (package_id, idx, bytes) VALUES (?, ?, ?)');
+    const stream = streamNames(this.d.municipality).pkg;
+    for (let i = 0; i < h.chunkCount; i++) {
+      if (have.has(i)) continue;
+      const msg = await jsm.direct.getMessage(stream, { last_by_subj: packageChunkSubject(this.d.municipality, county, packageId, i) }).catch(() => null);
+      if (!msg) continue;
+      store.run(packageId, i, msg.data);
+      have.add(i);
+    }
+    const ledger = new ChunkLedger(h);
+    try {
+      for (const row of this.d.db.prepare('SELECT idx, bytes FROM package_chunks WHERE package_id = ? ORDER BY idx').iterate(packageId) as Iterable<{ idx: number; bytes: Buffer }>) {
+        ledger.record(row.idx, row.bytes.length, chunkHash(row.bytes));
+      }
+      if (!ledger.complete) {
+        // Ask the node again at most every 5 s; chunks may simply still be on their way.
+        const now = this.d.clock.now().getTime();
+        if (now - (this.lastResume.get(packageId) ?? 0) >= 5_000) {
+          this.lastResume.set(packageId, now);
+          this.send(county, 'package.resume', { packageId, ranges: ledger.missing() });
+        }
+        return;
+      }
+      ledger.finish();
+    } catch (err) {
+      if (!(err instanceof PackageError)) throw err;
+      return this.refuse(packageId, county, h.sender, err);
+    }
+    this.d.db.transaction(() => {
+      this.d.db.prepare("UPDATE packages SET state = 'stored', stored_at = ? WHERE package_id = ?").run(this.d.clock.now().toISOString(), packageId);
+      this.d.audit.append({ actor: h.sender, actorRole: 'node', action: 'data.provide', resource: h.resource, result: 'ok', detail: { packageId, kind: h.kind, newVersion: h.newVersion, rows: h.rowCount, bytes: h.cipherBytes } });
+      this.send(county, 'package.status', { packageId, status: 'stored', code: null });
+    })();
+    this.d.log.info({ event: 'package.stored', packageId, resource: h.resource, version: h.newVersion, chunks: h.chunkCount }, 'package stored');
+  }
+
+  private refuse(packageId: string, county: string, sender: string, err: PackageError): void {
+    this.d.db.transaction(() => {
+      this.d.db.prepare("UPDATE packages SET state = 'refused', code = ? WHERE package_id = ?").run(err.code, packageId);
+      this.d.db.prepare('DELETE FROM package_chunks WHERE package_id = ?').run(packageId);
+      this.send(county, 'package.status', { packageId, status: 'refused', code: err.code });
+      this.d.rejections.record(new ProtocolError('UPDATE_INVALID', `package ${packageId}: ${err.code} ${err.message}`, { code: err.code }), `package ${packageId}`, sender, this.d.clock.now());
+    })();
+  }
+
+  private send(county: string, type: 'package.resume' | 'package.status', payload: unknown): void {
+    this.d.outbox.add(downCountySubject(this.d.municipality, county, type), type, payload, this.d.clock.now());
+  }
+
+  /** A stored package's signed header and chunks, for re-sealing and serving (sharing, issue 5). */
+  stored(packageId: string): { signed: SignedPackageHeader; chunk: (i: number) => Uint8Array | undefined } | undefined {
+    const row = this.d.db.prepare("SELECT signed_header AS signed FROM packages WHERE package_id = ? AND state = 'stored'").get(packageId) as { signed: string } | undefined;
+    if (!row) return undefined;
+    const get = this.d.db.prepare('SELECT bytes FROM package_chunks WHERE package_id = ? AND idx = ?');
+    return { signed: SignedPackageHeader.parse(JSON.parse(row.signed)), chunk: (i) => (get.get(packageId, i) as { bytes: Buffer } | undefined)?.bytes };
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * @module The node's side of package transport (PACKAGES.md §11). Chunks come out of the builder,
+ * go to the spool (ciphertext only, safe at rest) and raw onto the PKG stream; when the build ends
+ * the signed header is offered to the hub through the outbox. The hub's `package.resume` is served
+ * from the spool byte for byte (never re-encrypted: that would reuse a nonce); `package.status`
+ * ends the transfer and empties the spool.
+ */
+import { buildPackage, type BuildOptions } from '../../engine/package/builder.ts';
+import type { PackageResume, PackageStatus } from '../../protocol/package-messages.ts';
+import { packageChunkSubject, upSubject } from '../../protocol/subjects.ts';
+import type { Clock } from '../../engine/clock.ts';
+import type { Db } from '../../engine/db.ts';
+import type { Identity } from '../../engine/identity.ts';
+import type { Logger } from '../../engine/log.ts';
+import type { NatsLink } from '../../engine/nats-link.ts';
+import type { Outbox } from '../../engine/outbox.ts';
+
+export const PACKAGE_SPOOL_SQL = `
+CREATE TABLE package_spool (
+  package_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  bytes BLOB NOT NULL,
+  PRIMARY KEY (package_id, idx)
+) WITHOUT ROWID;
+CREATE TABLE packages_sent (
+  package_id TEXT PRIMARY KEY,
+  resource TEXT NOT NULL,
+  new_version INTEGER NOT NULL,
+  state TEXT NOT NULL,          -- building | offered | stored | refused
+  code TEXT,
+  created_at TEXT NOT NULL,
+  finished_at TEXT
+) WITHOUT ROWID;
+`;
+
+export interface SenderDeps {
+  db: Db;
+  link: NatsLink;
+  outbox: Outbox;
+  identity: Identity;
+  clock: Clock;
+  log: Logger;
+  municipality: string;
+  county: string;
+  hub: { nodeId: string; encryptionKey: Uint8Array };
+}
+
+export type SendOptions = Pick<BuildOptions, 'resource' | 'resourceCode' | 'schemaHash' | 'kind' | 'baseVersion' | 'newVersion' | 'chunkSize'> & {
+  /** Test hook: leave these chunk indices out of the first transmission (they stay in the spool). */
+  holdBack?: ReadonlySet<number>;
+};
+
+export class PackageSender {
+  constructor(private readonly d: SenderDeps) {}
+
+  /** Build, spool and transmit a package; resolves with its id once the offer is queued. */
+  async send(rows: AsyncIterable<object> | Iterable<object>, opts: SendOptions): Promise<{ packageId: string; chunks: number }> {
+    const { holdBack, ...build } = opts;
+    const pkg = buildPackage(rows, { ...build, signer: this.d.identity, recipients: [{ nodeId: this.d.hub.nodeId, publicKey: this.d.hub.encryptionKey }], now: () => this.d.clock.now() });
+    this.d.db
+      .prepare("INSERT INTO packages_sent (package_id, resource, new_version, state, created_at) VALUES (?, ?, ?, 'building', ?)")
+      .run(pkg.packageId, opts.resource, opts.newVersion, this.d.clock.now().toISOString());
+    const spool = this.d.db.prepare('INSERT OR REPLACE INTO package_spool (package_id, idx, bytes) VALUES (?, ?, ?)');
+    let count = 0;
+    for await (const chunk of pkg.chunks) {
+      spool.run(pkg.packageId, chunk.index, chunk.bytes);
+      count++;
+      if (!holdBack?.has(chunk.index)) await this.publish(pkg.packageId, chunk.index, chunk.bytes);
+    }
+    const signed = await pkg.header;
+    this.d.db.transaction(() => {
+      this.d.outbox.add(upSubject(this.d.municipality, this.d.county, 'package.offer'), 'package.offer', signed, this.d.clock.now());
+      this.d.db.prepare("UPDATE packages_sent SET state = 'offered' WHERE package_id = ?").run(pkg.packageId);
+    })();
+    this.d.log.info({ event: 'package.offered', packageId: pkg.packageId, resource: opts.resource, chunks: count }, 'package offered to the hub');
+    return { packageId: pkg.packageId, chunks: count };
+  }
+
+  /** The hub lacks these chunks: send them again from the spool. */
+  async resume(req: PackageResume): Promise<void> {
+    const get = this.d.db.prepare('SELECT bytes FROM package_spool WHERE package_id = ? AND idx = ?');
+    for (const [from, to] of req.ranges) {
+      for (let i = from; i <= to; i++) {
+        const row = get.get(req.packageId, i) as { bytes: Buffer } | undefined;
+        if (row) await this.publish(req.packageId, i, row.bytes);
+      }
+    }
+  }
+
+  /** The hub stored or refused the package: the spool is no longer needed either way. */
+  status(s: PackageStatus): void {
+    this.d.db.transaction(() => {
+      this.d.db.prepare('UPDATE packages_sent SET state = ?, code = ?, finished_at = ? WHERE package_id = ?').run(s.status, s.code, this.d.clock.now().toISOString(), s.packageId);
+      this.d.db.prepare('DELETE FROM package_spool WHERE package_id = ?').run(s.packageId);
+    })();
+    const level = s.status === 'stored' ? 'info' : 'warn';
+    this.d.log[level]({ event: `package.${s.status}`, packageId: s.packageId, code: s.code }, `hub ${s.status} the package`);
+  }
+
+  state(packageId: string): { state: string; code: string | null } | undefined {
+    return this.d.db.prepare('SELECT state, code FROM packages_sent WHERE package_id = ?').get(packageId) as { state: string; code: string | null } | undefined;
+  }
+
+  /** Raw chunk onto the PKG stream; a failure is fine (the hub asks again, the spool keeps it). */
+  private async publish(packageId: string, index: number, bytes: Uint8Array): Promise<void> {
+    const js = this.d.link.js;
+    if (!js) return;
+    await js
+      .publish(packageChunkSubject(this.d.municipality, this.d.county, packageId, index), bytes, { msgID: `${packageId}:${index}`, timeout: 10_000 })
+      .catch((err) => this.d.log.warn({ event: 'package.chunk_publish_failed', packageId, index, err: String(err) }, 'chunk not published; the hub will ask again'));
+  }
+}
