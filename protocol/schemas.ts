@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { canonicalJson } from './canonical-json.ts';
 import { CatalogContent, CatalogEntryView, CatalogReview } from './catalog-entry.ts';
 import { EnvelopeBody } from './envelope.ts';
+import { PackageResume, PackageStatus, SignedPackageHeader } from './package-messages.ts';
 import { AuditCheckpoint } from './audit-checkpoint.ts';
 import { EnrollRequest, EnrollResponse } from './enrollment.ts';
 import { KeyDirectory, KeyRotation } from './key-directory.ts';
@@ -24,6 +25,9 @@ export const schemas: Record<string, z.ZodType> = {
   'message.audit.checkpoint': AuditCheckpoint,
   EnrollRequest,
   EnrollResponse,
+  'message.package.offer': SignedPackageHeader,
+  'message.package.resume': PackageResume,
+  'message.package.status': PackageStatus,
 };
 
 /** JSON Schema text of one registry entry, keys sorted. Refinements (superRefine rules) are not represented. */
