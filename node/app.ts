@@ -102,6 +102,8 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   const packages = config.hub.encryptionKey
     ? new PackageSender({ db, link, outbox, identity, clock, log, municipality: config.municipality, county: config.county, hub: { nodeId: config.hub.nodeId, encryptionKey: decodePublicKey(config.hub.encryptionKey) } })
     : undefined;
+  const abandoned = packages?.recover() ?? 0;
+  if (abandoned) log.warn({ event: 'package.abandoned', count: abandoned }, 'packages interrupted during their build were abandoned');
   const publisher = new OutboxPublisher(outbox, link, identity, log);
   const down = createDownHandler({ db, inbox, service, clock, log, hubId: config.hub.nodeId, hubKey, county: config.county, onDirectory, packages, onContact: () => link.touch() });
   const consumer = new ConsumerLoop(

@@ -53,6 +53,22 @@ export type SendOptions = Pick<BuildOptions, 'resource' | 'resourceCode' | 'sche
 export class PackageSender {
   constructor(private readonly d: SenderDeps) {}
 
+  /**
+   * After a crash: a package whose build never finished was never offered, so the hub has nothing
+   * of it; drop its spool and mark it abandoned (a new package carries the data next time).
+   * Offered packages keep their spool until the hub answers.
+   */
+  recover(): number {
+    return this.d.db.transaction(() => {
+      const ids = (this.d.db.prepare("SELECT package_id AS id FROM packages_sent WHERE state = 'building'").all() as { id: string }[]).map((r) => r.id);
+      for (const id of ids) {
+        this.d.db.prepare('DELETE FROM package_spool WHERE package_id = ?').run(id);
+        this.d.db.prepare("UPDATE packages_sent SET state = 'abandoned', finished_at = ? WHERE package_id = ?").run(this.d.clock.now().toISOString(), id);
+      }
+      return ids.length;
+    })();
+  }
+
   /** Build, spool and transmit a package; resolves with its id once the offer is queued. */
   async send(rows: AsyncIterable<object> | Iterable<object>, opts: SendOptions): Promise<{ packageId: string; chunks: number }> {
     const { holdBack, ...build } = opts;
