@@ -22,6 +22,7 @@ import { NodeConfig } from './config.ts';
 import { createNodeApp } from './http/routes.ts';
 import { NODE_MIGRATIONS } from './storage/migrations.ts';
 import { AuditLog } from '../engine/audit/log.ts';
+import { FRONTEND_AUDIT_ACTIONS } from './frontend/importer.ts';
 import { startAuditMaintenance } from '../engine/audit/maintenance.ts';
 import { loadPolicy } from '../protocol/policy.ts';
 import { upSubject } from '../protocol/subjects.ts';
@@ -88,7 +89,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   const inbox = new Inbox(db);
   const departments = new DepartmentStore(db);
   const policy = loadPolicy(config.policy, config.policyOverrides);
-  const audit = new AuditLog(db, clock, { signer: identity });
+  const audit = new AuditLog(db, clock, { signer: identity, actions: FRONTEND_AUDIT_ACTIONS });
   const service = new CatalogService({ db, store, outbox, clock, municipality: config.municipality, county: config.county, clientId: config.yjsClientId, audit });
 
   const directory = new KeyDirectoryStore(db);
@@ -151,7 +152,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   const pruneTimer = setInterval(pruneInbox, 6 * 3_600_000);
   pruneTimer.unref();
 
-  const app = createNodeApp({ service, departments, accounts: new AccountStore(db), clock, status, log, maxBodyBytes: config.maxBodyBytes, audit });
+  const app = createNodeApp({ db, service, departments, accounts: new AccountStore(db), clock, status, log, maxBodyBytes: config.maxBodyBytes, audit });
   // Audit retention comes from the policy preset (Jiyuan §28: ≥ 6 months; Hebi §13: ≥ 3 years); the
   // chain head goes to the hub signed, so history cannot be rewritten unnoticed.
   const auditDuties = startAuditMaintenance({

@@ -11,6 +11,12 @@ import { DepartmentStore } from './storage/departments.ts';
 import { prepareRotation } from './keys/rotation.ts';
 import { registerAccountCommands } from '../engine/accounts/cli.ts';
 import { registerAuditCommands } from '../engine/audit/cli.ts';
+import { registerImportCommand } from './frontend/cli.ts';
+import { frontendItems } from './frontend/entry-items.ts';
+import { FRONTEND_AUDIT_ACTIONS } from './frontend/importer.ts';
+import { CatalogStore } from '../engine/catalog-store.ts';
+import { AuditLog } from '../engine/audit/log.ts';
+import { systemClock } from '../engine/clock.ts';
 import { Outbox } from '../engine/outbox.ts';
 import { upSubject } from '../protocol/subjects.ts';
 import { loadSodium } from '../protocol/sodium.ts';
@@ -119,6 +125,18 @@ export function registerNodeCommands(cmd: Command): void {
       console.log('已排队发送给市级枢纽；枢纽确认（密钥目录更新）后节点自动切换 / queued for the hub; the node switches once the hub’s key directory lists it');
     });
 
+  registerImportCommand(cmd, async (dir) => {
+    await loadSodium();
+    const config = readConfig(dir, NodeConfig);
+    const db = openDatabase(join(dir, config.database), NODE_MIGRATIONS);
+    const store = new CatalogStore(db);
+    return {
+      db,
+      items: (entryId: string) => frontendItems(entryId, store.requireView(entryId).content),
+      audit: new AuditLog(db, systemClock, { actions: FRONTEND_AUDIT_ACTIONS }),
+      close: () => db.close(),
+    };
+  });
   registerAuditCommands(cmd, (dir) => openDatabase(join(dir, readConfig(dir, NodeConfig).database), NODE_MIGRATIONS));
   registerAccountCommands(cmd, (dir) => openDatabase(join(dir, readConfig(dir, NodeConfig).database), NODE_MIGRATIONS));
 

@@ -9,12 +9,14 @@ import { benchAudit } from './bench/audit.ts';
 import { benchCatalog } from './bench/catalog.ts';
 import { benchTrust } from './bench/trust.ts';
 import { benchPackageCrypto } from './bench/package-crypto.ts';
+import { benchFrontend } from './bench/frontend.ts';
 import type { Figure } from './bench/harness.ts';
 
 const groups: Record<string, () => Promise<Figure[]>> = {
   catalog: () => benchCatalog({ edits: Number(process.env.BENCH_EDITS ?? 1000), bulk: Number(process.env.BENCH_BULK ?? 10_000) }),
   trust: async () => [...(await benchTrust()), ...(await benchAudit())],
   packages: () => benchPackageCrypto(),
+  frontend: () => benchFrontend(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -17,10 +17,13 @@ import type { AuditLog } from '../../engine/audit/log.ts';
 import { registerAuditRoutes } from '../../engine/http-audit.ts';
 import { auditDenials, auditLogins } from '../../engine/audit/access.ts';
 import { nodeOpenApi } from './openapi.ts';
+import { registerFrontendRoutes } from '../frontend/http.ts';
+import type { Db } from '../../engine/db.ts';
 
 export const BatchBody = z.object({ entries: z.array(z.unknown()).min(1).max(1000) }).strict();
 
 export interface NodeRouteDeps {
+  db: Db;
   service: CatalogService;
   departments: DepartmentStore;
   accounts: AccountStore;
@@ -66,5 +69,7 @@ export function createNodeApp(d: NodeRouteDeps): Hono<AuthEnv> & { routes: Route
   book.add({ method: 'DELETE', path: '/api/v1/catalog/entries/:id', roles: OPERATORS, summary: 'Withdraw an own entry' }, (c) =>
     c.json(d.service.withdraw(dept(c.get('account')), c.req.param('id')!)),
   );
+  // Front-end repository imports (streaming body), only into the caller's own entries.
+  registerFrontendRoutes(book, { db: d.db, clock: d.clock, audit: d.audit, entryContent: (id) => d.service.get(id).content });
   return Object.assign(app, { routes: book.routes });
 }

@@ -6,6 +6,7 @@ import { OUTBOX_SCHEMA_SQL } from '../../engine/outbox.ts';
 import { ACCOUNTS_SCHEMA_SQL } from '../../engine/accounts/store.ts';
 import { AUDIT_SCHEMA_SQL } from '../../engine/audit/log.ts';
 import { PACKAGE_SPOOL_SQL } from '../packages/sender.ts';
+import { FRONTEND_SCHEMA_SQL } from '../frontend/table-schema.ts';
 
 export const NODE_MIGRATIONS: readonly Migration[] = [
   {
@@ -47,5 +48,10 @@ export const NODE_MIGRATIONS: readonly Migration[] = [
     version: 4,
     name: 'data package spool',
     sql: PACKAGE_SPOOL_SQL,
+  },
+  {
+    version: 5,
+    name: 'front-end repositories (前置库): typed tables, imports, row versions',
+    sql: FRONTEND_SCHEMA_SQL,
   },
 ];
