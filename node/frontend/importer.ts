@@ -11,7 +11,6 @@
  * statements (INSERT … ON CONFLICT DO NOTHING, then a conditional UPDATE) rather than one UPSERT because the
  * summary must tell inserted from updated rows, which an UPSERT does not report; a fresh row costs one.
  */
-import { createWriteStream } from 'node:fs';
 import type { Statement } from 'better-sqlite3';
 import type { AuditLog } from '../../engine/audit/log.ts';
 import type { Clock } from '../../engine/clock.ts';
@@ -22,6 +21,11 @@ import type { PreparedSource } from './parallel-source.ts';
 import { compileValidator, type CellProblem, type FrontendItem, type RowValidator, type SqlValue } from './row-validator.ts';
 import type { SourceRow } from './readers/source.ts';
 import { ensureTable, q, type EnsureResult, type FrontendTable } from './table-schema.ts';
+import { relaxCheckpoints } from './checkpoints.ts';
+import { writeRejectsReport } from './rejects-report.ts';
+
+export { REJECTS_HEADER, rejectLine, writeRejectsReport, type RejectRow } from './rejects-report.ts';
+export { IMPORT_CHECKPOINT_PAGES } from './checkpoints.ts';
 
 /** Audit actions this module records; pass them to `new AuditLog(db, clock, { actions })`. */
 export const FRONTEND_AUDIT_ACTIONS = ['frontend.import'] as const;
@@ -91,35 +95,6 @@ interface ImportRow {
   committed_rows: number;
   status: 'running' | 'failed' | 'done';
   counts_json: string;
-}
-
-/**
- * WAL pages between automatic checkpoints while an import runs (128 MiB at 4 KiB pages; SQLite's default
- * is 1000). With a random-order key every batch rewrites many pages of the key index into the WAL; with
- * the default, each commit was followed by a checkpoint copying them all into the database again, which
- * made 5,000-record batches 3× slower than one transaction. Restored when the last running import ends.
- */
-export const IMPORT_CHECKPOINT_PAGES = 32_768;
-
-/** Imports running per connection, and the autocheckpoint setting to restore when none is left. */
-const checkpointing = new WeakMap<Db, { running: number; saved: number }>();
-
-function relaxCheckpoints(db: Db): () => void {
-  let state = checkpointing.get(db);
-  if (!state) {
-    state = { running: 0, saved: db.pragma('wal_autocheckpoint', { simple: true }) as number };
-    checkpointing.set(db, state);
-    db.pragma(`wal_autocheckpoint = ${IMPORT_CHECKPOINT_PAGES}`);
-  }
-  state.running++;
-  const s = state;
-  return () => {
-    if (--s.running > 0) return;
-    checkpointing.delete(db);
-    db.pragma(`wal_autocheckpoint = ${s.saved}`);
-    // Leave a short WAL behind: a passive checkpoint never waits for readers.
-    db.pragma('wal_checkpoint(PASSIVE)');
-  };
 }
 
 const ZERO: ImportCounts = { read: 0, inserted: 0, updated: 0, unchanged: 0, deleted: 0, rejected: 0, batches: 0 };
@@ -382,52 +357,4 @@ async function* sourceRowBatches(source: AsyncIterable<SourceRow>, validator: Ro
 
 function isPrepared(s: ImportOptions['source']): s is PreparedSource {
   return (s as PreparedSource).prepared === true;
-}
-
-const csvCell = (s: string): string => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-
-/** First line of a rejects report, with the BOM that makes Excel read it as UTF-8. */
-export const REJECTS_HEADER = '\uFEFFrow,column,reason_zh,reason_en\n';
-
-export interface RejectRow {
-  id: number;
-  row_number: number;
-  column_code: string;
-  reason_zh: string;
-  reason_en: string;
-}
-
-/** One stored reject as a report line. */
-export function rejectLine(r: RejectRow): string {
-  return `${r.row_number},${csvCell(r.column_code)},${csvCell(r.reason_zh)},${csvCell(r.reason_en)}\n`;
-}
-
-/**
- * Write an import's rejects as CSV (UTF-8 with BOM so that Excel shows the Chinese reasons): row, column,
- * reason_zh, reason_en — one line per refused cell, in file order. Pages through the table, never loading it.
- */
-export async function writeRejectsReport(db: Db, importId: string, path: string): Promise<number> {
-  const page = db.prepare('SELECT id, row_number, column_code, reason_zh, reason_en FROM frontend_import_rejects WHERE import_id = ? AND id > ? ORDER BY id LIMIT 5000');
-  const out = createWriteStream(path);
-  const write = (s: string): Promise<void> => (out.write(s) ? Promise.resolve() : new Promise((resolve) => out.once('drain', resolve)));
-  const closed = new Promise<void>((resolve, reject) => {
-    out.once('finish', resolve);
-    out.once('error', reject);
-  });
-  let lines = 0;
-  try {
-    await write(REJECTS_HEADER);
-    let after = 0;
-    for (;;) {
-      const rows = page.all(importId, after) as RejectRow[];
-      if (rows.length === 0) break;
-      await write(rows.map(rejectLine).join(''));
-      lines += rows.length;
-      after = rows[rows.length - 1]!.id;
-    }
-  } finally {
-    out.end();
-  }
-  await closed;
-  return lines;
 }
