@@ -21,10 +21,10 @@ export function errorBody(err: AppError): ErrorBody {
 }
 
 /** Install the error mapping, 404 handler and request body limit on an app. */
-export function installErrorHandling(app: Hono<any>, log: Logger, maxBodyBytes: number): void {
-  app.use(
-    '*',
-    bodyLimit({
+export function installErrorHandling(app: Hono<any>, log: Logger, maxBodyBytes: number, streamingPaths: readonly RegExp[] = []): void {
+  // Streaming uploads (front-end imports) read the body incrementally with flat memory, so the
+  // JSON body limit does not apply to them.
+  const limit = bodyLimit({
       maxSize: maxBodyBytes,
       onError: async (c) => {
         await drainRequest(c);
@@ -32,8 +32,8 @@ export function installErrorHandling(app: Hono<any>, log: Logger, maxBodyBytes: 
         c.header('Connection', 'close');
         return c.json(errorBody(new AppError('PAYLOAD_TOO_LARGE', `请求体超过 ${maxBodyBytes} 字节上限`, `request body exceeds ${maxBodyBytes} bytes`)), 413);
       },
-    }),
-  );
+    });
+  app.use('*', (c, next) => (streamingPaths.some((re) => re.test(c.req.path)) ? next() : limit(c, next)));
   app.notFound((c) => c.json(errorBody(new AppError('NOT_FOUND', '未找到该资源', 'no such resource')), 404));
   app.onError((err, c) => {
     if (err instanceof AppError) return c.json(errorBody(err), (ERROR_STATUS[err.code] ?? 400) as 400);

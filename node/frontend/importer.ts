@@ -11,7 +11,6 @@
  * statements (INSERT … ON CONFLICT DO NOTHING, then a conditional UPDATE) rather than one UPSERT because the
  * summary must tell inserted from updated rows, which an UPSERT does not report; a fresh row costs one.
  */
-import type { Statement } from 'better-sqlite3';
 import type { AuditLog } from '../../engine/audit/log.ts';
 import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
@@ -20,7 +19,8 @@ import { BatchSlice, KIND_DELETE, KIND_REJECT, SourceRowBatch, type PreparedBatc
 import type { PreparedSource } from './parallel-source.ts';
 import { compileValidator, type CellProblem, type FrontendItem, type RowValidator, type SqlValue } from './row-validator.ts';
 import type { SourceRow } from './readers/source.ts';
-import { ensureTable, q, type EnsureResult, type FrontendTable } from './table-schema.ts';
+import { ensureTable, type EnsureResult } from './table-schema.ts';
+import { TableWriter } from './table-writer.ts';
 import { relaxCheckpoints } from './checkpoints.ts';
 import { writeRejectsReport } from './rejects-report.ts';
 
@@ -98,35 +98,6 @@ interface ImportRow {
 }
 
 const ZERO: ImportCounts = { read: 0, inserted: 0, updated: 0, unchanged: 0, deleted: 0, rejected: 0, batches: 0 };
-
-/** The statements of one table, prepared once per run. */
-class TableWriter {
-  readonly insert: Statement;
-  readonly update: Statement;
-  readonly remove: Statement;
-  readonly exists: Statement;
-  readonly n: number;
-  readonly keys: number[];
-  readonly others: number[];
-  readonly codes: string[];
-
-  constructor(db: Db, table: FrontendTable) {
-    const cols = table.items.map((i) => q(i.code));
-    this.n = cols.length;
-    this.codes = table.items.map((i) => i.code);
-    this.keys = table.items.flatMap((it, i) => (it.primaryKey ? [i] : []));
-    this.others = table.items.flatMap((it, i) => (it.primaryKey ? [] : [i]));
-    const t = q(table.tableName);
-    const whereKey = this.keys.map((i) => `${cols[i]} = ?`).join(' AND ');
-    const differs = ['"_deleted" = 1', ...this.others.map((i) => `${cols[i]} IS NOT ?`)].join(' OR ');
-    this.insert = db.prepare(`INSERT INTO ${t} (${cols.join(', ')}, "_version", "_deleted", "_updated_at") VALUES (${cols.map(() => '?').join(', ')}, ?, 0, ?) ON CONFLICT DO NOTHING`);
-    this.update = db.prepare(`UPDATE ${t} SET ${cols.map((c) => `${c} = ?`).join(', ')}, "_version" = ?, "_deleted" = 0, "_updated_at" = ? WHERE ${whereKey} AND (${differs})`);
-    const clear = this.others.map((i) => `${cols[i]} = NULL`);
-    // A tombstone keeps only its key: deleted personal data should not linger in the staging database.
-    this.remove = db.prepare(`UPDATE ${t} SET ${[...clear, '"_deleted" = 1', '"_version" = ?', '"_updated_at" = ?'].join(', ')} WHERE ${whereKey} AND "_deleted" = 0`);
-    this.exists = db.prepare(`SELECT 1 FROM ${t} WHERE ${whereKey}`).pluck();
-  }
-}
 
 const NO_SUCH_ROW: Omit<CellProblem, 'column'> = { reasonZh: '要删除的记录不存在', reasonEn: 'no row with this key to delete' };
 

@@ -6,6 +6,8 @@
 import type { DataItem } from '../../protocol/catalog-entry.ts';
 import { converterFor, INVALID, type Fail } from './converters.ts';
 
+export { canonicalDecimal, charLength, DEFAULT_UTC_OFFSET_MINUTES } from './converters.ts';
+
 /** Why one cell (or, with column '', the whole record) was refused. */
 export interface CellProblem {
   column: string;
@@ -30,8 +32,6 @@ export interface RowValidator {
   /** Convert one cell of item `index`, for schema migrations. `required` is not applied to held rows. */
   convertCell(index: number, raw: unknown): { value: SqlValue } | CellProblem;
 }
-
-export { canonicalDecimal, charLength, DEFAULT_UTC_OFFSET_MINUTES } from './converters.ts';
 
 /** Missing: absent, null, or empty text. Whitespace-only counts as missing for every type but string. */
 function isMissing(v: unknown, type: FrontendItem['type']): boolean {

@@ -269,7 +269,8 @@ function rebuild(db: Db, old: FrontendTable, next: FrontendTable, at: string): n
   const insert = db.prepare(
     `INSERT INTO ${q(tmp)} (${[...cols, ...BOOKKEEPING_COLUMNS].map(q).join(', ')}) VALUES (${[...cols, ...BOOKKEEPING_COLUMNS].map(() => '?').join(', ')}) ON CONFLICT DO NOTHING`,
   );
-  const page = db.prepare(`SELECT rowid AS "__rowid", * FROM ${q(old.tableName)} WHERE ("_version", rowid) < (?, ?) ORDER BY "_version" DESC, rowid DESC LIMIT ${PAGE}`);
+  // _rowid_, not rowid: an item may be coded `rowid`, never `_rowid_` (codes start with a letter).
+  const page = db.prepare(`SELECT _rowid_ AS "__rowid", * FROM ${q(old.tableName)} WHERE ("_version", _rowid_) < (?, ?) ORDER BY "_version" DESC, _rowid_ DESC LIMIT ${PAGE}`);
   const reject = db.prepare('INSERT INTO frontend_migration_rejects (entry_id, table_name, at, row_json, columns, reason_zh, reason_en) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const keyIdx = new Set(validator.keyIndexes);
   const values: SqlValue[] = new Array(cols.length + BOOKKEEPING_COLUMNS.length);

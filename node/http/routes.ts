@@ -39,7 +39,7 @@ const OPERATORS = ['dept_operator'] as const;
 
 export function createNodeApp(d: NodeRouteDeps): Hono<AuthEnv> & { routes: RouteSpec[] } {
   const app = new Hono<AuthEnv>();
-  installErrorHandling(app, d.log, d.maxBodyBytes);
+  installErrorHandling(app, d.log, d.maxBodyBytes, [/^\/api\/v1\/frontend\/[^/]+\/import$/]);
   const book = new RouteBook(app, d.accounts, auditDenials(d.audit));
   const dept = (account: AuthEnv['Variables']['account']): Actor => {
     const code = account.department;
