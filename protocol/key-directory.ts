@@ -6,9 +6,8 @@
  */
 import { z } from 'zod';
 import { key32, sig64 } from './base64-schemas.ts';
-import { ADMIN_CODE_RE, NODE_ID_RE } from './subjects.ts';
-
-const countyCode = z.string().regex(ADMIN_CODE_RE, '6-digit administrative division code');
+import { countyCode } from './identifiers.ts';
+import { NODE_ID_RE } from './subjects.ts';
 import { fromBase64, sodium } from './sodium.ts';
 
 

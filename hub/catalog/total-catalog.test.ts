@@ -22,6 +22,7 @@ import { NODE_MIGRATIONS } from '../../node/storage/migrations.ts';
 import { HUB_MIGRATIONS } from '../storage/migrations.ts';
 import { CodeAllocator, DEFAULT_CODE_TEMPLATE } from './code-template.ts';
 import { TotalCatalog } from './total-catalog.ts';
+import { thrownWithCode } from '../../test/helpers/errors.ts';
 
 const MUNI = '410800';
 const A = '410802';
@@ -31,27 +32,9 @@ const HUB_CLIENT = 1;
 const POLICE = { code: 'jc-gaj', name: '晋城市公安局' };
 const population = (): CatalogContent => sampleCatalogContents()[0]!;
 
-function protocolError(fn: () => unknown, code: ProtocolErrorCode): ProtocolError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ProtocolError, `expected ProtocolError ${code}, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return err;
-  }
-  assert.fail(`expected ProtocolError ${code}, nothing was thrown`);
-}
+const protocolError = (fn: () => unknown, code: ProtocolErrorCode): ProtocolError => thrownWithCode(fn, ProtocolError, code);
 
-function appError(fn: () => unknown, code: string): AppError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof AppError, `expected AppError ${code}, got ${String(err)}`);
-    assert.equal(err.code, code, err.en);
-    return err;
-  }
-  assert.fail(`expected AppError ${code}, nothing was thrown`);
-}
+const appError = (fn: () => unknown, code: string): AppError => thrownWithCode(fn, AppError, code);
 
 describe('TotalCatalog (hub)', () => {
   let dir: string;

@@ -18,6 +18,7 @@ import { upSubject } from '../../protocol/subjects.ts';
 import type { Department } from '../storage/departments.ts';
 import { NODE_MIGRATIONS } from '../storage/migrations.ts';
 import { CatalogService } from './service.ts';
+import { thrownWithCode } from '../../test/helpers/errors.ts';
 
 const MUNI = '410800';
 const A = '410802';
@@ -32,17 +33,7 @@ const MARKET: Department = { code: 'jc-scjgj', name: '晋城市市场监督管�
 const population = (): CatalogContent => sampleCatalogContents()[0]!;
 const legalEntity = (): CatalogContent => sampleCatalogContents()[1]!;
 
-/** The AppError `fn` throws, checked for its code. */
-function appError(fn: () => unknown, code: string): AppError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof AppError, `expected AppError ${code}, got ${String(err)}`);
-    assert.equal(err.code, code, err.en);
-    return err;
-  }
-  assert.fail(`expected AppError ${code}, nothing was thrown`);
-}
+const appError = (fn: () => unknown, code: string): AppError => thrownWithCode(fn, AppError, code);
 
 describe('CatalogService (county node)', () => {
   let dir: string;
