@@ -34,6 +34,11 @@ import { createDownHandler } from './sync/down-handler.ts';
 import { KeyDirectoryStore } from './keys/directory-store.ts';
 import { promoteIfAnnounced } from './keys/rotation.ts';
 import { PackageSender } from './packages/sender.ts';
+import { Packager } from './packages/packager.ts';
+import { purgeRejects } from './frontend/rejects-retention.ts';
+import { frontendItems } from './frontend/entry-items.ts';
+import { PackageScheduler } from './packages/schedule.ts';
+import type { UpdateCycle } from '../protocol/catalog-entry.ts';
 import type { KeyDirectory } from '../protocol/key-directory.ts';
 
 export interface StartNodeOptions {
@@ -52,6 +57,10 @@ export interface RunningNode {
   audit: AuditLog;
   /** Sends data packages to the hub (needs the hub's encryption key, which enrollment provides). */
   packages: PackageSender | undefined;
+  /** Builds packages from front-end tables (snapshot or delta). */
+  packager: Packager | undefined;
+  /** Forced-package requests and the update-cycle schedule. */
+  packageScheduler: PackageScheduler | undefined;
   /** Send a signed checkpoint of the audit head to the hub now (normally periodic). */
   checkpointAudit(): void;
   directory: KeyDirectoryStore;
@@ -105,6 +114,23 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     : undefined;
   const abandoned = packages?.recover() ?? 0;
   if (abandoned) log.warn({ event: 'package.abandoned', count: abandoned }, 'packages interrupted during their build were abandoned');
+  const packager = packages
+    ? new Packager({ db, sender: packages, audit, clock, log, resourceCode: (id) => store.getView(id)?.code ?? null, items: (id) => frontendItems(id, store.requireView(id).content) })
+    : undefined;
+  const packageScheduler = packager
+    ? new PackageScheduler({
+        db,
+        packager,
+        clock,
+        log,
+        scheduleMs: config.packageScheduleSeconds * 1000,
+        updateCycle: (id) => {
+          const v = store.getView(id);
+          if (!v || v.status === 'withdrawn') return null;
+          return (v.content['updateCycle'] as UpdateCycle | undefined) ?? null;
+        },
+      })
+    : undefined;
   const publisher = new OutboxPublisher(outbox, link, identity, log);
   const down = createDownHandler({ db, inbox, service, clock, log, hubId: config.hub.nodeId, hubKey, county: config.county, onDirectory, packages, onContact: () => link.touch() });
   const consumer = new ConsumerLoop(
@@ -147,7 +173,10 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     };
   };
 
-  const pruneInbox = () => log.info({ event: 'inbox.pruned', rows: inbox.prune(clock.now(), INBOX_RETENTION_DAYS) }, 'inbox pruned');
+  const pruneInbox = () => {
+    log.info({ event: 'inbox.pruned', rows: inbox.prune(clock.now(), INBOX_RETENTION_DAYS) }, 'inbox pruned');
+    log.info({ event: 'frontend.rejects_purged', ...purgeRejects(db, clock.now(), config.rejectsRetentionDays) }, 'old import rejects purged');
+  };
   pruneInbox();
   const pruneTimer = setInterval(pruneInbox, 6 * 3_600_000);
   pruneTimer.unref();
@@ -178,6 +207,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   publisher.start();
   consumer.start();
   antiEntropy.start();
+  packageScheduler?.start();
   log.info({ event: 'node.started', nodeId: config.nodeId, county: config.county, url }, 'county node started');
 
   return {
@@ -188,6 +218,8 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     departments,
     audit,
     packages,
+    packager,
+    packageScheduler,
     checkpointAudit: () => auditDuties.checkpointNow(),
     directory,
     routes: app.routes,
@@ -197,6 +229,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     async close() {
       antiEntropy.stop();
       auditDuties.stop();
+      await packageScheduler?.stop();
       clearInterval(pruneTimer);
       await new Promise<void>((r) => {
         server.close(() => r());

@@ -14,6 +14,7 @@ import { registerAuditCommands } from '../engine/audit/cli.ts';
 import { registerImportCommand } from './frontend/cli.ts';
 import { frontendItems } from './frontend/entry-items.ts';
 import { FRONTEND_AUDIT_ACTIONS } from './frontend/importer.ts';
+import { registerPackageCommand } from './packages/cli.ts';
 import { CatalogStore } from '../engine/catalog-store.ts';
 import { AuditLog } from '../engine/audit/log.ts';
 import { systemClock } from '../engine/clock.ts';
@@ -136,6 +137,10 @@ export function registerNodeCommands(cmd: Command): void {
       audit: new AuditLog(db, systemClock, { actions: FRONTEND_AUDIT_ACTIONS }),
       close: () => db.close(),
     };
+  });
+  registerPackageCommand(cmd, (dir) => {
+    const db = openDatabase(join(dir, readConfig(dir, NodeConfig).database), NODE_MIGRATIONS);
+    return { db, close: () => db.close() };
   });
   registerAuditCommands(cmd, (dir) => openDatabase(join(dir, readConfig(dir, NodeConfig).database), NODE_MIGRATIONS));
   registerAccountCommands(cmd, (dir) => openDatabase(join(dir, readConfig(dir, NodeConfig).database), NODE_MIGRATIONS));

@@ -28,6 +28,10 @@ export const NodeConfig = z
     policyOverrides: z.unknown().optional(),
     /** How often a signed audit checkpoint goes to the hub (only when the log grew). */
     auditCheckpointMinutes: z.number().min(0.01).default(10),
+    /** Import and migration rejects are kept this many days after their import finished (node/frontend/rejects-retention.ts). */
+    rejectsRetentionDays: z.number().int().min(1).default(30),
+    /** How often the update-cycle package schedule is evaluated (node/packages/schedule.ts). */
+    packageScheduleSeconds: z.number().min(0.05).default(60),
     logFile: z.string().optional(),
   })
   .strict();

@@ -10,12 +10,16 @@ import { benchCatalog } from './bench/catalog.ts';
 import { benchTrust } from './bench/trust.ts';
 import { benchPackageCrypto } from './bench/package-crypto.ts';
 import { benchFrontend } from './bench/frontend.ts';
+import { benchPackageEndToEnd } from './bench/package-e2e.ts';
 import type { Figure } from './bench/harness.ts';
 
 const groups: Record<string, () => Promise<Figure[]>> = {
   catalog: () => benchCatalog({ edits: Number(process.env.BENCH_EDITS ?? 1000), bulk: Number(process.env.BENCH_BULK ?? 10_000) }),
   trust: async () => [...(await benchTrust()), ...(await benchAudit())],
-  packages: () => benchPackageCrypto(),
+  // Issue 4 names import.rows_per_s, import.peak_rss_mb and package.mb_per_s under `packages`.
+  packages: async () => [...(await benchPackageEndToEnd()), ...(await benchPackageCrypto()), ...(await benchFrontend())],
+  'package-e2e': () => benchPackageEndToEnd(),
+  'package-crypto': () => benchPackageCrypto(),
   frontend: () => benchFrontend(),
 };
 

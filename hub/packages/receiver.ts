@@ -6,7 +6,19 @@
  * for whatever it cannot find (`package.resume`), and once the body is exactly what the sender
  * signed (cipherHash) stores the version and answers `package.status`.
  */
-import { ChunkLedger, chunkHash, PackageError, SignedPackageHeader, unsealPackageKey, verifyHeader, type BoxKeys } from '../../protocol/data-package.ts';
+import {
+  ChunkLedger,
+  chunkHash,
+  PackageError,
+  PackageRecipient,
+  resealForRecipient,
+  SignedPackageHeader,
+  unsealPackageKey,
+  verifyHeader,
+  withRecipient,
+  type BoxKeys,
+} from '../../protocol/data-package.ts';
+import { toBase64 } from '../../protocol/sodium.ts';
 import { countyOfEntry } from '../../protocol/identifiers.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { downCountySubject, packageChunkSubject, streamNames } from '../../protocol/subjects.ts';
@@ -40,6 +52,19 @@ CREATE TABLE package_chunks (
   idx INTEGER NOT NULL,
   bytes BLOB NOT NULL,
   PRIMARY KEY (package_id, idx)
+) WITHOUT ROWID;
+`;
+
+/** Recipients the hub added after storing (sharing grants, issue 5): the signed header stays the sender's. */
+export const PACKAGE_RECIPIENTS_SQL = `
+CREATE TABLE package_recipients (
+  package_id TEXT NOT NULL,
+  node_id TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  sealed_key TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (package_id, public_key)
 ) WITHOUT ROWID;
 `;
 
@@ -178,5 +203,36 @@ export class PackageReceiver {
     if (!row) return undefined;
     const get = this.d.db.prepare('SELECT bytes FROM package_chunks WHERE package_id = ? AND idx = ?');
     return { signed: SignedPackageHeader.parse(JSON.parse(row.signed)), chunk: (i) => (get.get(packageId, i) as { bytes: Buffer } | undefined)?.bytes };
+  }
+
+  /**
+   * Seal a stored package's content key to `to` as well (PACKAGES.md §6): the body is not re-encrypted
+   * and the sender's signature stays valid. Returns the header with every recipient the hub added, which
+   * is what the new recipient opens the package with. The caller decides who may have it (a grant) and
+   * says why in `reason`; the addition is audited.
+   */
+  reseal(packageId: string, to: { nodeId: string; publicKey: Uint8Array }, reason: string): SignedPackageHeader {
+    const found = this.stored(packageId);
+    if (!found) throw new PackageError('PACKAGE_MALFORMED', `no stored package ${packageId}`, { packageId });
+    const pk = toBase64(to.publicKey);
+    const existing = this.d.db.prepare('SELECT node_id, public_key, sealed_key FROM package_recipients WHERE package_id = ? AND public_key = ?').get(packageId, pk) as
+      | { node_id: string; public_key: string; sealed_key: string }
+      | undefined;
+    if (!existing) {
+      const entry = resealForRecipient(found.signed, this.d.hubBoxKeys, to);
+      this.d.db.transaction(() => {
+        this.d.db
+          .prepare('INSERT INTO package_recipients (package_id, node_id, public_key, sealed_key, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(packageId, entry.nodeId, entry.publicKey, entry.sealedKey, reason, this.d.clock.now().toISOString());
+        this.d.audit.append({ actor: 'hub', actorRole: 'system', action: 'data.provide', resource: found.signed.header.resource, result: 'ok', detail: { packageId, resealedTo: to.nodeId, reason } });
+      })();
+    }
+    return this.withAddedRecipients(packageId, found.signed);
+  }
+
+  /** The stored header plus the recipients the hub added, as a recipient receives it. */
+  withAddedRecipients(packageId: string, signed: SignedPackageHeader): SignedPackageHeader {
+    const added = this.d.db.prepare('SELECT node_id, public_key, sealed_key FROM package_recipients WHERE package_id = ? ORDER BY created_at').all(packageId) as { node_id: string; public_key: string; sealed_key: string }[];
+    return added.reduce((h, r) => withRecipient(h, PackageRecipient.parse({ nodeId: r.node_id, publicKey: r.public_key, sealedKey: r.sealed_key })), signed);
   }
 }

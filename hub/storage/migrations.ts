@@ -6,7 +6,7 @@ import { OUTBOX_SCHEMA_SQL } from '../../engine/outbox.ts';
 import { ACCOUNTS_SCHEMA_SQL } from '../../engine/accounts/store.ts';
 import { AUDIT_SCHEMA_SQL } from '../../engine/audit/log.ts';
 import { CHECKPOINT_SCHEMA_SQL } from '../../engine/audit/checkpoint.ts';
-import { PACKAGES_SCHEMA_SQL } from '../packages/receiver.ts';
+import { PACKAGE_RECIPIENTS_SQL, PACKAGES_SCHEMA_SQL } from '../packages/receiver.ts';
 
 export const HUB_MIGRATIONS: readonly Migration[] = [
   {
@@ -83,5 +83,10 @@ export const HUB_MIGRATIONS: readonly Migration[] = [
     version: 5,
     name: 'data packages received from county nodes',
     sql: PACKAGES_SCHEMA_SQL,
+  },
+  {
+    version: 6,
+    name: 'content keys of stored packages re-sealed for authorized consumers',
+    sql: PACKAGE_RECIPIENTS_SQL,
   },
 ];

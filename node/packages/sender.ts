@@ -5,7 +5,7 @@
  * from the spool byte for byte (never re-encrypted: that would reuse a nonce); `package.status`
  * ends the transfer and empties the spool.
  */
-import { buildPackage, type BuildOptions } from '../../engine/package/builder.ts';
+import { buildPackage, type BuildOptions, type PackageRows } from '../../engine/package/builder.ts';
 import type { PackageResume, PackageStatus } from '../../protocol/package-messages.ts';
 import { packageChunkSubject, upSubject } from '../../protocol/subjects.ts';
 import type { Clock } from '../../engine/clock.ts';
@@ -33,6 +33,8 @@ CREATE TABLE packages_sent (
 ) WITHOUT ROWID;
 `;
 
+const PUBLISH_WINDOW = 16;
+
 export interface SenderDeps {
   db: Db;
   link: NatsLink;
@@ -46,6 +48,8 @@ export interface SenderDeps {
 }
 
 export type SendOptions = Pick<BuildOptions, 'resource' | 'resourceCode' | 'schemaHash' | 'kind' | 'baseVersion' | 'newVersion' | 'chunkSize'> & {
+  /** The front-end table generation the rows come from (packager.ts decides delta vs snapshot with it). */
+  generation?: number;
   /** Test hook: leave these chunk indices out of the first transmission (they stay in the spool). */
   holdBack?: ReadonlySet<number>;
 };
@@ -70,26 +74,36 @@ export class PackageSender {
   }
 
   /** Build, spool and transmit a package; resolves with its id once the offer is queued. */
-  async send(rows: AsyncIterable<object> | Iterable<object>, opts: SendOptions): Promise<{ packageId: string; chunks: number }> {
-    const { holdBack, ...build } = opts;
+  async send(rows: PackageRows, opts: SendOptions): Promise<{ packageId: string; chunks: number; rows: number }> {
+    const { holdBack, generation, ...build } = opts;
     const pkg = buildPackage(rows, { ...build, signer: this.d.identity, recipients: [{ nodeId: this.d.hub.nodeId, publicKey: this.d.hub.encryptionKey }], now: () => this.d.clock.now() });
     this.d.db
-      .prepare("INSERT INTO packages_sent (package_id, resource, new_version, state, created_at) VALUES (?, ?, ?, 'building', ?)")
-      .run(pkg.packageId, opts.resource, opts.newVersion, this.d.clock.now().toISOString());
+      .prepare(
+        `INSERT INTO packages_sent (package_id, resource, new_version, state, created_at, kind, base_version, generation, schema_hash)
+         VALUES (?, ?, ?, 'building', ?, ?, ?, ?, ?)`,
+      )
+      .run(pkg.packageId, opts.resource, opts.newVersion, this.d.clock.now().toISOString(), opts.kind, opts.baseVersion, generation ?? null, opts.schemaHash);
     const spool = this.d.db.prepare('INSERT OR REPLACE INTO package_spool (package_id, idx, bytes) VALUES (?, ?, ?)');
     let count = 0;
+    // Up to PUBLISH_WINDOW chunk publishes await their acks at once: one round trip per chunk would
+    // otherwise bound the throughput (the spool holds every chunk, so a lost one is only re-sent).
+    const inflight = new Set<Promise<void>>();
     for await (const chunk of pkg.chunks) {
       spool.run(pkg.packageId, chunk.index, chunk.bytes);
       count++;
-      if (!holdBack?.has(chunk.index)) await this.publish(pkg.packageId, chunk.index, chunk.bytes);
+      if (holdBack?.has(chunk.index)) continue;
+      const p: Promise<void> = this.publish(pkg.packageId, chunk.index, chunk.bytes).finally(() => inflight.delete(p));
+      inflight.add(p);
+      if (inflight.size >= PUBLISH_WINDOW) await Promise.race(inflight);
     }
+    await Promise.all(inflight);
     const signed = await pkg.header;
     this.d.db.transaction(() => {
       this.d.outbox.add(upSubject(this.d.municipality, this.d.county, 'package.offer'), 'package.offer', signed, this.d.clock.now());
-      this.d.db.prepare("UPDATE packages_sent SET state = 'offered' WHERE package_id = ?").run(pkg.packageId);
+      this.d.db.prepare("UPDATE packages_sent SET state = 'offered', row_count = ? WHERE package_id = ?").run(signed.header.rowCount, pkg.packageId);
     })();
     this.d.log.info({ event: 'package.offered', packageId: pkg.packageId, resource: opts.resource, chunks: count }, 'package offered to the hub');
-    return { packageId: pkg.packageId, chunks: count };
+    return { packageId: pkg.packageId, chunks: count, rows: signed.header.rowCount };
   }
 
   /** The hub lacks these chunks: send them again from the spool. */

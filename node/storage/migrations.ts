@@ -5,6 +5,7 @@ import { INBOX_SCHEMA_SQL } from '../../engine/inbox.ts';
 import { OUTBOX_SCHEMA_SQL } from '../../engine/outbox.ts';
 import { ACCOUNTS_SCHEMA_SQL } from '../../engine/accounts/store.ts';
 import { AUDIT_SCHEMA_SQL } from '../../engine/audit/log.ts';
+import { PACKAGER_SQL } from '../packages/packager.ts';
 import { PACKAGE_SPOOL_SQL } from '../packages/sender.ts';
 import { FRONTEND_SCHEMA_SQL } from '../frontend/table-schema.ts';
 
@@ -53,5 +54,10 @@ export const NODE_MIGRATIONS: readonly Migration[] = [
     version: 5,
     name: 'front-end repositories (前置库): typed tables, imports, row versions',
     sql: FRONTEND_SCHEMA_SQL,
+  },
+  {
+    version: 6,
+    name: 'packages from front-end tables: snapshot/delta bookkeeping and forced-package requests',
+    sql: PACKAGER_SQL,
   },
 ];

@@ -15,9 +15,10 @@ import { spawnService, type ChildService } from '../../test/helpers/process.ts';
 
 export interface BenchCluster {
   nats: NatsServer;
+  hubDir: string;
   hub: ChildService;
   hubToken: string;
-  nodes: { county: string; dept: string; token: string; svc: ChildService }[];
+  nodes: { county: string; dept: string; token: string; dir: string; svc: ChildService }[];
   stop(): Promise<void>;
 }
 
@@ -31,7 +32,7 @@ export async function startBenchCluster(muni: string, counties: string[]): Promi
   const prepared: { county: string; dept: string; token: string; dir: string }[] = [];
   for (const county of counties) {
     const dir = join(root, `node-${county}`);
-    const { config, publicKey } = await initNode(dir, { county, countyName: county, municipality: muni, nats: [nats.url], httpPort: 0, hubId: hub.config.nodeId, hubKey: hub.publicKey });
+    const { config, publicKey } = await initNode(dir, { county, countyName: county, municipality: muni, nats: [nats.url], httpPort: 0, hubId: hub.config.nodeId, hubKey: hub.publicKey, hubEncryptionKey: hub.encryptionKey });
     new NodeRegistry(hubDb).register({ nodeId: config.nodeId, county, publicKey }, new Date());
     const db = openDatabase(join(dir, config.database), NODE_MIGRATIONS);
     const dept = `GA${county}`;
@@ -42,9 +43,10 @@ export async function startBenchCluster(muni: string, counties: string[]): Promi
   hubDb.close();
   const hubSvc = await spawnService('hub', hubDir);
   const nodes: BenchCluster['nodes'] = [];
-  for (const p of prepared) nodes.push({ county: p.county, dept: p.dept, token: p.token, svc: await spawnService('node', p.dir) });
+  for (const p of prepared) nodes.push({ county: p.county, dept: p.dept, token: p.token, dir: p.dir, svc: await spawnService('node', p.dir) });
   return {
     nats,
+    hubDir,
     hub: hubSvc,
     hubToken: hub.operatorToken,
     nodes,

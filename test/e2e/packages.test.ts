@@ -11,7 +11,9 @@ import { openPackage } from '../../engine/package/builder.ts';
 import { schemaHashOf } from '../../protocol/data-package.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
 import { packageChunkSubject, streamNames } from '../../protocol/subjects.ts';
-import { readBoxKeyFile } from '../../engine/identity.ts';
+import { createBoxKeyFile, readBoxKeyFile } from '../../engine/identity.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Cluster, MUNI, waitFor } from '../helpers/cluster.ts';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -84,5 +86,33 @@ describe('data packages county → hub', () => {
     const before = c.hub!.rejections.recent(100).length;
     await sender.send(rows(100, 'old'), base(2));
     await waitFor('stale version refused', () => c.hub!.rejections.recent(100).length > before && c.hub!.rejections.recent(1)[0]!.message.includes('already stores'), 20_000);
+  });
+
+  it('the hub re-seals a stored package for a consumer without re-encrypting; others still cannot read it', async () => {
+    const sender = c.node(A).running!.packages!;
+    const { packageId } = await sender.send(rows(3_000, 's'), base(10));
+    await waitFor('package stored', () => sender.state(packageId)?.state === 'stored', 20_000);
+    const dir = mkdtempSync(join(tmpdir(), 'jl-consumer-'));
+    const consumer = createBoxKeyFile(join(dir, 'consumer.json'));
+    const outsider = createBoxKeyFile(join(dir, 'outsider.json'));
+    const before = c.hub!.packages.stored(packageId)!;
+    const chunkBytes = Array.from({ length: before.signed.header.chunkCount }, (_, i) => Buffer.from(before.chunk(i)!).toString('hex'));
+    const shared = c.hub!.packages.reseal(packageId, { nodeId: 'county-410803', publicKey: consumer.publicKey }, 'grant test');
+    const senderKeys = c.hub!.registry.get(`county-${A}`)!.keys;
+    const out: Record<string, unknown>[] = [];
+    for await (const r of openPackage(shared, before.chunk, consumer, { senderKeys })) out.push(r);
+    assert.equal(out.length, 3_000);
+    assert.deepEqual(out[42], [...rows(3_000, 's')][42]);
+    assert.deepEqual(
+      Array.from({ length: before.signed.header.chunkCount }, (_, i) => Buffer.from(c.hub!.packages.stored(packageId)!.chunk(i)!).toString('hex')),
+      chunkBytes,
+      'the body is untouched',
+    );
+    await assert.rejects(async () => {
+      for await (const _ of openPackage(shared, before.chunk, outsider, { senderKeys })) void _;
+    }, (e: { code?: string }) => e.code === 'PACKAGE_NOT_RECIPIENT');
+    // Idempotent, and audited once.
+    c.hub!.packages.reseal(packageId, { nodeId: 'county-410803', publicKey: consumer.publicKey }, 'grant test');
+    assert.equal(c.hub!.audit.search({ action: 'data.provide' }).records.filter((r) => (r.detail as { resealedTo?: string }).resealedTo === 'county-410803').length, 1);
   });
 });

@@ -1,0 +1,224 @@
+/**
+ * @module Packages from a front-end table (PACKAGES.md §12): decide snapshot or delta, read the rows
+ * at one consistent version, and hand them to the sender.
+ *
+ * - **Delta** when the hub stores this resource's last package and the table's generation and schema
+ *   are what that package was built from: rows with `_version` in (base, new], tombstones included.
+ * - **Snapshot** otherwise (first package, items changed, the hub refused the last one, or forced):
+ *   every live row.
+ * - `newVersion` is the node-wide row-version counter read in the same read transaction as the rows,
+ *   so every row at or below it is visible and every later change gets a larger version (versions and
+ *   rows are written in one transaction, and SQLite has one writer).
+ *
+ * The rows are read on a separate read-only connection inside one transaction (a WAL snapshot), so an
+ * import running meanwhile neither blocks the build nor tears it. One package per resource is in
+ * flight at a time: a delta built while another is unanswered would have the same base.
+ */
+import Database from 'better-sqlite3';
+import { schemaHashOf } from '../../protocol/data-package.ts';
+import { SerializedRow } from '../../engine/package/builder.ts';
+import type { AuditLog } from '../../engine/audit/log.ts';
+import type { Clock } from '../../engine/clock.ts';
+import type { Db } from '../../engine/db.ts';
+import { AppError } from '../../engine/errors.ts';
+import type { Logger } from '../../engine/log.ts';
+import type { FrontendItem } from '../frontend/row-validator.ts';
+import { ensureTable, getTable, q, type FrontendTable } from '../frontend/table-schema.ts';
+import type { PackageSender } from './sender.ts';
+
+export const PACKAGER_SQL = `
+ALTER TABLE packages_sent ADD COLUMN kind TEXT;
+ALTER TABLE packages_sent ADD COLUMN base_version INTEGER;
+ALTER TABLE packages_sent ADD COLUMN generation INTEGER;
+ALTER TABLE packages_sent ADD COLUMN schema_hash TEXT;
+ALTER TABLE packages_sent ADD COLUMN row_count INTEGER;
+CREATE INDEX packages_sent_resource ON packages_sent (resource, created_at);
+-- Forced packages ("jilian node package"), written by the CLI or the API and carried out by the running node.
+CREATE TABLE package_requests (
+  id INTEGER PRIMARY KEY,
+  resource TEXT NOT NULL,
+  snapshot INTEGER NOT NULL DEFAULT 0 CHECK (snapshot IN (0, 1)),
+  requested_by TEXT NOT NULL,
+  requested_at TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'done', 'failed')),
+  package_id TEXT,
+  result_json TEXT,
+  finished_at TEXT
+);
+CREATE INDEX package_requests_state ON package_requests (state, id);
+`;
+
+export type PackageRunResult =
+  | { status: 'sent'; packageId: string; kind: 'snapshot' | 'delta'; baseVersion: number | null; newVersion: number; rows: number; chunks: number }
+  | { status: 'unchanged'; version: number }
+  | { status: 'in_flight'; packageId: string };
+
+export interface PackagerDeps {
+  db: Db;
+  sender: PackageSender;
+  audit: AuditLog;
+  clock: Clock;
+  log: Logger;
+  /** The entry's unified resource code, if the hub has assigned one. */
+  resourceCode(entryId: string): string | null;
+  /**
+   * The entry's current data items, if known: the table is migrated to them before packaging, so a
+   * package always follows the catalog (a change makes the next package a snapshot).
+   */
+  items?(entryId: string): FrontendItem[];
+}
+
+interface SentRow {
+  package_id: string;
+  state: string;
+  kind: string | null;
+  new_version: number;
+  generation: number | null;
+  schema_hash: string | null;
+  created_at: string;
+}
+
+/** What a row of a front-end package looks like (PACKAGES.md §12): item values, `_version`, and `_deleted` on tombstones. */
+export type PackageRow = Record<string, string | number | boolean | null>;
+export { SerializedRow };
+
+export class Packager {
+  private readonly busy = new Set<string>();
+
+  constructor(private readonly d: PackagerDeps) {}
+
+  /** The newest package of `resource` the hub stored, and the newest one still unanswered. */
+  history(resource: string): { stored: SentRow | undefined; inFlight: SentRow | undefined; lastFinished: SentRow | undefined } {
+    const rows = this.d.db
+      .prepare('SELECT package_id, state, kind, new_version, generation, schema_hash, created_at FROM packages_sent WHERE resource = ? ORDER BY created_at DESC, package_id DESC LIMIT 50')
+      .all(resource) as SentRow[];
+    return {
+      stored: rows.find((r) => r.state === 'stored'),
+      inFlight: rows.find((r) => r.state === 'offered' || r.state === 'building'),
+      lastFinished: rows.find((r) => r.state === 'stored' || r.state === 'refused'),
+    };
+  }
+
+  /** Build and send one package of `entryId`'s front-end table, unless nothing changed since the last one. */
+  async run(entryId: string, opts: { forceSnapshot?: boolean; actor?: string; actorRole?: string } = {}): Promise<PackageRunResult> {
+    if (getTable(this.d.db, entryId) && this.d.items) {
+      const r = ensureTable(this.d.db, entryId, this.d.items(entryId), this.d.clock.now());
+      if (r.action !== 'unchanged') this.d.log.info({ event: 'frontend.migrated', resource: entryId, action: r.action, generation: r.generation, migrationRejects: r.migrationRejects }, 'front-end table follows the catalog');
+    }
+    const table = getTable(this.d.db, entryId);
+    if (!table) {
+      throw new AppError('NOT_FOUND', `目录条目 ${entryId} 没有前置库表，请先导入数据`, `entry ${entryId} has no front-end table yet; import data first`);
+    }
+    if (this.busy.has(entryId)) return { status: 'in_flight', packageId: '(building)' };
+    const h = this.history(entryId);
+    if (h.inFlight) return { status: 'in_flight', packageId: h.inFlight.package_id };
+    this.busy.add(entryId);
+    try {
+      return await this.build(table, h, opts);
+    } finally {
+      this.busy.delete(entryId);
+    }
+  }
+
+  private async build(
+    table: FrontendTable & { generation: number },
+    h: ReturnType<Packager['history']>,
+    opts: { forceSnapshot?: boolean; actor?: string; actorRole?: string },
+  ): Promise<PackageRunResult> {
+    const schemaHash = schemaHashOf(table.items);
+    const base = h.stored;
+    const deltaPossible =
+      !opts.forceSnapshot &&
+      base !== undefined &&
+      h.lastFinished?.state === 'stored' && // after a refusal, start over from a snapshot
+      base.generation === table.generation &&
+      base.schema_hash === schemaHash;
+    const kind = deltaPossible ? 'delta' : 'snapshot';
+    const baseVersion = deltaPossible ? base!.new_version : null;
+    if (kind === 'snapshot') {
+      // A snapshot must carry a version the hub has not stored yet, even when no row changed (items altered).
+      const floor = h.stored?.new_version ?? 0;
+      this.d.db.prepare('UPDATE frontend_versions SET value = value + 1 WHERE id = 1 AND value <= ?').run(floor);
+    }
+
+    const reader = new Database(this.d.db.name, { readonly: true, fileMustExist: true });
+    try {
+      reader.exec('BEGIN');
+      const newVersion = (reader.prepare('SELECT value FROM frontend_versions WHERE id = 1').get() as { value: number }).value;
+      if (kind === 'delta') {
+        const changed = reader.prepare(`SELECT 1 FROM ${q(table.tableName)} WHERE "_version" > ? LIMIT 1`).get(baseVersion);
+        if (!changed) return { status: 'unchanged', version: baseVersion! };
+      }
+      const rows = readRows(reader, table, kind, baseVersion);
+      const sent = await this.d.sender.send(rows, {
+        resource: table.entryId,
+        resourceCode: this.d.resourceCode(table.entryId),
+        schemaHash,
+        kind,
+        baseVersion,
+        newVersion,
+        generation: table.generation,
+      });
+      this.d.audit.append({
+        actor: opts.actor ?? 'system',
+        actorRole: opts.actorRole ?? 'scheduler',
+        action: 'data.provide',
+        resource: table.entryId,
+        result: 'ok',
+        detail: { packageId: sent.packageId, kind, baseVersion, newVersion, rows: sent.rows, to: 'hub' },
+      });
+      this.d.log.info({ event: 'package.built', resource: table.entryId, packageId: sent.packageId, kind, baseVersion, newVersion, rows: sent.rows }, `${kind} package built`);
+      return { status: 'sent', packageId: sent.packageId, kind, baseVersion, newVersion, rows: sent.rows, chunks: sent.chunks };
+    } finally {
+      if (reader.inTransaction) reader.exec('COMMIT');
+      reader.close();
+    }
+  }
+}
+
+/**
+ * The rows of a snapshot (live rows) or a delta (changes after `base`, tombstones as key + `_deleted`),
+ * serialised straight from SQLite's row arrays: the member names are fixed per table, so each line is
+ * assembled from pre-quoted names and JSON.stringify of the values only (about twice as fast as
+ * building an object per row and stringifying it).
+ */
+export function* readRows(reader: Database.Database, table: FrontendTable, kind: 'snapshot' | 'delta', base: number | null): Generator<SerializedRow> {
+  const items = table.items;
+  const n = items.length;
+  const names = items.map((i, k) => `${k === 0 ? '{' : ','}${JSON.stringify(i.code)}:`);
+  const kinds = items.map((i) => (i.type === 'boolean' ? 1 : i.type === 'binary' ? 2 : i.type === 'integer' ? 3 : 0));
+  const keyIdx = items.flatMap((i, k) => (table.keyCodes.includes(i.code) ? [k] : []));
+  const cols = [...items.map((i) => q(i.code)), '"_version"', '"_deleted"'].join(', ');
+  const sql =
+    kind === 'snapshot'
+      ? `SELECT ${cols} FROM ${q(table.tableName)} WHERE "_deleted" = 0 ORDER BY _rowid_`
+      : `SELECT ${cols} FROM ${q(table.tableName)} WHERE "_version" > ? ORDER BY "_version", _rowid_`;
+  const stmt = reader.prepare(sql).raw(true);
+  const it = (kind === 'snapshot' ? stmt.iterate() : stmt.iterate(base)) as Iterable<(string | number | Buffer | null)[]>;
+  // JSON has no bytes: binary items travel as base64, booleans as true/false (stored 0/1).
+  const value = (k: number, v: string | number | Buffer | null): string => {
+    if (v === null) return 'null';
+    switch (kinds[k]) {
+      case 1:
+        return v === 1 ? 'true' : 'false';
+      case 2:
+        return `"${(v as Buffer).toString('base64')}"`;
+      case 3:
+        return String(v);
+      default:
+        return JSON.stringify(v);
+    }
+  };
+  for (const r of it) {
+    const version = r[n] as number;
+    if (r[n + 1] === 1) {
+      let line = '';
+      keyIdx.forEach((k, j) => (line += (j === 0 ? '{' : ',') + JSON.stringify(items[k]!.code) + ':' + value(k, r[k]!)));
+      yield new SerializedRow(`${line},"_version":${version},"_deleted":true}`);
+      continue;
+    }
+    let line = '';
+    for (let k = 0; k < n; k++) line += names[k] + value(k, r[k]!);
+    yield new SerializedRow(`${line},"_version":${version}}`);
+  }
+}
