@@ -47,22 +47,28 @@ export class ConsumerLoop {
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort?.();
+    this.wake();
     await this.running;
   }
+
+  /** Resolves waits in the loop when stop() is called (so a stop while connecting does not wait for NATS). */
+  private wake: () => void = () => {};
+  private readonly stopping = new Promise<void>((r) => (this.wake = r));
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
       try {
-        await this.link.whenConnected(60_000);
+        await Promise.race([this.link.whenConnected(60_000), this.stopping]);
       } catch {
         continue;
       }
+      if (this.stopped) break;
       try {
         await this.consumeOnce();
       } catch (err) {
         if (!this.stopped) this.log.warn({ event: 'consumer.restart', durable: this.spec.durable, err: String(err) }, 'consumer restarting');
       }
-      if (!this.stopped) await new Promise((r) => setTimeout(r, 500));
+      if (!this.stopped) await Promise.race([new Promise((r) => setTimeout(r, 500)), this.stopping]);
     }
   }
 
@@ -75,6 +81,8 @@ export class ConsumerLoop {
     const consumer = await js.consumers.get(this.spec.stream, this.spec.durable);
     const messages = await consumer.consume({ max_messages: 512, abort_on_missing_resource: true });
     this.abort = () => void messages.close();
+    // stop() may have run while binding, before there was anything to abort.
+    if (this.stopped) void messages.close();
     // A lost link must end this iteration, so the loop re-binds after reconnect.
     const offConnect = this.link.onConnect(() => void messages.close());
     try {

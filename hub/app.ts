@@ -36,6 +36,10 @@ import { AuditLog } from '../engine/audit/log.ts';
 import { CheckpointStore } from '../engine/audit/checkpoint.ts';
 import { startAuditMaintenance } from '../engine/audit/maintenance.ts';
 import { loadPolicy } from '../protocol/policy.ts';
+import { StatutoryCalendar } from '../engine/calendar/working-days.ts';
+import { loadCalendarOverrides } from '../engine/calendar/overrides.ts';
+import { SHARING_AUDIT_ACTIONS, SharingService } from './sharing/service.ts';
+import { AccessRouter } from './sharing/access-router.ts';
 import type { RouteSpec } from '../engine/http-auth.ts';
 import { NodeRegistry } from './storage/registry.ts';
 import { RejectionLog } from './sync/rejections.ts';
@@ -62,6 +66,9 @@ export interface RunningHub {
   audit: AuditLog;
   checkpoints: CheckpointStore;
   packages: PackageReceiver;
+  sharing: SharingService;
+  /** Run the sharing deadline check now (tests with an injected clock). */
+  sharingTick(): void;
   link: NatsLink;
   status(): unknown;
   close(): Promise<void>;
@@ -80,7 +87,12 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
   const registry = new NodeRegistry(db, clock);
   const operators = new OperatorStore(db);
   const policy = loadPolicy(config.policy, config.policyOverrides);
-  const audit = new AuditLog(db, clock, { signer: identity });
+  const audit = new AuditLog(db, clock, { signer: identity, actions: SHARING_AUDIT_ACTIONS });
+  // Working days on the statutory calendar (Asia/Shanghai); a year without data warns loudly and counts weekends only.
+  const calendar = new StatutoryCalendar({
+    overrides: config.calendarOverridesFile ? loadCalendarOverrides(join(dir, config.calendarOverridesFile)) : undefined,
+    warn: (w) => log.warn({ event: w.event, year: w.year, en: w.en }, w.zh),
+  });
   const checkpoints = new CheckpointStore(db);
   const rejections = new RejectionLog(db, log, audit);
   const catalog = new TotalCatalog({ db, store, outbox, clock, codes: new CodeAllocator(db, config.codeTemplate), municipality: config.municipality, clientId: config.yjsClientId, audit });
@@ -143,7 +155,9 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
     }
   };
   const packages = new PackageReceiver({ db, link, registry, outbox, rejections, audit, clock, log, municipality: config.municipality, hubBoxKeys: encryption });
-  const up = createUpHandler({ db, registry, inbox, catalog, directory, checkpoints, packages, rejections, clock, municipality: config.municipality });
+  const sharing = new SharingService({ db, store, outbox, identity, audit, clock, log, policy, calendar, municipality: config.municipality, verifyRatePerMinute: config.verifyRatePerMinute });
+  const access = new AccessRouter({ db, sharing, registry, store, packages, identity, hubBoxKeys: encryption, audit, rejections, clock, log, municipality: config.municipality, forwardTimeoutMs: config.accessForwardTimeoutMs });
+  const up = createUpHandler({ db, registry, inbox, catalog, directory, checkpoints, packages, sharing, rejections, clock, municipality: config.municipality });
   const consumer = new ConsumerLoop(
     link,
     {
@@ -165,7 +179,10 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
   const syncServer = new SyncServer({ store, catalog, registry, identity, rejections, clock, log, municipality: config.municipality });
 
   link.onConnect(() => {
-    if (link.connection) syncServer.listen(link.connection);
+    if (link.connection) {
+      syncServer.listen(link.connection);
+      access.listen(link.connection);
+    }
     ensureStreams().catch((err) => log.warn({ event: 'stream.ensure_failed', err: String(err) }, 'could not ensure streams'));
   });
   // Enrolments and revocations (API or CLI) reach nats-server's authorization within one check.
@@ -201,7 +218,17 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
   });
 
   const accounts = new AccountStore(db);
-  const app = createHubApp({ catalog, enrollment, directory, joinTokens, accounts, registry, rejections, clock, status, log, maxBodyBytes: config.maxBodyBytes, audit });
+  const app = createHubApp({ catalog, enrollment, directory, joinTokens, accounts, registry, rejections, clock, status, log, maxBodyBytes: config.maxBodyBytes, audit, sharing });
+  const sharingTick = () => {
+    try {
+      sharing.tick();
+    } catch (err) {
+      log.error({ event: 'sharing.tick_failed', err: String(err) }, 'sharing deadlines not checked');
+    }
+  };
+  sharingTick();
+  const sharingTimer = setInterval(sharingTick, config.sharingTickSeconds * 1000);
+  sharingTimer.unref();
   // Retention from the policy preset (Jiyuan §28, Hebi §13); records past it are archived, then purged.
   const auditDuties = startAuditMaintenance({ audit, retentionDays: policy.auditRetentionDays, archiveDir: join(dir, 'audit-archive'), clock, log, signer: identity, checkpointMs: 3_600_000 });
   const server: ServerType = await new Promise((resolve) => {
@@ -229,10 +256,14 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
     audit,
     checkpoints,
     packages,
+    sharing,
+    sharingTick,
     link,
     status,
     async close() {
       clearInterval(streamTimer);
+      clearInterval(sharingTimer);
+      access.close();
       packages.stop();
       clearInterval(directoryTimer);
       auditDuties.stop();

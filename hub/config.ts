@@ -35,6 +35,14 @@ export const HubConfig = z
     /** Regulation preset (jincheng, yaohai, jiyuan, hebi, jiaozuo) and overrides (protocol/policy.ts). */
     policy: z.string().default('jincheng'),
     policyOverrides: z.unknown().optional(),
+    /** Operator-edited statutory holidays for years the calendar library lacks (engine/calendar/overrides.ts), relative to the data directory. */
+    calendarOverridesFile: z.string().optional(),
+    /** How often sharing deadlines, silent consent and unused grants are checked. */
+    sharingTickSeconds: z.number().min(0.05).default(60),
+    /** How long a provider node has to answer a cascaded access before it counts as offline. */
+    accessForwardTimeoutMs: z.number().int().min(100).default(5_000),
+    /** Cross-verification rate per grant and minute written into new grants. */
+    verifyRatePerMinute: z.number().int().min(1).default(600),
     logFile: z.string().optional(),
   })
   .strict();

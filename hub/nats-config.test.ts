@@ -112,8 +112,8 @@ describe('renderNatsConfig', () => {
         '$JS.API.CONSUMER.MSG.NEXT.JL_410800_DOWN.county-410802',
         '$JS.ACK.JL_410800_DOWN.county-410802.>',
       ],
-      subscribe: ['_INBOX_county-410802.>'],
-      allowResponses: false,
+      subscribe: ['_INBOX_county-410802.>', 'jl.410800.serve.410802.>'],
+      allowResponses: true,
     });
     assert.ok(nodePermissions(MUNI, A, 'node').publish.includes('$JS.API.CONSUMER.DURABLE.CREATE.JL_410800_DOWN.county-410802'));
     assert.deepEqual(hubPermissions(MUNI).publish, ['jl.410800.>', '$JS.API.>', '$JS.ACK.>']);

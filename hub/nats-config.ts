@@ -61,8 +61,11 @@ export function nodePermissions(municipality: string, node: { nodeId: string; co
       `$JS.API.CONSUMER.MSG.NEXT.${down}.${id}`, // consume(): pull requests
       `$JS.ACK.${down}.${id}.>`, // msg.ack() / msg.nak()
     ],
-    subscribe: [`${nodeInboxPrefix(id)}.>`], // every reply: PubAcks, API replies, pulled messages, RPC replies
-    allowResponses: false,
+    subscribe: [
+      `${nodeInboxPrefix(id)}.>`, // every reply: PubAcks, API replies, pulled messages, RPC replies
+      `jl.${municipality}.serve.${node.county}.>`, // cascaded access the hub routes to this provider (AccessServer)
+    ],
+    allowResponses: true, // msg.respond() to the hub's access.forward (only to the requester's reply subject)
   };
 }
 

@@ -10,7 +10,7 @@ import { systemClock, type Clock } from '../engine/clock.ts';
 import { readConfig } from '../engine/config-file.ts';
 import { ConsumerLoop } from '../engine/consumer.ts';
 import { openDatabase, type Db } from '../engine/db.ts';
-import { Identity, readKeyFile } from '../engine/identity.ts';
+import { Identity, readBoxKeyFile, readKeyFile } from '../engine/identity.ts';
 import { Inbox, INBOX_RETENTION_DAYS } from '../engine/inbox.ts';
 import { createLogger, type Logger } from '../engine/log.ts';
 import { NatsLink } from '../engine/nats-link.ts';
@@ -35,6 +35,9 @@ import { KeyDirectoryStore } from './keys/directory-store.ts';
 import { promoteIfAnnounced } from './keys/rotation.ts';
 import { PackageSender } from './packages/sender.ts';
 import { Packager } from './packages/packager.ts';
+import { NODE_SHARING_AUDIT_ACTIONS, NodeSharing } from './sharing/service.ts';
+import { AccessServer } from './sharing/access-server.ts';
+import { AccessClient } from './sharing/access-client.ts';
 import { purgeRejects } from './frontend/rejects-retention.ts';
 import { frontendItems } from './frontend/entry-items.ts';
 import { PackageScheduler } from './packages/schedule.ts';
@@ -61,6 +64,12 @@ export interface RunningNode {
   packager: Packager | undefined;
   /** Forced-package requests and the update-cycle schedule. */
   packageScheduler: PackageScheduler | undefined;
+  /** Applications, grants and the revocation list (sharing workflow). */
+  sharing: NodeSharing;
+  /** Answers cascaded access to this county's resources. */
+  accessServer: AccessServer;
+  /** Cascaded access of this county's departments to others' resources. */
+  accessClient: AccessClient;
   /** Send a signed checkpoint of the audit head to the hub now (normally periodic). */
   checkpointAudit(): void;
   directory: KeyDirectoryStore;
@@ -98,7 +107,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   const inbox = new Inbox(db);
   const departments = new DepartmentStore(db);
   const policy = loadPolicy(config.policy, config.policyOverrides);
-  const audit = new AuditLog(db, clock, { signer: identity, actions: FRONTEND_AUDIT_ACTIONS });
+  const audit = new AuditLog(db, clock, { signer: identity, actions: [...FRONTEND_AUDIT_ACTIONS, ...NODE_SHARING_AUDIT_ACTIONS] });
   const service = new CatalogService({ db, store, outbox, clock, municipality: config.municipality, county: config.county, clientId: config.yjsClientId, audit });
 
   const directory = new KeyDirectoryStore(db);
@@ -107,6 +116,12 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     log.info({ event: 'keys.directory', version: kd.version }, 'key directory updated');
     if (promoteIfAnnounced(dir, config.keyFile, kd, identity)) log.info({ event: 'keys.rotated', nodeId: config.nodeId }, 'signing key rotated');
   };
+  // The hub's accepted signing keys: the configured one, and a rotated one the signed key directory announces.
+  const hubKeys = (): Uint8Array[] => {
+    const fromDirectory = directory.current() ? directory.keysOf(config.hub.nodeId, clock.now()) : [];
+    return fromDirectory.length ? [hubKey, ...fromDirectory.filter((k) => !k.every((b, i) => b === hubKey[i]))] : [hubKey];
+  };
+  const sharing = new NodeSharing({ db, outbox, audit, clock, log, municipality: config.municipality, county: config.county, nodeId: config.nodeId, hubId: config.hub.nodeId, hubKeys });
   const natsAuth = config.natsSeedFile ? nkeyConnectOptions(readSeedFile(join(dir, config.natsSeedFile)), nodeInboxPrefix(config.nodeId)) : undefined;
   const link = new NatsLink(config.nats, config.nodeId, log, natsAuth);
   const packages = config.hub.encryptionKey
@@ -132,7 +147,22 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       })
     : undefined;
   const publisher = new OutboxPublisher(outbox, link, identity, log);
-  const down = createDownHandler({ db, inbox, service, clock, log, hubId: config.hub.nodeId, hubKey, county: config.county, onDirectory, packages, onContact: () => link.touch() });
+  const down = createDownHandler({ db, inbox, service, clock, log, hubId: config.hub.nodeId, hubKey, county: config.county, onDirectory, packages, sharing, onContact: () => link.touch() });
+  const accessServer = new AccessServer({ db, sharing, identity, audit, clock, log, municipality: config.municipality, county: config.county, hubId: config.hub.nodeId, hubKeys });
+  const accessClient = new AccessClient({
+    link,
+    sharing,
+    identity,
+    boxKeys: readBoxKeyFile(join(dir, config.encryptionKeyFile)),
+    directory,
+    audit,
+    clock,
+    municipality: config.municipality,
+    county: config.county,
+    nodeId: config.nodeId,
+    hubId: config.hub.nodeId,
+    hubKeys,
+  });
   const consumer = new ConsumerLoop(
     link,
     {
@@ -181,7 +211,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   const pruneTimer = setInterval(pruneInbox, 6 * 3_600_000);
   pruneTimer.unref();
 
-  const app = createNodeApp({ db, service, departments, accounts: new AccountStore(db), clock, status, log, maxBodyBytes: config.maxBodyBytes, audit });
+  const app = createNodeApp({ db, service, departments, accounts: new AccountStore(db), clock, status, log, maxBodyBytes: config.maxBodyBytes, audit, sharing: { sharing, access: accessClient } });
   // Audit retention comes from the policy preset (Jiyuan §28: ≥ 6 months; Hebi §13: ≥ 3 years); the
   // chain head goes to the hub signed, so history cannot be rewritten unnoticed.
   const auditDuties = startAuditMaintenance({
@@ -194,7 +224,10 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     checkpointMs: config.auditCheckpointMinutes * 60_000,
     onCheckpoint: (cp) => outbox.add(upSubject(config.municipality, config.county, 'audit.checkpoint'), 'audit.checkpoint', cp, clock.now()),
   });
-  link.onConnect(() => auditDuties.checkpointNow());
+  link.onConnect(() => {
+    auditDuties.checkpointNow();
+    if (link.connection) accessServer.listen(link.connection);
+  });
   const port = options.httpPort ?? config.http.port;
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: config.http.host, port }, () => resolve(s));
@@ -220,6 +253,9 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     packages,
     packager,
     packageScheduler,
+    sharing,
+    accessServer,
+    accessClient,
     checkpointAudit: () => auditDuties.checkpointNow(),
     directory,
     routes: app.routes,
@@ -228,6 +264,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     status,
     async close() {
       antiEntropy.stop();
+      accessServer.close();
       auditDuties.stop();
       await packageScheduler?.stop();
       clearInterval(pruneTimer);

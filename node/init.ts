@@ -25,7 +25,7 @@ export interface NodeInitOptions {
 }
 
 /** Returns the config written and the node's public key (to register at the hub). */
-export async function initNode(dir: string, o: NodeInitOptions): Promise<{ config: NodeConfig; publicKey: string; natsNkey: string | null }> {
+export async function initNode(dir: string, o: NodeInitOptions): Promise<{ config: NodeConfig; publicKey: string; encryptionKey: string; natsNkey: string | null }> {
   const keyFile = 'keys/signing.json';
   const draft = {
     role: 'node',
@@ -42,7 +42,7 @@ export async function initNode(dir: string, o: NodeInitOptions): Promise<{ confi
     antiEntropyMs: o.antiEntropyMs ?? 30_000,
   };
   NodeConfig.parse(draft); // fail before creating any file
-  const { publicKey, yjsClientId } = await prepareDataDir(dir, keyFile);
+  const { publicKey, encryptionKey, yjsClientId } = await prepareDataDir(dir, keyFile);
   let natsNkey: string | null = null;
   if (o.natsSeed) {
     const user = generateNkeyUser();
@@ -51,5 +51,5 @@ export async function initNode(dir: string, o: NodeInitOptions): Promise<{ confi
   }
   const config = NodeConfig.parse({ ...draft, yjsClientId, ...(o.natsSeed ? { natsSeedFile: NATS_SEED_FILE } : {}) });
   writeConfig(dir, config);
-  return { config, publicKey, natsNkey };
+  return { config, publicKey, encryptionKey, natsNkey };
 }

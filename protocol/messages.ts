@@ -5,6 +5,7 @@ import { base64 } from './base64-schemas.ts';
 import { KeyDirectory, KeyRotation } from './key-directory.ts';
 import { countyCode, entryId } from './identifiers.ts';
 import { PackageResume, PackageStatus, SignedPackageHeader } from './package-messages.ts';
+import { AccessAnswer, AccessForward, AccessRequest, ApplicationDecide, ApplicationSubmit, ApplicationUpdate, GrantIssue, GrantRevocations } from './sharing-messages.ts';
 
 export { countyCode, countyOfEntry, ENTRY_ID_RE, entryId } from './identifiers.ts';
 export { base64 } from './base64-schemas.ts';
@@ -83,6 +84,14 @@ export const MESSAGE_TYPES = {
   'package.offer': SignedPackageHeader,
   'package.resume': PackageResume,
   'package.status': PackageStatus,
+  'application.submit': ApplicationSubmit,
+  'application.decide': ApplicationDecide,
+  'application.update': ApplicationUpdate,
+  'grant.issue': GrantIssue,
+  'grant.revocations': GrantRevocations,
+  'access.request': AccessRequest,
+  'access.forward': AccessForward,
+  'access.answer': AccessAnswer,
   'catalog.update': CatalogUpdate,
   'catalog.sync.digest': SyncDigestRequest,
   'catalog.sync.digest.reply': SyncDigestReply,

@@ -7,6 +7,19 @@ import { PackageResume, PackageStatus, SignedPackageHeader } from './package-mes
 import { AuditCheckpoint } from './audit-checkpoint.ts';
 import { EnrollRequest, EnrollResponse } from './enrollment.ts';
 import { KeyDirectory, KeyRotation } from './key-directory.ts';
+import { Grant, RevocationList } from './grant.ts';
+import {
+  AccessAnswer,
+  AccessForward,
+  AccessRequest,
+  ApplicationDecide,
+  ApplicationSubmit,
+  ApplicationUpdate,
+  GrantIssue,
+  GrantRevocations,
+  QueryResult,
+  VerifyResult,
+} from './sharing-messages.ts';
 import { CatalogUpdate, ErrorReply, SyncDigestReply, SyncDigestRequest, SyncPullReply, SyncPullRequest } from './messages.ts';
 
 export const schemas: Record<string, z.ZodType> = {
@@ -28,6 +41,18 @@ export const schemas: Record<string, z.ZodType> = {
   'message.package.offer': SignedPackageHeader,
   'message.package.resume': PackageResume,
   'message.package.status': PackageStatus,
+  'message.application.submit': ApplicationSubmit,
+  'message.application.decide': ApplicationDecide,
+  'message.application.update': ApplicationUpdate,
+  'message.grant.issue': GrantIssue,
+  'message.grant.revocations': GrantRevocations,
+  'message.access.request': AccessRequest,
+  'message.access.forward': AccessForward,
+  'message.access.answer': AccessAnswer,
+  Grant,
+  RevocationList,
+  QueryResult,
+  VerifyResult,
 };
 
 /** JSON Schema text of one registry entry, keys sorted. Refinements (superRefine rules) are not represented. */

@@ -26,6 +26,11 @@ export function rpcSubject(muni: string, county: string, type: string): string {
   return `jl.${muni}.rpc.${county}.${type}`;
 }
 
+/** Core-NATS request/reply from the hub to one county's node (cascaded access, PROTOCOL.md §Sharing). Not persisted. */
+export function serveSubject(muni: string, county: string, type: string): string {
+  return `jl.${muni}.serve.${county}.${type}`;
+}
+
 /** Stream definitions the hub creates; nodes only bind consumers to them. */
 export function streamNames(muni: string): { up: string; down: string; pkg: string } {
   return { up: `JL_${muni}_UP`, down: `JL_${muni}_DOWN`, pkg: `JL_${muni}_PKG` };

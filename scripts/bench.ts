@@ -11,6 +11,7 @@ import { benchTrust } from './bench/trust.ts';
 import { benchPackageCrypto } from './bench/package-crypto.ts';
 import { benchFrontend } from './bench/frontend.ts';
 import { benchPackageEndToEnd } from './bench/package-e2e.ts';
+import { benchSharing } from './bench/sharing.ts';
 import type { Figure } from './bench/harness.ts';
 
 const groups: Record<string, () => Promise<Figure[]>> = {
@@ -21,6 +22,7 @@ const groups: Record<string, () => Promise<Figure[]>> = {
   'package-e2e': () => benchPackageEndToEnd(),
   'package-crypto': () => benchPackageCrypto(),
   frontend: () => benchFrontend(),
+  sharing: () => benchSharing(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

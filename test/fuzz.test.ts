@@ -371,6 +371,48 @@ function buildUpdates(): typeof updates {
 
 const PACKAGE_VECTORS = JSON.parse(readFileSync(new URL('../protocol/vectors/packages.json', import.meta.url), 'utf8')) as { packages: { signedHeader: unknown }[] };
 
+const APP_ID = '0190a5e2-7c4b-7def-8123-000000000001';
+const GRANT_ID = '0190a5e2-7c4b-7def-8123-000000000002';
+const REQ_ID = '0190a5e2-7c4b-7def-8123-000000000003';
+const PROVIDED = `${OTHER_COUNTY}-0f8e4b1a-6c3d-4e2f-9a7b-1c2d3e4f5a6b`;
+const APP_REQUEST = {
+  resource: PROVIDED,
+  items: ['citizen_id', 'name'],
+  purpose: '社会救助资格审核',
+  scenario: '低保申请人身份核实',
+  methods: ['query', 'verify'] as ('query' | 'verify')[],
+  period: { from: TS, until: '2026-03-04T05:06:07.890Z' },
+};
+const ACCESS_REQUEST = {
+  requestId: REQ_ID,
+  grantId: GRANT_ID,
+  actor: { id: 'zhang', department: 'GA410802' },
+  ask: { method: 'query' as const, items: ['name'], where: { all: [{ item: 'citizen_id', op: 'eq' as const, value: '11010519491231002X' }] }, limit: 10 },
+};
+const SIGNED_GRANT = (kp: SigningKeyPair) => ({
+  grant: {
+    grantId: GRANT_ID,
+    applicationId: APP_ID,
+    consumer: { nodeId: NODE, county: COUNTY, department: 'GA410802' },
+    provider: { county: OTHER_COUNTY, department: 'GA410803' },
+    resource: PROVIDED,
+    resourceCode: null,
+    items: ['citizen_id', 'name'],
+    rowFilter: null,
+    methods: ['query', 'verify'] as ('query' | 'verify')[],
+    purpose: '社会救助资格审核',
+    scenario: '低保申请人身份核实',
+    desensitization: { citizen_id: 'citizen_id' as const, name: 'name' as const },
+    validFrom: TS,
+    validUntil: '2026-03-04T05:06:07.890Z',
+    verifyRatePerMinute: 600,
+    issuedAt: TS,
+    issuer: HUB,
+    policy: 'jincheng',
+  },
+  signature: toBase64(sodium().crypto_sign_detached(enc('grant'), kp.secretKey)),
+});
+
 /** One valid envelope of every message type, with its signer. */
 function samples(): { env: Envelope; kp: SigningKeyPair }[] {
   const key = (kp: SigningKeyPair) => encodePublicKey(kp.publicKey);
@@ -397,9 +439,22 @@ function samples(): { env: Envelope; kp: SigningKeyPair }[] {
     'catalog.sync.pull': { entries: [{ id: ENTRY, sv: '' }, { id: ENTRY2, sv: `${COUNTY_CLIENT}:3` }] },
     'catalog.sync.pull.reply': { updates: [{ entryId: ENTRY, update: toBase64(updates.edit2) }] },
     error: { code: 'MESSAGE_INVALID', message: '载荷无效 / invalid payload' },
+    'application.submit': { applicationId: APP_ID, actor: { id: 'zhang', department: 'GA410802' }, request: APP_REQUEST },
+    'application.decide': { applicationId: APP_ID, actor: { id: 'li', department: 'GA410803' }, event: { type: 'provider_refuse', reason: '用途超出共享条件', basis: '晋城 §30(2)' } },
+    'application.update': { application: null, refused: { applicationId: APP_ID, code: 'WORKFLOW_INVALID_REQUEST', zh: '目录中没有该资源', en: 'no such resource' } },
+    'grant.issue': { grant: SIGNED_GRANT(hub) },
+    'grant.revocations': {
+      list: {
+        list: { issuer: HUB, serial: 7, issuedAt: TS, nextUpdate: '2025-03-05T05:06:07.890Z', entries: [{ grantId: GRANT_ID, kind: 'suspended', reason: '疑似滥用（济源 §36）', at: TS }] },
+        signature: toBase64(sodium().crypto_sign_detached(enc('list'), hub.secretKey)),
+      },
+    },
+    'access.request': ACCESS_REQUEST,
+    'access.forward': { request: ACCESS_REQUEST, grant: SIGNED_GRANT(hub), consumer: { nodeId: NODE, county: COUNTY, boxKey: encKey } },
+    'access.answer': { requestId: REQ_ID, grantId: GRANT_ID, sealed: toBase64(enc('sealed bytes')), source: 'hub_package', packageVersion: 12, packageAgeSeconds: 3600 },
   };
   return (Object.keys(MESSAGE_TYPES) as MessageType[]).map((type) => {
-    const hubSigned = type === 'keys.directory' || type.endsWith('.reply');
+    const hubSigned = type === 'keys.directory' || type.endsWith('.reply') || ['application.update', 'grant.issue', 'grant.revocations', 'access.forward'].includes(type);
     return { env: { ...base, type, from: hubSigned ? HUB : NODE, payload: payloads[type] } as Envelope, kp: hubSigned ? hub : county };
   });
 }

@@ -8,7 +8,7 @@ import { PackageError, resealForRecipient, schemaHashOf, verifyHeader, withRecip
 import { signingKeyPairFromSeed, type SigningKeyPair } from '../../protocol/keys.ts';
 import { fromBase64, loadSodium, sodium } from '../../protocol/sodium.ts';
 import { PACKAGE_VECTORS_FILE, type PackageVectorsFile } from '../../scripts/make-package-vectors.ts';
-import { buildPackage, openPackage, type BuildOptions, type ChunkSource } from './builder.ts';
+import { buildPackage, NdjsonBlock, openPackage, type BuildOptions, type ChunkSource } from './builder.ts';
 import { CryptoPool } from './crypto-pool.ts';
 
 const NODE = 'county-410802';
@@ -103,6 +103,38 @@ describe('buildPackage / openPackage', () => {
     const delta = await drain([{ op: 'delete', key: 'a' }], { kind: 'delta', baseVersion: 6 });
     assert.equal(delta.signed.header.baseVersion, 6);
     assert.deepEqual(await collect(delta.signed, delta.chunks, hub), [{ op: 'delete', key: 'a' }]);
+  });
+
+  it('takes NDJSON pieces that cut through lines and characters, mixed with rows, and hands sealed slices back', async () => {
+    const chunkSize = 4096;
+    const rows = Array.from({ length: 400 }, (_, i) => row(i));
+    const text = new TextEncoder().encode(rows.slice(0, 300).map((r) => JSON.stringify(r) + '\n').join(''));
+    const lines = (b: Uint8Array) => b.reduce((n, x) => n + (x === 0x0a ? 1 : 0), 0);
+    // A whole slice on a slice boundary (taken over without a copy), then cuts of 777 bytes anywhere.
+    const whole = text.slice(0, chunkSize);
+    const pieces = [new NdjsonBlock(whole, lines(whole))];
+    for (let at = chunkSize; at < text.length; at += 777) {
+      const b = text.slice(at, Math.min(at + 777, text.length));
+      pieces.push(new NdjsonBlock(b, lines(b)));
+    }
+    const recycled: Uint8Array[] = [];
+    const { signed, chunks } = await drain([...pieces, ...rows.slice(300)], { chunkSize, recycle: (b) => recycled.push(b) });
+    assert.equal(signed.header.rowCount, 400);
+    assert.deepEqual(await collect(signed, chunks, hub), rows);
+    assert.equal(whole.byteLength, 0, 'the whole-slice piece went to a worker as it was');
+    assert.equal(recycled.length, Math.floor(signed.header.plainBytes / chunkSize));
+    assert.ok(recycled.every((b) => b.length === chunkSize));
+  });
+
+  it('refuses NDJSON pieces that leave a line open', async () => {
+    assert.throws(() => new NdjsonBlock(new Uint8Array(2), 3), RangeError);
+    const open = () => new NdjsonBlock(new TextEncoder().encode('{"a":1}\n{"b":'), 1);
+    for (const input of [[open(), { c: 1 }], [open()]]) {
+      const build = buildPackage(input, options());
+      await assert.rejects(async () => {
+        for await (const _ of build.chunks);
+      }, TypeError);
+    }
   });
 
   it('refuses bad options before reading any row, and rows that are not objects', async () => {

@@ -29,7 +29,9 @@ function run(req: WorkerRequest): { result: unknown; transfer: ArrayBuffer[] } {
   switch (req.op) {
     case 'seal': {
       const r = sealChunk(req.task);
-      return { result: r, transfer: movable(r.bytes) };
+      // The slice goes back too, so that the builder can fill it again instead of allocating another.
+      const plain = movable(req.task.plain);
+      return { result: plain.length ? { ...r, plain: req.task.plain } : r, transfer: [...movable(r.bytes), ...plain] };
     }
     case 'verify':
       return { result: verifyChunk(req.task), transfer: [] };

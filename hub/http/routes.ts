@@ -19,6 +19,8 @@ import type { KeyDirectoryService } from '../keys/directory.ts';
 import { EnrollRequest } from '../../protocol/enrollment.ts';
 import type { NodeRegistry } from '../storage/registry.ts';
 import type { RejectionLog } from '../sync/rejections.ts';
+import type { SharingService } from '../sharing/service.ts';
+import { registerSharingRoutes } from '../sharing/http.ts';
 
 const ReviewBody = z
   .object({
@@ -40,6 +42,7 @@ export interface HubRouteDeps {
   log: Logger;
   maxBodyBytes: number;
   audit: AuditLog;
+  sharing?: SharingService;
 }
 
 const JoinTokenBody = z.object({ county: z.string().regex(/^[1-9][0-9]{5}$/), ttlHours: z.number().positive().max(24 * 30).default(24) }).strict();
@@ -55,6 +58,7 @@ export function createHubApp(d: HubRouteDeps): Hono<AuthEnv> & { routes: RouteSp
   );
   registerAccountRoutes(book, { accounts: d.accounts, limiter: new FailureLimiter(d.clock), clock: d.clock, creatableRoles: ['reviewer'], onLogin: auditLogins(d.audit), audit: d.audit });
   registerAuditRoutes(book, d.audit);
+  if (d.sharing) registerSharingRoutes(book, d.sharing);
 
   book.add({ method: 'GET', path: '/api/v1/status', roles: ['sysadmin'], summary: 'Hub status' }, (c) => c.json(d.status()));
   book.add({ method: 'GET', path: '/api/v1/nodes', roles: ['sysadmin', 'secadmin'], summary: 'Registered nodes' }, (c) => c.json({ nodes: d.registry.list() }));

@@ -19,6 +19,7 @@ import {
   type BoxKeys,
 } from '../../protocol/data-package.ts';
 import { toBase64 } from '../../protocol/sodium.ts';
+import { mapOrdered } from '../../engine/package/crypto-pool.ts';
 import { countyOfEntry } from '../../protocol/identifiers.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { downCountySubject, packageChunkSubject, streamNames } from '../../protocol/subjects.ts';
@@ -67,6 +68,12 @@ CREATE TABLE package_recipients (
   PRIMARY KEY (package_id, public_key)
 ) WITHOUT ROWID;
 `;
+
+/** Chunk fetches (JetStream direct gets) in flight at once. */
+const FETCH_WINDOW = 32;
+/** Fetched chunks are stored in transactions of this many bytes or chunks. */
+const STORE_BATCH_BYTES = 4 * 1024 * 1024;
+const STORE_BATCH_CHUNKS = 256;
 
 export interface ReceiverDeps {
   db: Db;
@@ -149,18 +156,51 @@ export class PackageReceiver {
     if (!jsm) return;
     const have = new Set((this.d.db.prepare('SELECT idx FROM package_chunks WHERE package_id = ?').all(packageId) as { idx: number }[]).map((r) => r.idx));
     const store = this.d.db.prepare('INSERT OR IGNORE INTO package_chunks (package_id, idx, bytes) VALUES (?, ?, ?)');
+    // The hash of each chunk stored in this pass, taken from the very bytes stored; chunks stored by an
+    // earlier pass are read back and hashed below.
+    const hashed = new Map<number, { length: number; hash: Uint8Array }>();
+    const storeBatch = this.d.db.transaction((chunks: { i: number; data: Uint8Array; hash: Uint8Array }[]) => {
+      for (const c of chunks) if (store.run(packageId, c.i, c.data).changes > 0) hashed.set(c.i, { length: c.data.length, hash: c.hash });
+    });
     const stream = streamNames(this.d.municipality).pkg;
-    for (let i = 0; i < h.chunkCount; i++) {
-      if (have.has(i)) continue;
-      const msg = await jsm.direct.getMessage(stream, { last_by_subj: packageChunkSubject(this.d.municipality, county, packageId, i) }).catch(() => null);
-      if (!msg) continue;
-      store.run(packageId, i, msg.data);
-      have.add(i);
+    // Up to FETCH_WINDOW direct gets in flight (one at a time, every chunk cost a round trip), and the
+    // chunks stored in batches, one transaction (one fsync) each. All batches commit before the package
+    // is marked stored below, so a stored package's chunks are durable.
+    const missing = Array.from({ length: h.chunkCount }, (_, i) => i).filter((i) => !have.has(i));
+    const fetched = mapOrdered(
+      missing,
+      (i) =>
+        jsm.direct
+          .getMessage(stream, { last_by_subj: packageChunkSubject(this.d.municipality, county, packageId, i) })
+          .then((msg) => (msg ? { i, data: msg.data } : null))
+          .catch(() => null),
+      FETCH_WINDOW,
+    );
+    let batch: { i: number; data: Uint8Array; hash: Uint8Array }[] = [];
+    let batchBytes = 0;
+    const flush = () => {
+      if (batch.length === 0) return;
+      storeBatch(batch);
+      batch = [];
+      batchBytes = 0;
+    };
+    for await (const c of fetched) {
+      if (!c) continue;
+      batch.push({ ...c, hash: chunkHash(c.data) });
+      batchBytes += c.data.length;
+      if (batchBytes >= STORE_BATCH_BYTES || batch.length >= STORE_BATCH_CHUNKS) flush();
     }
+    flush();
     const ledger = new ChunkLedger(h);
     try {
-      for (const row of this.d.db.prepare('SELECT idx, bytes FROM package_chunks WHERE package_id = ? ORDER BY idx').iterate(packageId) as Iterable<{ idx: number; bytes: Buffer }>) {
-        ledger.record(row.idx, row.bytes.length, chunkHash(row.bytes));
+      const bytesOf = this.d.db.prepare('SELECT bytes FROM package_chunks WHERE package_id = ? AND idx = ?').pluck();
+      for (const idx of this.d.db.prepare('SELECT idx FROM package_chunks WHERE package_id = ? ORDER BY idx').pluck().iterate(packageId) as Iterable<number>) {
+        const known = hashed.get(idx);
+        if (known) ledger.record(idx, known.length, known.hash);
+        else {
+          const bytes = bytesOf.get(packageId, idx) as Buffer;
+          ledger.record(idx, bytes.length, chunkHash(bytes));
+        }
       }
       if (!ledger.complete) {
         // Ask the node again at most every 5 s; chunks may simply still be on their way.

@@ -6,6 +6,7 @@ import { OUTBOX_SCHEMA_SQL } from '../../engine/outbox.ts';
 import { ACCOUNTS_SCHEMA_SQL } from '../../engine/accounts/store.ts';
 import { AUDIT_SCHEMA_SQL } from '../../engine/audit/log.ts';
 import { CHECKPOINT_SCHEMA_SQL } from '../../engine/audit/checkpoint.ts';
+import { SHARING_SCHEMA_SQL } from '../sharing/service.ts';
 import { PACKAGE_RECIPIENTS_SQL, PACKAGES_SCHEMA_SQL } from '../packages/receiver.ts';
 
 export const HUB_MIGRATIONS: readonly Migration[] = [
@@ -88,5 +89,10 @@ export const HUB_MIGRATIONS: readonly Migration[] = [
     version: 6,
     name: 'content keys of stored packages re-sealed for authorized consumers',
     sql: PACKAGE_RECIPIENTS_SQL,
+  },
+  {
+    version: 7,
+    name: 'sharing applications, signed grants and revocation lists',
+    sql: SHARING_SCHEMA_SQL,
   },
 ];

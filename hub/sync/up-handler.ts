@@ -19,6 +19,8 @@ import type { PackageReceiver } from '../packages/receiver.ts';
 import type { AuditCheckpoint } from '../../protocol/audit-checkpoint.ts';
 import { verifyCheckpoint, type CheckpointStore } from '../../engine/audit/checkpoint.ts';
 import type { NodeRegistry } from '../storage/registry.ts';
+import type { SharingService } from '../sharing/service.ts';
+import type { ApplicationDecide, ApplicationSubmit } from '../../protocol/sharing-messages.ts';
 import { claimedSender, type RejectionLog } from './rejections.ts';
 
 export interface UpHandlerDeps {
@@ -30,6 +32,8 @@ export interface UpHandlerDeps {
   checkpoints: CheckpointStore;
   /** Absent in set-ups that receive no packages (then offers are refused as unknown). */
   packages?: PackageReceiver;
+  /** Absent in set-ups without the sharing workflow (then applications are refused as unknown). */
+  sharing?: SharingService;
   rejections: RejectionLog;
   clock: Clock;
   municipality: string;
@@ -61,6 +65,16 @@ export function createUpHandler(d: UpHandlerDeps): { handle: (msg: JsMsg) => voi
         const packages = d.packages;
         d.db.transaction(() => {
           packages.offer(env.from, node.county, env.payload);
+          d.inbox.record(env.from, env.seq, d.clock.now());
+        })();
+        stats.applied++;
+        return;
+      }
+      if ((env.type === 'application.submit' || env.type === 'application.decide') && d.sharing) {
+        const sharing = d.sharing;
+        d.db.transaction(() => {
+          if (env.type === 'application.submit') sharing.submitFromNode(env.from, node.county, env.payload as ApplicationSubmit);
+          else sharing.decideFromNode(node.county, env.payload as ApplicationDecide);
           d.inbox.record(env.from, env.seq, d.clock.now());
         })();
         stats.applied++;

@@ -1,5 +1,8 @@
 /** @module The county node's HTTP API (hono). Every route declares its roles; routes translate, the catalog service decides. */
 import { Hono } from 'hono';
+import type { NodeSharing } from '../sharing/service.ts';
+import type { AccessClient } from '../sharing/access-client.ts';
+import { registerSharingRoutes } from '../sharing/http.ts';
 import { z } from 'zod';
 import { CatalogListQuery } from '../../engine/catalog-store.ts';
 import { FailureLimiter } from '../../engine/accounts/rate-limit.ts';
@@ -32,6 +35,8 @@ export interface NodeRouteDeps {
   log: Logger;
   maxBodyBytes: number;
   audit: AuditLog;
+  /** The sharing API (applications, grants, cascaded access). */
+  sharing?: { sharing: NodeSharing; access: AccessClient };
 }
 
 const READERS = ['dept_operator', 'dept_reader'] as const;
@@ -51,6 +56,7 @@ export function createNodeApp(d: NodeRouteDeps): Hono<AuthEnv> & { routes: Route
   book.add({ method: 'GET', path: '/api/v1/openapi.json', roles: 'public', summary: 'This API as OpenAPI 3.1' }, (c) => c.json(nodeOpenApi()));
   registerAccountRoutes(book, { accounts: d.accounts, limiter: new FailureLimiter(d.clock), clock: d.clock, creatableRoles: ['dept_operator', 'dept_reader'], onLogin: auditLogins(d.audit), audit: d.audit });
   registerAuditRoutes(book, d.audit);
+  if (d.sharing) registerSharingRoutes(book, d.sharing);
 
   book.add({ method: 'GET', path: '/api/v1/status', roles: ['sysadmin'], summary: 'Replication status' }, (c) => c.json(d.status()));
   book.add({ method: 'GET', path: '/api/v1/catalog/entries', roles: READERS, summary: 'List and search the catalog' }, (c) => c.json(d.service.search(validate(CatalogListQuery, c.req.query()))));

@@ -34,6 +34,10 @@ CREATE TABLE packages_sent (
 `;
 
 const PUBLISH_WINDOW = 16;
+/** A spool batch is committed at this many bytes or chunks, or once its first chunk is this old. */
+const SPOOL_BATCH_BYTES = 4 * 1024 * 1024;
+const SPOOL_BATCH_CHUNKS = 256;
+const SPOOL_BATCH_MS = 200;
 
 export interface SenderDeps {
   db: Db;
@@ -47,7 +51,7 @@ export interface SenderDeps {
   hub: { nodeId: string; encryptionKey: Uint8Array };
 }
 
-export type SendOptions = Pick<BuildOptions, 'resource' | 'resourceCode' | 'schemaHash' | 'kind' | 'baseVersion' | 'newVersion' | 'chunkSize'> & {
+export type SendOptions = Pick<BuildOptions, 'resource' | 'resourceCode' | 'schemaHash' | 'kind' | 'baseVersion' | 'newVersion' | 'chunkSize' | 'recycle'> & {
   /** The front-end table generation the rows come from (packager.ts decides delta vs snapshot with it). */
   generation?: number;
   /** Test hook: leave these chunk indices out of the first transmission (they stay in the spool). */
@@ -84,18 +88,38 @@ export class PackageSender {
       )
       .run(pkg.packageId, opts.resource, opts.newVersion, this.d.clock.now().toISOString(), opts.kind, opts.baseVersion, generation ?? null, opts.schemaHash);
     const spool = this.d.db.prepare('INSERT OR REPLACE INTO package_spool (package_id, idx, bytes) VALUES (?, ?, ?)');
+    // Chunks are spooled in batches, one transaction (one fsync) each instead of one per chunk. A chunk
+    // may be published before its batch commits: until the offer the hub cannot ask for anything, and
+    // a crash before the offer abandons the package (recover()). Every batch is committed before the
+    // offer's transaction, on the same connection, so the spool is durable once the offer is queued.
+    const batch: { index: number; bytes: Uint8Array }[] = [];
+    let batchBytes = 0;
+    let batchSince = 0;
+    const writeBatch = this.d.db.transaction((chunks: typeof batch) => {
+      for (const c of chunks) spool.run(pkg.packageId, c.index, c.bytes);
+    });
+    const flush = () => {
+      if (batch.length === 0) return;
+      writeBatch(batch);
+      batch.length = 0;
+      batchBytes = 0;
+    };
     let count = 0;
     // Up to PUBLISH_WINDOW chunk publishes await their acks at once: one round trip per chunk would
     // otherwise bound the throughput (the spool holds every chunk, so a lost one is only re-sent).
     const inflight = new Set<Promise<void>>();
     for await (const chunk of pkg.chunks) {
-      spool.run(pkg.packageId, chunk.index, chunk.bytes);
+      if (batch.length === 0) batchSince = Date.now();
+      batch.push(chunk);
+      batchBytes += chunk.bytes.length;
+      if (batchBytes >= SPOOL_BATCH_BYTES || batch.length >= SPOOL_BATCH_CHUNKS || Date.now() - batchSince >= SPOOL_BATCH_MS) flush();
       count++;
       if (holdBack?.has(chunk.index)) continue;
       const p: Promise<void> = this.publish(pkg.packageId, chunk.index, chunk.bytes).finally(() => inflight.delete(p));
       inflight.add(p);
       if (inflight.size >= PUBLISH_WINDOW) await Promise.race(inflight);
     }
+    flush();
     await Promise.all(inflight);
     const signed = await pkg.header;
     this.d.db.transaction(() => {

@@ -6,6 +6,7 @@ import { OUTBOX_SCHEMA_SQL } from '../../engine/outbox.ts';
 import { ACCOUNTS_SCHEMA_SQL } from '../../engine/accounts/store.ts';
 import { AUDIT_SCHEMA_SQL } from '../../engine/audit/log.ts';
 import { PACKAGER_SQL } from '../packages/packager.ts';
+import { NODE_SHARING_SQL } from '../sharing/service.ts';
 import { PACKAGE_SPOOL_SQL } from '../packages/sender.ts';
 import { FRONTEND_SCHEMA_SQL } from '../frontend/table-schema.ts';
 
@@ -59,5 +60,10 @@ export const NODE_MIGRATIONS: readonly Migration[] = [
     version: 6,
     name: 'packages from front-end tables: snapshot/delta bookkeeping and forced-package requests',
     sql: PACKAGER_SQL,
+  },
+  {
+    version: 7,
+    name: 'sharing: replicated applications, signed grants, revocation list',
+    sql: NODE_SHARING_SQL,
   },
 ];

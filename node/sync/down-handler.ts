@@ -6,6 +6,8 @@ import type { CatalogUpdate } from '../../protocol/messages.ts';
 import type { KeyDirectory } from '../../protocol/key-directory.ts';
 import type { PackageResume, PackageStatus } from '../../protocol/package-messages.ts';
 import type { PackageSender } from '../packages/sender.ts';
+import type { NodeSharing } from '../sharing/service.ts';
+import type { ApplicationUpdate, GrantIssue, GrantRevocations } from '../../protocol/sharing-messages.ts';
 import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
 import type { Inbox } from '../../engine/inbox.ts';
@@ -24,6 +26,7 @@ export interface DownHandlerDeps {
   /** A newer signed key directory arrived (store it, maybe promote a rotated key). */
   onDirectory: (dir: KeyDirectory) => void;
   packages?: PackageSender;
+  sharing?: NodeSharing;
   onContact: () => void;
 }
 
@@ -63,6 +66,12 @@ export function createDownHandler(d: DownHandlerDeps): { handle: (msg: JsMsg) =>
           d.onDirectory(env.payload as KeyDirectory);
         } else if (env.type === 'package.status') {
           d.packages?.status(env.payload as PackageStatus);
+        } else if (env.type === 'application.update') {
+          d.sharing?.onApplicationUpdate(env.payload as ApplicationUpdate);
+        } else if (env.type === 'grant.issue') {
+          d.sharing?.onGrant((env.payload as GrantIssue).grant);
+        } else if (env.type === 'grant.revocations') {
+          d.sharing?.onRevocations((env.payload as GrantRevocations).list);
         } else if (env.type === 'package.resume') {
           const req = env.payload as PackageResume;
           // Re-sending from the spool is async; it must not hold the DOWN stream.

@@ -32,8 +32,8 @@ export async function startBenchCluster(muni: string, counties: string[]): Promi
   const prepared: { county: string; dept: string; token: string; dir: string }[] = [];
   for (const county of counties) {
     const dir = join(root, `node-${county}`);
-    const { config, publicKey } = await initNode(dir, { county, countyName: county, municipality: muni, nats: [nats.url], httpPort: 0, hubId: hub.config.nodeId, hubKey: hub.publicKey, hubEncryptionKey: hub.encryptionKey });
-    new NodeRegistry(hubDb).register({ nodeId: config.nodeId, county, publicKey }, new Date());
+    const { config, publicKey, encryptionKey } = await initNode(dir, { county, countyName: county, municipality: muni, nats: [nats.url], httpPort: 0, hubId: hub.config.nodeId, hubKey: hub.publicKey, hubEncryptionKey: hub.encryptionKey });
+    new NodeRegistry(hubDb).register({ nodeId: config.nodeId, county, publicKey, encryptionKey }, new Date());
     const db = openDatabase(join(dir, config.database), NODE_MIGRATIONS);
     const dept = `GA${county}`;
     const token = new DepartmentStore(db).issue(dept, `${county}公安局`, new Date());

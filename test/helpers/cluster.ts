@@ -3,6 +3,7 @@
  * nodes, each with its own temp data directory and SQLite file, running in-process with real
  * HTTP servers. Nodes are registered at the hub and given department tokens, as an operator would.
  */
+import type { Clock } from '../../engine/clock.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -49,8 +50,12 @@ export class Cluster {
   readonly logFile = join(this.root, 'cluster.log');
   readonly log = createLogger('test', { file: this.logFile, level: process.env.JILIAN_TEST_LOG_LEVEL ?? 'info' });
 
-  static async start(counties: string[], opts: { antiEntropyMs?: number; natsConfig?: string; natsAuth?: boolean } = {}): Promise<Cluster> {
+  /** Clock of the hub (tests of deadlines inject one). */
+  hubClock: Clock | undefined;
+
+  static async start(counties: string[], opts: { antiEntropyMs?: number; natsConfig?: string; natsAuth?: boolean; hubPolicy?: string; hubClock?: Clock; hubConfig?: Record<string, unknown> } = {}): Promise<Cluster> {
     const c = new Cluster();
+    c.hubClock = opts.hubClock;
     if (opts.natsAuth) return c.startWithNatsAuth(counties, opts);
     c.nats = await NatsServer.start({ config: opts.natsConfig });
     c.hubDir = join(c.root, 'hub');
@@ -58,6 +63,7 @@ export class Cluster {
     c.hubToken = hub.operatorToken;
     c.hubKey = hub.publicKey;
     c.hubEncryptionKey = hub.encryptionKey;
+    if (opts.hubPolicy || opts.hubConfig) writeConfig(c.hubDir, { ...readConfig(c.hubDir, HubConfig), ...(opts.hubPolicy ? { policy: opts.hubPolicy } : {}), ...opts.hubConfig });
     await c.startHub();
     for (const county of counties) await c.startNode(await c.addNode(county, opts.antiEntropyMs));
     return c;
@@ -81,7 +87,7 @@ export class Cluster {
     for (const county of counties) {
       const dir = join(this.root, `node-${county}`);
       const init = await initNode(dir, { county, countyName: `测试县${county}`, municipality: MUNI, nats: [url], httpPort: 0, hubId: hub.config.nodeId, hubKey: hub.publicKey, hubEncryptionKey: hub.encryptionKey, antiEntropyMs: opts.antiEntropyMs ?? 60_000, natsSeed: true });
-      registry.register({ nodeId: init.config.nodeId, county, publicKey: init.publicKey, natsNkey: init.natsNkey! }, new Date());
+      registry.register({ nodeId: init.config.nodeId, county, publicKey: init.publicKey, encryptionKey: init.encryptionKey, natsNkey: init.natsNkey! }, new Date());
       users.push({ nodeId: init.config.nodeId, county, nkey: init.natsNkey!, status: 'active' });
       const db = openDatabase(join(dir, init.config.database), NODE_MIGRATIONS);
       const token = new DepartmentStore(db).issue(deptOf(county), `${county}公安局`, new Date());
@@ -105,7 +111,7 @@ export class Cluster {
   /** Initialise a county node's directory, register it at the hub and issue its department token (not started). */
   async addNode(county: string, antiEntropyMs = 60_000): Promise<ClusterNode> {
     const dir = join(this.root, `node-${county}`);
-    const { publicKey, config } = await initNode(dir, {
+    const { publicKey, encryptionKey, config } = await initNode(dir, {
       county,
       countyName: `测试县${county}`,
       municipality: MUNI,
@@ -118,7 +124,7 @@ export class Cluster {
     });
     const hub = this.hub!;
     hub.db.transaction(() => {
-      hub.registry.register({ nodeId: config.nodeId, county, publicKey }, new Date());
+      hub.registry.register({ nodeId: config.nodeId, county, publicKey, encryptionKey }, new Date());
       hub.directory.publish();
     })();
     const db = openDatabase(join(dir, config.database), NODE_MIGRATIONS);
@@ -130,7 +136,7 @@ export class Cluster {
   }
 
   async startHub(): Promise<RunningHub> {
-    const hub = await startHub(this.hubDir, { log: this.log.child({ side: 'hub' }), httpPort: 0 });
+    const hub = await startHub(this.hubDir, { log: this.log.child({ side: 'hub' }), httpPort: 0, ...(this.hubClock ? { clock: this.hubClock } : {}) });
     this.hub = hub;
     if (this.nats.running) {
       const names = streamNames(MUNI);

@@ -1,0 +1,112 @@
+/**
+ * @module Cascaded access, consumer side: a department asks its own node to query or verify a resource
+ * held elsewhere under a grant it holds. The node sends a signed `access.request` to the hub (core NATS
+ * request/reply), checks that the answer is signed by the provider's node (key directory) or — for an
+ * answer from packages — by the hub, opens the sealed result with its own X25519 key, audits the use
+ * (`data.use`) and returns it. Bounded: no answer within `timeoutMs` is `HUB_UNREACHABLE`.
+ */
+import { verifyEnvelope } from '../../protocol/envelope.ts';
+import { ProtocolError } from '../../protocol/errors.ts';
+import type { PayloadOf } from '../../protocol/messages.ts';
+import { AccessQuery, AccessVerify, QueryResult, VerifyResult, type AccessAnswer, type AccessRequest } from '../../protocol/sharing-messages.ts';
+import type { BoxKeys } from '../../protocol/data-package.ts';
+import { fromBase64, sodium } from '../../protocol/sodium.ts';
+import { rpcSubject } from '../../protocol/subjects.ts';
+import { uuidv7 } from '../../protocol/uuid7.ts';
+import type { AuditLog } from '../../engine/audit/log.ts';
+import type { Clock } from '../../engine/clock.ts';
+import { AppError } from '../../engine/errors.ts';
+import { validate } from '../../engine/http.ts';
+import type { Identity } from '../../engine/identity.ts';
+import type { NatsLink } from '../../engine/nats-link.ts';
+import type { KeyDirectoryStore } from '../keys/directory-store.ts';
+import type { NodeSharing, DeptActor } from './service.ts';
+
+export interface AccessClientDeps {
+  link: NatsLink;
+  sharing: NodeSharing;
+  identity: Identity;
+  boxKeys: BoxKeys;
+  directory: KeyDirectoryStore;
+  audit: AuditLog;
+  clock: Clock;
+  municipality: string;
+  county: string;
+  nodeId: string;
+  hubId: string;
+  hubKeys: () => Uint8Array[];
+  /** Whole round trip through hub and provider (default 10 s; the hub gives the provider 5 s). */
+  timeoutMs?: number;
+}
+
+export interface AccessOutcome<T> {
+  grantId: string;
+  requestId: string;
+  source: AccessAnswer['source'];
+  packageVersion: number | null;
+  packageAgeSeconds: number | null;
+  result: T;
+}
+
+export class AccessClient {
+  constructor(private readonly d: AccessClientDeps) {}
+
+  query(actor: DeptActor, grantId: string, body: unknown): Promise<AccessOutcome<QueryResult>> {
+    const ask = validate(AccessQuery, { ...(body as object), method: 'query' });
+    return this.ask(actor, grantId, ask, QueryResult);
+  }
+
+  verify(actor: DeptActor, grantId: string, body: unknown): Promise<AccessOutcome<VerifyResult>> {
+    const ask = validate(AccessVerify, { ...(body as object), method: 'verify' });
+    return this.ask(actor, grantId, ask, VerifyResult);
+  }
+
+  private async ask<T>(actor: DeptActor, grantId: string, ask: AccessRequest['ask'], schema: { parse(v: unknown): T }): Promise<AccessOutcome<T>> {
+    const signed = this.d.sharing.grant(grantId);
+    // Only the department the grant names may use it, through the node it names.
+    if (!signed || signed.grant.consumer.nodeId !== this.d.nodeId || signed.grant.consumer.department !== actor.department) {
+      throw new AppError('GRANT_UNKNOWN', `本部门没有授权 ${grantId}`, `your department holds no grant ${grantId}`);
+    }
+    const g = signed.grant;
+    const nc = this.d.link.connection;
+    const req: AccessRequest = { requestId: uuidv7(), grantId, actor: { id: actor.id, department: actor.department }, ask };
+    const auditUse = (result: 'ok' | 'denied' | 'failed', detail: Record<string, unknown>) =>
+      this.d.audit.append({ actor: actor.id, actorRole: actor.role, department: actor.department, action: 'data.use', resource: g.resource, result, detail: { grantId, requestId: req.requestId, method: ask.method, provider: g.provider.county, ...detail } });
+    if (!nc) {
+      auditUse('failed', { code: 'HUB_UNREACHABLE' });
+      throw new AppError('HUB_UNREACHABLE', '与市级枢纽的连接中断，无法跨区县访问', 'not connected to the municipal hub; cascaded access is unavailable');
+    }
+    let bytes: Uint8Array;
+    try {
+      const msg = await nc.request(rpcSubject(this.d.municipality, this.d.county, 'access'), this.d.identity.seal('access.request', Date.now(), req, this.d.clock.now()), {
+        timeout: this.d.timeoutMs ?? 10_000,
+      });
+      bytes = msg.data;
+    } catch (err) {
+      auditUse('failed', { code: 'HUB_UNREACHABLE', err: String(err).slice(0, 200) });
+      throw new AppError('HUB_UNREACHABLE', '市级枢纽未在时限内答复', 'the municipal hub did not answer in time');
+    }
+    const providerKeys = (id: string) => {
+      if (id === this.d.hubId) return this.d.hubKeys();
+      const node = this.d.directory.current()?.nodes.find((n) => n.nodeId === id);
+      return node && node.county === g.provider.county ? this.d.directory.keysOf(id, this.d.clock.now()) : undefined;
+    };
+    const env = verifyEnvelope(bytes, providerKeys);
+    if (env.type === 'error') {
+      const e = env.payload as PayloadOf<'error'>;
+      auditUse('denied', { code: e.code });
+      const [zh, en] = e.message.includes(' / ') ? e.message.split(' / ', 2) : [e.message, e.message];
+      throw new AppError(e.code, zh!, en!);
+    }
+    if (env.type !== 'access.answer') throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `unexpected answer ${env.type}`);
+    const answer = env.payload as AccessAnswer;
+    // Live answers come from the provider's node; only package answers may come from the hub.
+    if (answer.requestId !== req.requestId || (answer.source === 'provider') === (env.from === this.d.hubId)) {
+      throw new ProtocolError('MESSAGE_INVALID', `answer from ${env.from} does not match the request`);
+    }
+    const plain = sodium().crypto_box_seal_open(fromBase64(answer.sealed), this.d.boxKeys.publicKey, this.d.boxKeys.secretKey);
+    const result = schema.parse(JSON.parse(new TextDecoder().decode(plain)));
+    auditUse('ok', { source: answer.source, answeredBy: env.from, ...(answer.packageVersion !== null ? { packageVersion: answer.packageVersion } : {}), ...(ask.method === 'query' ? { rows: (result as QueryResult).rows.length } : {}) });
+    return { grantId, requestId: req.requestId, source: answer.source, packageVersion: answer.packageVersion, packageAgeSeconds: answer.packageAgeSeconds, result };
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * @module Cascaded access, provider side: answers the hub's `access.forward` on
+ * `jl.<muni>.serve.<county>.access`. The node decides on its own — the hub's routing is not trusted as
+ * authorization: the grant must carry the hub's signature, name this county as provider and the
+ * forwarded consumer as consumer, be valid by this node's clock, and be usable under the latest signed
+ * revocation list this node holds (protocol/grant.ts FRESHNESS RULE), so expiry, revocation and
+ * suspension hold while the hub is unreachable. Then the grant is applied to the front-end table
+ * (projection, row filter, desensitization — serve.ts), the answer is sealed to the consumer's key and
+ * signed by this node. Every answer and every refusal is audited (`data.provide` / `access.denied`).
+ */
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { verifyEnvelope } from '../../protocol/envelope.ts';
+import { ProtocolError } from '../../protocol/errors.ts';
+import { checkGrantUsable, GrantError, verifyGrant, type Grant } from '../../protocol/grant.ts';
+import type { PayloadOf } from '../../protocol/messages.ts';
+import type { AccessForward } from '../../protocol/sharing-messages.ts';
+import { fromBase64, sodium, toBase64 } from '../../protocol/sodium.ts';
+import { serveSubject } from '../../protocol/subjects.ts';
+import type { AuditLog } from '../../engine/audit/log.ts';
+import type { Clock } from '../../engine/clock.ts';
+import type { Db } from '../../engine/db.ts';
+import { AppError } from '../../engine/errors.ts';
+import type { Identity } from '../../engine/identity.ts';
+import type { Logger } from '../../engine/log.ts';
+import { getTable } from '../frontend/table-schema.ts';
+import { GrantRateLimiter } from './rate-limit.ts';
+import { executeQuery, executeVerify } from './serve.ts';
+import type { NodeSharing } from './service.ts';
+
+export interface AccessServerDeps {
+  db: Db;
+  sharing: NodeSharing;
+  identity: Identity;
+  audit: AuditLog;
+  clock: Clock;
+  log: Logger;
+  municipality: string;
+  county: string;
+  hubId: string;
+  hubKeys: () => Uint8Array[];
+  /** How old the revocation list may be (protocol/grant.ts; default 24 h). */
+  maxRevocationAgeMs?: number;
+}
+
+export class AccessServer {
+  private sub: Subscription | null = null;
+  private readonly limiter: GrantRateLimiter;
+  served = 0;
+
+  constructor(private readonly d: AccessServerDeps) {
+    this.limiter = new GrantRateLimiter(d.clock);
+  }
+
+  listen(nc: NatsConnection): void {
+    if (this.sub) return;
+    this.sub = nc.subscribe(serveSubject(this.d.municipality, this.d.county, 'access'), {
+      callback: (err, msg) => {
+        if (!err) this.onForward(msg);
+      },
+    });
+  }
+
+  close(): void {
+    this.sub?.unsubscribe();
+    this.sub = null;
+  }
+
+  /** Public for tests that drive the provider without a hub: the reply bytes (a signed envelope). */
+  answer(bytes: Uint8Array): Uint8Array {
+    let f: AccessForward | null = null;
+    let grant: Grant | null = null;
+    try {
+      const env = verifyEnvelope(bytes, (id) => (id === this.d.hubId ? this.d.hubKeys() : undefined));
+      if (env.type !== 'access.forward') throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `${env.type} is not an access.forward`);
+      f = env.payload as AccessForward;
+      try {
+        grant = verifyGrant(f.grant, this.d.hubKeys(), { issuer: this.d.hubId });
+      } catch (err) {
+        if (err instanceof GrantError) throw new AppError(err.code, err.zh, err.en);
+        throw err;
+      }
+      const req = f.request;
+      if (grant.grantId !== req.grantId) throw new AppError('GRANT_WRONG_RESOURCE', '请求与授权不符', 'the request names another grant');
+      if (grant.provider.county !== this.d.county) throw new AppError('GRANT_WRONG_RESOURCE', `授权的提供方不是本区县`, `the grant's provider is not this county`);
+      if (grant.consumer.department !== req.actor.department) throw new AppError('GRANT_WRONG_CONSUMER', '使用部门与授权不符', 'the requesting department is not the grant’s consumer');
+      const ask = req.ask;
+      const items = ask.method === 'query' ? [...(ask.items ?? grant.items), ...(ask.where?.all.map((c) => c.item) ?? [])] : [ask.subject.item, ...Object.keys(ask.claims)];
+      const held = this.d.sharing.revocations();
+      const usable = checkGrantUsable(grant, {
+        now: this.d.clock.now(),
+        revocations: held?.list ?? null,
+        method: ask.method,
+        items: [...new Set(items)],
+        consumerNodeId: f.consumer.nodeId,
+        resource: grant.resource,
+        ...(this.d.maxRevocationAgeMs !== undefined ? { maxRevocationAgeMs: this.d.maxRevocationAgeMs } : {}),
+      });
+      if (!usable.ok) throw new AppError(usable.code, usable.zh, usable.en);
+      if (ask.method === 'verify' && !this.limiter.take(grant.grantId, grant.verifyRatePerMinute)) {
+        throw new AppError('RATE_LIMITED', `授权 ${grant.grantId} 的核验次数超过每分钟 ${grant.verifyRatePerMinute} 次`, `grant ${grant.grantId} exceeded ${grant.verifyRatePerMinute} verifications per minute`);
+      }
+      const table = getTable(this.d.db, grant.resource);
+      if (!table) throw new AppError('NOT_FOUND', `资源 ${grant.resource} 没有前置库数据`, `resource ${grant.resource} has no front-end data`);
+      const result = ask.method === 'query' ? executeQuery(this.d.db, table, grant, ask) : executeVerify(this.d.db, table, grant, ask);
+      const sealed = sodium().crypto_box_seal(new TextEncoder().encode(JSON.stringify(result)), fromBase64(f.consumer.boxKey));
+      this.d.audit.append({
+        actor: req.actor.id,
+        actorRole: 'consumer',
+        department: req.actor.department,
+        action: 'data.provide',
+        resource: grant.resource,
+        result: 'ok',
+        detail: { grantId: grant.grantId, requestId: req.requestId, method: ask.method, consumer: f.consumer.nodeId, ...('rows' in result ? { rows: result.rows.length, items: result.items } : { items: Object.keys(ask.method === 'verify' ? ask.claims : {}) }) },
+      });
+      this.served++;
+      return this.d.identity.seal(
+        'access.answer',
+        Date.now(),
+        { requestId: req.requestId, grantId: grant.grantId, sealed: toBase64(sealed), source: 'provider', packageVersion: null, packageAgeSeconds: null },
+        this.d.clock.now(),
+      );
+    } catch (err) {
+      const e = asReply(err);
+      if (!(err instanceof AppError) && !(err instanceof ProtocolError)) this.d.log.error({ event: 'access.error', err: String(err) }, 'access failed');
+      this.d.audit.append({
+        actor: f?.request.actor.id ?? 'unknown',
+        actorRole: 'consumer',
+        ...(f ? { department: f.request.actor.department } : {}),
+        action: 'access.denied',
+        resource: grant?.resource ?? f?.request.grantId ?? 'unknown',
+        result: 'denied',
+        detail: { code: e.code, grantId: f?.request.grantId ?? null, requestId: f?.request.requestId ?? null, consumer: f?.consumer.nodeId ?? null },
+      });
+      return this.d.identity.seal('error', Date.now(), e, this.d.clock.now());
+    }
+  }
+
+  private onForward(msg: Msg): void {
+    const reply = this.answer(msg.data);
+    if (msg.reply) msg.respond(reply);
+  }
+}
+
+function asReply(err: unknown): PayloadOf<'error'> {
+  if (err instanceof AppError) return { code: err.code.slice(0, 64), message: `${err.zh} / ${err.en}`.slice(0, 1000) };
+  if (err instanceof ProtocolError) return { code: err.code, message: err.message.slice(0, 1000) };
+  return { code: 'INTERNAL', message: '内部错误 / internal error' };
+}

@@ -1,0 +1,110 @@
+/**
+ * The conditional sharing workflow end to end, once per regulation preset, with real NATS, hub and two
+ * county nodes and an injected hub clock: the provider department approves on its own node (narrowing
+ * the items), refuses with reason and basis (a refusal without a basis is sent back), and stays silent —
+ * silent consent grants only under Yaohai §14; the other presets flag the application overdue.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { loadSodium } from '../../protocol/sodium.ts';
+import { POLICY_PRESETS } from '../../protocol/policy.ts';
+import { api, Cluster, deptOf, waitFor } from '../helpers/cluster.ts';
+import { sampleFor } from '../helpers/entries.ts';
+
+const A = '410802';
+const B = '410803';
+
+for (const preset of Object.keys(POLICY_PRESETS)) {
+  describe(`conditional sharing under the ${preset} preset`, () => {
+    let c: Cluster;
+    let resource = '';
+    let offsetMs = 0;
+    before(async () => {
+      await loadSodium();
+      c = await Cluster.start([A, B], { hubPolicy: preset, hubClock: { now: () => new Date(Date.now() + offsetMs) }, hubConfig: { sharingTickSeconds: 3600 } });
+      const b = c.node(B);
+      // A department resource (base resources are always unconditional, Jiyuan §15).
+      const { baseCategory: _base, ...content } = sampleFor(deptOf(B), 0, {
+        name: '低保家庭成员户籍信息',
+        classification: 'department',
+        sharing: { attribute: 'conditional', conditions: '仅限社会救助审核', legalBasis: '《社会救助暂行办法》第十一条' },
+        sharingMethods: ['api', 'table', 'verification'],
+      });
+      const entry = await api(b.running!.url, b.token, 'POST', '/api/v1/catalog/entries', content);
+      assert.equal(entry.status, 201, JSON.stringify(entry.body));
+      resource = entry.body.id;
+      await waitFor('entry at the hub', () => c.hub!.catalog.get(resource), 10_000);
+    });
+    after(async () => {
+      await c.stop();
+    });
+
+    const reviewer = () => c.token('hub', 'reviewer');
+    const toProvider = async () => {
+      const a = c.node(A);
+      const r = await api(a.running!.url, a.token, 'POST', '/api/v1/sharing/applications', {
+        resource,
+        items: ['citizen_id', 'name', 'household_address'],
+        purpose: '核实低保申请人户籍',
+        scenario: '社会救助资格审核',
+        methods: ['verify'],
+        period: { from: new Date(Date.now() + offsetMs).toISOString(), until: new Date(Date.now() + offsetMs + 180 * 86_400_000).toISOString() },
+      });
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      const id = r.body.id as string;
+      await waitFor('application at the hub', () => c.hub!.sharing.get(id), 10_000);
+      const ok = await api(c.hub!.url, reviewer(), 'POST', `/api/v1/sharing/applications/${id}/decision`, { type: 'compliance_approve' });
+      assert.equal(ok.body.state, 'provider_review', JSON.stringify(ok.body));
+      // Not yet approved in the catalog, so not "published": the longer reply deadline applies (Jincheng §30(2)).
+      assert.equal(ok.body.deadline.workingDays, POLICY_PRESETS[preset as keyof typeof POLICY_PRESETS].providerReplyWorkingDays.unpublished);
+      assert.equal(ok.body.deadlineInfo.overdue, false);
+      await waitFor('provider sees it', async () => (await api(c.node(B).running!.url, c.node(B).token, 'GET', `/api/v1/sharing/applications/${id}`)).body.state === 'provider_review', 10_000);
+      return id;
+    };
+    const decide = (id: string, body: unknown) => api(c.node(B).running!.url, c.node(B).token, 'POST', `/api/v1/sharing/applications/${id}/decision`, body);
+
+    it('the provider approves on its own node, narrowing the items; the grant carries only those', async () => {
+      const id = await toProvider();
+      assert.equal((await decide(id, { type: 'provider_approve', items: ['citizen_id', 'name'] })).status, 202);
+      const app = await waitFor('granted', () => (c.hub!.sharing.get(id)?.state === 'granted' ? c.hub!.sharing.get(id) : undefined), 10_000);
+      const grant = await waitFor('grant at A', () => c.node(A).running!.sharing.grant(app.grantId!), 10_000);
+      assert.deepEqual(grant.grant.items, ['citizen_id', 'name']);
+      assert.equal(grant.grant.policy, preset);
+    });
+
+    it('a refusal needs a reason and a basis (Jincheng §30(2)); with them the consumer sees both', async () => {
+      const id = await toProvider();
+      const noBasis = await decide(id, { type: 'provider_refuse', reason: '不符合' });
+      assert.equal(noBasis.status, 400, 'refused at the node, before anything is sent');
+      assert.ok(noBasis.body.error.fields.some((f: { path: string }) => f.path === 'basis'));
+      assert.equal(c.hub!.sharing.get(id)!.state, 'provider_review');
+      await decide(id, { type: 'provider_refuse', reason: '申请用途超出共享条件', basis: '《社会救助暂行办法》第十一条；晋城 §30(2)' });
+      const atA = await waitFor('refused at A', async () => {
+        const r = await api(c.node(A).running!.url, c.node(A).token, 'GET', `/api/v1/sharing/applications/${id}`);
+        return r.body.state === 'refused' ? r.body : undefined;
+      }, 10_000);
+      const last = atA.view.history.at(-1);
+      assert.equal(last.reason, '申请用途超出共享条件');
+      assert.match(last.basis, /第十一条/);
+    });
+
+    it(preset === 'yaohai' ? 'silence past the deadline is consent (Yaohai §14)' : 'silence past the deadline flags the application overdue, without consent', async () => {
+      const id = await toProvider();
+      offsetMs += 30 * 86_400_000; // 30 calendar days: past every preset's deadline, whatever the holidays
+      c.hub!.sharingTick();
+      const app = c.hub!.sharing.get(id)!;
+      if (preset === 'yaohai') {
+        assert.equal(app.state, 'granted');
+        assert.equal(app.history.at(-1)!.actor, 'system');
+        assert.match(app.history.at(-1)!.reason!, /瑶海 §14/);
+        await waitFor('grant at B', () => c.node(B).running!.sharing.grant(app.grantId!), 10_000);
+      } else {
+        assert.equal(app.state, 'provider_review');
+        assert.equal(app.overdue, true);
+        const shown = await api(c.hub!.url, reviewer(), 'GET', `/api/v1/sharing/applications/${id}`);
+        assert.equal(shown.body.deadlineInfo.overdue, true);
+        assert.ok(shown.body.deadlineInfo.workingDaysLeft < 0);
+      }
+    });
+  });
+}

@@ -1,0 +1,211 @@
+/**
+ * Sharing end to end (issue 5) with real NATS, hub and two county nodes: a department of county A
+ * applies for county B's population resource; the hub's reviewer passes the compliance review
+ * (unconditional, Jincheng §30(1)); the signed grant reaches both nodes; A queries B through the hub
+ * and gets only the granted items, desensitized at B; an ungranted item is refused and audited;
+ * cross-verification answers match / no_match without values; revoked, suspended and expired grants
+ * are refused by B on its own with the hub stopped; B offline → a bounded "provider offline" error, or
+ * with a batch grant an answer from the hub's latest package marked with its version.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { signGrant, type SignedGrant } from '../../protocol/grant.ts';
+import { loadSodium } from '../../protocol/sodium.ts';
+import { readBoxKeyFile, readKeyFile, Identity } from '../../engine/identity.ts';
+import { api, Cluster, deptOf, waitFor } from '../helpers/cluster.ts';
+import { sampleFor } from '../helpers/entries.ts';
+import { citizenIdFor } from '../helpers/frontend.ts';
+import { uuidv7 } from '../../protocol/uuid7.ts';
+
+const A = '410802';
+const B = '410803';
+const HEADER = '公民身份号码,姓名,性别,民族,出生日期,户籍地址,户籍地行政区划代码,是否已注销户口';
+const person = (i: number) => `${citizenIdFor(i)},张${'伟芳娜敏静'[i % 5]}${i},${(i % 2) + 1},01,1990-01-${String((i % 28) + 1).padStart(2, '0')},山西省晋城市泽州县金村镇${i}号,140525,否`;
+
+describe('sharing: apply, grant, cascaded query and verification', () => {
+  let c: Cluster;
+  let resource = '';
+  let grantId = '';
+  let reviewer = '';
+  const year = () => ({ from: new Date(Date.now() - 60_000).toISOString(), until: new Date(Date.now() + 365 * 86_400_000).toISOString() });
+
+  before(async () => {
+    await loadSodium();
+    c = await Cluster.start([A, B], { hubConfig: { accessForwardTimeoutMs: 1_500 } });
+    reviewer = c.token('hub', 'reviewer');
+    const b = c.node(B);
+    const entry = await api(b.running!.url, b.token, 'POST', '/api/v1/catalog/entries', sampleFor(deptOf(B), 0, { sharingMethods: ['api', 'table', 'verification'], updateCycle: 'irregular' }));
+    assert.equal(entry.status, 201, JSON.stringify(entry.body));
+    resource = entry.body.id;
+    const res = await fetch(`${b.running!.url}/api/v1/frontend/${resource}/import`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${b.token}`, 'content-type': 'text/csv' },
+      body: [HEADER, ...Array.from({ length: 50 }, (_, i) => person(i))].join('\n'),
+    });
+    assert.equal(res.status, 200, await res.text());
+    await waitFor('entry at the hub', () => c.hub!.catalog.get(resource), 10_000);
+  });
+  after(async () => {
+    await c.stop();
+  });
+
+  const apply = async (methods: string[], items = ['citizen_id', 'name', 'household_address']) => {
+    const a = c.node(A);
+    const r = await api(a.running!.url, a.token, 'POST', '/api/v1/sharing/applications', { resource, items, purpose: '办理社会救助资格审核', scenario: '低保申请人身份核实', methods, period: year() });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    return r.body.id as string;
+  };
+  const grantOf = async (appId: string) => {
+    const app = await waitFor('application at the hub', () => c.hub!.sharing.get(appId), 10_000);
+    assert.equal(app.state, 'compliance_review');
+    const ok = await api(c.hub!.url, reviewer, 'POST', `/api/v1/sharing/applications/${appId}/decision`, { type: 'compliance_approve' });
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal(ok.body.state, 'granted');
+    const id = ok.body.grantId as string;
+    await waitFor('grant at A', () => c.node(A).running!.sharing.grant(id), 10_000);
+    await waitFor('grant at B', () => c.node(B).running!.sharing.grant(id), 10_000);
+    return id;
+  };
+  const query = (body: unknown, id = grantId) => api(c.node(A).running!.url, c.node(A).token, 'POST', `/api/v1/sharing/grants/${id}/query`, body);
+
+  it('an unconditional application passes the compliance review and the signed grant reaches both counties', async () => {
+    const appId = await apply(['query', 'verify']);
+    grantId = await grantOf(appId);
+    const atA = await waitFor('granted at A', async () => {
+      const r = await api(c.node(A).running!.url, c.node(A).token, 'GET', `/api/v1/sharing/applications/${appId}`);
+      return r.body.state === 'granted' ? r.body : undefined;
+    });
+    assert.equal(atA.view.grantId, grantId);
+    assert.deepEqual(atA.view.history.map((h: { to: string }) => h.to), ['compliance_review', 'granted']);
+    const atB = await api(c.node(B).running!.url, c.node(B).token, 'GET', '/api/v1/sharing/grants');
+    assert.equal(atB.status, 200, JSON.stringify(atB.body));
+    assert.equal(atB.body.grants[0].side, 'provider');
+    assert.equal(atB.body.grants[0].desensitization.citizen_id, 'citizen_id');
+  });
+
+  it('a cascaded query returns only the granted items, desensitized by the provider, and is audited at all three', async () => {
+    const r = await query({ where: { all: [{ item: 'citizen_id', op: 'eq', value: citizenIdFor(7) }] } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.source, 'provider');
+    const rows = r.body.result.rows;
+    assert.equal(rows.length, 1);
+    assert.deepEqual(Object.keys(rows[0]).sort(), ['citizen_id', 'household_address', 'name']);
+    assert.equal(rows[0].citizen_id, `${citizenIdFor(7).slice(0, 6)}********${citizenIdFor(7).slice(14)}`);
+    assert.equal(rows[0].name, '张**');
+    assert.doesNotMatch(JSON.stringify(rows), /1990-01/, 'ungranted items never leave the provider');
+    const requestId = r.body.requestId;
+    const has = (audit: { search(q: object): { records: { detail: unknown; result: string }[] } }, action: string) =>
+      audit.search({ action }).records.some((x) => (x.detail as { requestId?: string }).requestId === requestId && x.result === 'ok');
+    assert.ok(has(c.node(A).running!.audit, 'data.use'), 'consumer audits the use');
+    assert.ok(has(c.hub!.audit, 'data.use'), 'hub audits the routing');
+    assert.ok(has(c.node(B).running!.audit, 'data.provide'), 'provider audits the provision');
+  });
+
+  it('a query for an item outside the grant is refused and audited', async () => {
+    const r = await query({ items: ['citizen_id', 'birth_date'] });
+    assert.equal(r.status, 403);
+    assert.equal(r.body.error.code, 'GRANT_ITEM_NOT_ALLOWED');
+    const denied = c.hub!.audit.search({ action: 'data.use' }).records.filter((x) => x.result === 'denied');
+    assert.ok(denied.some((x) => (x.detail as { code?: string }).code === 'GRANT_ITEM_NOT_ALLOWED'));
+    const byWhere = await query({ where: { all: [{ item: 'birth_date', op: 'eq', value: '1990-01-08' }] } });
+    assert.equal(byWhere.status, 403, 'filtering on an ungranted item would leak it');
+  });
+
+  it('cross-verification answers match / no_match per item and never returns a value', async () => {
+    const a = c.node(A);
+    const v = await api(a.running!.url, a.token, 'POST', `/api/v1/sharing/grants/${grantId}/verify`, {
+      subject: { item: 'citizen_id', value: citizenIdFor(3) },
+      claims: { name: '张敏3', household_address: '别处' },
+    });
+    assert.equal(v.status, 200, JSON.stringify(v.body));
+    assert.deepEqual(v.body.result, { found: true, results: { name: 'match', household_address: 'no_match' } });
+    assert.doesNotMatch(JSON.stringify(v.body), /金村镇/);
+    const none = await api(a.running!.url, a.token, 'POST', `/api/v1/sharing/grants/${grantId}/verify`, { subject: { item: 'citizen_id', value: citizenIdFor(999) }, claims: { name: '张三' } });
+    assert.deepEqual(none.body.result, { found: false, results: { name: 'no_match' } });
+  });
+
+  it('another department of county A cannot use the grant', async () => {
+    const other = c.token(A, 'dept_operator', 'OTHER01');
+    const r = await api(c.node(A).running!.url, other, 'POST', `/api/v1/sharing/grants/${grantId}/query`, {});
+    assert.equal(r.status, 404);
+    assert.equal(r.body.error.code, 'GRANT_UNKNOWN');
+  });
+
+  it('revoked, suspended and expired grants are refused by the provider on its own, with the hub stopped', async () => {
+    const b = c.node(B).running!;
+    const hubIdentity = new Identity(c.hub!.config.nodeId, readKeyFile(join(c.hubDir, 'keys/signing.json')));
+    const consumerBox = readBoxKeyFile(join(c.node(A).dir, 'keys/encryption.json'));
+    const signed = c.hub!.sharing.grant(grantId)!;
+    // The hub's routing is not authorization: a forward straight to B (as a compromised or absent hub
+    // would send it) meets the same checks.
+    const forward = (g: SignedGrant) =>
+      hubIdentity.seal(
+        'access.forward',
+        Date.now(),
+        {
+          request: { requestId: uuidv7(), grantId: g.grant.grantId, actor: { id: 'tester', department: deptOf(A) }, ask: { method: 'query', where: null, limit: 10 } },
+          grant: g,
+          consumer: { nodeId: `county-${A}`, county: A, boxKey: Buffer.from(consumerBox.publicKey).toString('base64') },
+        },
+        new Date(),
+      );
+    const codeOf = (bytes: Uint8Array) => {
+      const body = JSON.parse(new TextDecoder().decode(bytes.subarray(67)));
+      return body.type === 'error' ? body.payload.code : body.type;
+    };
+    assert.equal(codeOf(b.accessServer.answer(forward(signed))), 'access.answer', 'usable before');
+
+    const sus = await api(c.hub!.url, reviewer, 'POST', `/api/v1/sharing/grants/${grantId}/revoke`, { kind: 'suspended', reason: '疑似超范围使用，暂停核查（济源 §36）' });
+    assert.equal(sus.status, 200);
+    await waitFor('suspension at B', () => b.sharing.revocations()?.list.entries.some((e) => e.grantId === grantId && e.kind === 'suspended'), 10_000);
+    await c.hub!.close();
+    c.hub = null;
+    assert.equal(codeOf(b.accessServer.answer(forward(signed))), 'GRANT_SUSPENDED');
+    const q = await query({});
+    assert.equal(q.status, 504, 'with the hub down the consumer gets a bounded error');
+    await c.startHub();
+
+    const rev = await api(c.hub!.url, reviewer, 'POST', `/api/v1/sharing/grants/${grantId}/revoke`, { kind: 'revoked', reason: '违规转授他人（晋城 §40）' });
+    assert.equal(rev.status, 200, JSON.stringify(rev.body));
+    await waitFor('revocation at B', () => b.sharing.revocations()?.list.entries.some((e) => e.grantId === grantId && e.kind === 'revoked'), 10_000);
+    await c.hub!.close();
+    c.hub = null;
+    assert.equal(codeOf(b.accessServer.answer(forward(signed))), 'GRANT_REVOKED');
+
+    // Expiry is judged by the provider's own clock: a grant that ended yesterday is refused.
+    const g = signed.grant;
+    const expired = signGrant({ ...g, grantId: uuidv7(), validFrom: new Date(Date.now() - 3 * 86_400_000).toISOString(), validUntil: new Date(Date.now() - 86_400_000).toISOString(), issuedAt: new Date(Date.now() - 2 * 86_400_000).toISOString() }, hubIdentity);
+    assert.equal(codeOf(b.accessServer.answer(forward(expired))), 'GRANT_EXPIRED');
+    const denials = b.audit.search({ action: 'access.denied' }).records.map((r) => (r.detail as { code: string }).code);
+    assert.ok(['GRANT_SUSPENDED', 'GRANT_REVOKED', 'GRANT_EXPIRED'].every((code) => denials.includes(code)), denials.join(','));
+    await c.startHub();
+  });
+
+  it('provider offline: a bounded PROVIDER_OFFLINE error, or with batch the hub’s latest package, marked', async () => {
+    const queryOnly = await grantOf(await apply(['query']));
+    const batch = await grantOf(await apply(['query', 'batch']));
+    // B's table reaches the hub as a package.
+    const b = c.node(B);
+    const sent = await b.running!.packager!.run(resource, { actor: 'test' });
+    assert.equal(sent.status, 'sent');
+    await waitFor('package stored', () => b.running!.packages!.state((sent as { packageId: string }).packageId)?.state === 'stored', 20_000);
+    await b.running!.close();
+    b.running = null;
+
+    const t0 = Date.now();
+    const offline = await query({}, queryOnly);
+    assert.equal(offline.status, 504);
+    assert.equal(offline.body.error.code, 'PROVIDER_OFFLINE');
+    assert.ok(Date.now() - t0 < 5_000, `answered within the bound (${Date.now() - t0} ms)`);
+
+    const fromHub = await query({ where: { all: [{ item: 'citizen_id', op: 'eq', value: citizenIdFor(9) }] } }, batch);
+    assert.equal(fromHub.status, 200, JSON.stringify(fromHub.body));
+    assert.equal(fromHub.body.source, 'hub_package');
+    assert.equal(typeof fromHub.body.packageVersion, 'number');
+    assert.ok(fromHub.body.packageAgeSeconds >= 0);
+    assert.equal(fromHub.body.result.rows.length, 1);
+    assert.equal(fromHub.body.result.rows[0].name, '张**', 'desensitized as the provider would');
+    await c.startNode(b);
+  });
+});
