@@ -40,6 +40,7 @@ import { StatutoryCalendar } from '../engine/calendar/working-days.ts';
 import { loadCalendarOverrides } from '../engine/calendar/overrides.ts';
 import { SHARING_AUDIT_ACTIONS, SharingService } from './sharing/service.ts';
 import { AccessRouter } from './sharing/access-router.ts';
+import { GroupCommit } from '../engine/group-commit.ts';
 import type { RouteSpec } from '../engine/http-auth.ts';
 import { NodeRegistry } from './storage/registry.ts';
 import { RejectionLog } from './sync/rejections.ts';
@@ -156,7 +157,7 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
   };
   const packages = new PackageReceiver({ db, link, registry, outbox, rejections, audit, clock, log, municipality: config.municipality, hubBoxKeys: encryption });
   const sharing = new SharingService({ db, store, outbox, identity, audit, clock, log, policy, calendar, municipality: config.municipality, verifyRatePerMinute: config.verifyRatePerMinute });
-  const access = new AccessRouter({ db, sharing, registry, store, packages, identity, hubBoxKeys: encryption, audit, rejections, clock, log, municipality: config.municipality, forwardTimeoutMs: config.accessForwardTimeoutMs });
+  const access = new AccessRouter({ db, sharing, registry, store, packages, identity, hubBoxKeys: encryption, audit, rejections, clock, log, municipality: config.municipality, forwardTimeoutMs: config.accessForwardTimeoutMs, commits: new GroupCommit(db) });
   const up = createUpHandler({ db, registry, inbox, catalog, directory, checkpoints, packages, sharing, rejections, clock, municipality: config.municipality });
   const consumer = new ConsumerLoop(
     link,

@@ -42,7 +42,7 @@ export const HubConfig = z
     /** How long a provider node has to answer a cascaded access before it counts as offline. */
     accessForwardTimeoutMs: z.number().int().min(100).default(5_000),
     /** Cross-verification rate per grant and minute written into new grants. */
-    verifyRatePerMinute: z.number().int().min(1).default(600),
+    verifyRatePerMinute: z.number().int().min(1).max(100_000).default(600),
     logFile: z.string().optional(),
   })
   .strict();

@@ -38,6 +38,7 @@ import { Packager } from './packages/packager.ts';
 import { NODE_SHARING_AUDIT_ACTIONS, NodeSharing } from './sharing/service.ts';
 import { AccessServer } from './sharing/access-server.ts';
 import { AccessClient } from './sharing/access-client.ts';
+import { GroupCommit } from '../engine/group-commit.ts';
 import { purgeRejects } from './frontend/rejects-retention.ts';
 import { frontendItems } from './frontend/entry-items.ts';
 import { PackageScheduler } from './packages/schedule.ts';
@@ -148,7 +149,8 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     : undefined;
   const publisher = new OutboxPublisher(outbox, link, identity, log);
   const down = createDownHandler({ db, inbox, service, clock, log, hubId: config.hub.nodeId, hubKey, county: config.county, onDirectory, packages, sharing, onContact: () => link.touch() });
-  const accessServer = new AccessServer({ db, sharing, identity, audit, clock, log, municipality: config.municipality, county: config.county, hubId: config.hub.nodeId, hubKeys });
+  const commits = new GroupCommit(db);
+  const accessServer = new AccessServer({ db, sharing, identity, audit, clock, log, municipality: config.municipality, county: config.county, hubId: config.hub.nodeId, hubKeys, commits });
   const accessClient = new AccessClient({
     link,
     sharing,
@@ -162,6 +164,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     nodeId: config.nodeId,
     hubId: config.hub.nodeId,
     hubKeys,
+    commits,
   });
   const consumer = new ConsumerLoop(
     link,

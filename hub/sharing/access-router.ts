@@ -25,6 +25,7 @@ import { serveSubject } from '../../protocol/subjects.ts';
 import type { BoxKeys } from '../../protocol/data-package.ts';
 import { openPackage } from '../../engine/package/builder.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
+import type { GroupCommit } from '../../engine/group-commit.ts';
 import type { CatalogStore } from '../../engine/catalog-store.ts';
 import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
@@ -52,6 +53,8 @@ export interface AccessRouterDeps {
   municipality: string;
   /** How long the provider has to answer before it counts as offline (default 5 s). */
   forwardTimeoutMs?: number;
+  /** Audit records and last-use marks of concurrent accesses share one commit (engine/group-commit.ts). */
+  commits: GroupCommit;
 }
 
 /** Items an access request touches: what it reads, filters on, or compares. */
@@ -101,15 +104,26 @@ export class AccessRouter {
       const signed = this.d.sharing.authorize(env.from, req.grantId, req.ask.method, itemsOf(req, stored.grant));
       if (!consumer.encryptionKey) throw new AppError('CONSUMER_KEY_MISSING', `${env.from} 没有登记加密公钥`, `${env.from} has no registered encryption key`);
       const { answer, source } = await this.route(req, signed, { nodeId: env.from, county: consumer.county, boxKey: consumer.encryptionKey });
-      this.d.sharing.recordUse(req.grantId);
-      this.audit(env.from, req, signed.grant, 'ok', { source });
+      const from = env.from;
+      const r = req;
+      // Durable before the answer goes out: the routing record is never lost for a delivered answer.
+      await this.d.commits.run(() => {
+        this.d.sharing.recordUse(r.grantId);
+        this.audit(from, r, signed.grant, 'ok', { source });
+      });
       if (msg.reply) msg.respond(answer);
       this.routed++;
     } catch (err) {
       const e = asReply(err);
       if (err instanceof ProtocolError) this.d.rejections.record(err, msg.subject, env?.from ?? claimedSender(err), this.d.clock.now());
       else if (!(err instanceof AppError)) this.d.log.error({ event: 'access.error', err: String(err) }, 'access routing failed');
-      if (env && req) this.audit(env.from, req, this.d.sharing.grant(req.grantId)?.grant ?? null, 'denied', { code: e.code });
+      if (env && req) {
+        const from = env.from;
+        const r = req;
+        await this.d.commits.run(() => this.audit(from, r, this.d.sharing.grant(r.grantId)?.grant ?? null, 'denied', { code: e.code })).catch((err) =>
+          this.d.log.error({ event: 'access.audit_failed', err: String(err) }, 'could not audit a refused access'),
+        );
+      }
       if (msg.reply) msg.respond(this.d.identity.seal('error', Date.now(), e, this.d.clock.now()));
     }
   }

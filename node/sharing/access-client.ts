@@ -14,6 +14,7 @@ import { fromBase64, sodium } from '../../protocol/sodium.ts';
 import { rpcSubject } from '../../protocol/subjects.ts';
 import { uuidv7 } from '../../protocol/uuid7.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
+import type { GroupCommit } from '../../engine/group-commit.ts';
 import type { Clock } from '../../engine/clock.ts';
 import { AppError } from '../../engine/errors.ts';
 import { validate } from '../../engine/http.ts';
@@ -37,6 +38,8 @@ export interface AccessClientDeps {
   hubKeys: () => Uint8Array[];
   /** Whole round trip through hub and provider (default 10 s; the hub gives the provider 5 s). */
   timeoutMs?: number;
+  /** Audit records of concurrent accesses share one commit (engine/group-commit.ts). */
+  commits: GroupCommit;
 }
 
 export interface AccessOutcome<T> {
@@ -71,9 +74,9 @@ export class AccessClient {
     const nc = this.d.link.connection;
     const req: AccessRequest = { requestId: uuidv7(), grantId, actor: { id: actor.id, department: actor.department }, ask };
     const auditUse = (result: 'ok' | 'denied' | 'failed', detail: Record<string, unknown>) =>
-      this.d.audit.append({ actor: actor.id, actorRole: actor.role, department: actor.department, action: 'data.use', resource: g.resource, result, detail: { grantId, requestId: req.requestId, method: ask.method, provider: g.provider.county, ...detail } });
+      this.d.commits.run(() => void this.d.audit.append({ actor: actor.id, actorRole: actor.role, department: actor.department, action: 'data.use', resource: g.resource, result, detail: { grantId, requestId: req.requestId, method: ask.method, provider: g.provider.county, ...detail } }));
     if (!nc) {
-      auditUse('failed', { code: 'HUB_UNREACHABLE' });
+      await auditUse('failed', { code: 'HUB_UNREACHABLE' });
       throw new AppError('HUB_UNREACHABLE', '与市级枢纽的连接中断，无法跨区县访问', 'not connected to the municipal hub; cascaded access is unavailable');
     }
     let bytes: Uint8Array;
@@ -83,7 +86,7 @@ export class AccessClient {
       });
       bytes = msg.data;
     } catch (err) {
-      auditUse('failed', { code: 'HUB_UNREACHABLE', err: String(err).slice(0, 200) });
+      await auditUse('failed', { code: 'HUB_UNREACHABLE', err: String(err).slice(0, 200) });
       throw new AppError('HUB_UNREACHABLE', '市级枢纽未在时限内答复', 'the municipal hub did not answer in time');
     }
     const providerKeys = (id: string) => {
@@ -94,7 +97,7 @@ export class AccessClient {
     const env = verifyEnvelope(bytes, providerKeys);
     if (env.type === 'error') {
       const e = env.payload as PayloadOf<'error'>;
-      auditUse('denied', { code: e.code });
+      await auditUse('denied', { code: e.code });
       const [zh, en] = e.message.includes(' / ') ? e.message.split(' / ', 2) : [e.message, e.message];
       throw new AppError(e.code, zh!, en!);
     }
@@ -106,7 +109,7 @@ export class AccessClient {
     }
     const plain = sodium().crypto_box_seal_open(fromBase64(answer.sealed), this.d.boxKeys.publicKey, this.d.boxKeys.secretKey);
     const result = schema.parse(JSON.parse(new TextDecoder().decode(plain)));
-    auditUse('ok', { source: answer.source, answeredBy: env.from, ...(answer.packageVersion !== null ? { packageVersion: answer.packageVersion } : {}), ...(ask.method === 'query' ? { rows: (result as QueryResult).rows.length } : {}) });
+    await auditUse('ok', { source: answer.source, answeredBy: env.from, ...(answer.packageVersion !== null ? { packageVersion: answer.packageVersion } : {}), ...(ask.method === 'query' ? { rows: (result as QueryResult).rows.length } : {}) });
     return { grantId, requestId: req.requestId, source: answer.source, packageVersion: answer.packageVersion, packageAgeSeconds: answer.packageAgeSeconds, result };
   }
 }

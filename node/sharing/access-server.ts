@@ -17,6 +17,7 @@ import type { AccessForward } from '../../protocol/sharing-messages.ts';
 import { fromBase64, sodium, toBase64 } from '../../protocol/sodium.ts';
 import { serveSubject } from '../../protocol/subjects.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
+import type { GroupCommit } from '../../engine/group-commit.ts';
 import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
 import { AppError } from '../../engine/errors.ts';
@@ -40,6 +41,8 @@ export interface AccessServerDeps {
   hubKeys: () => Uint8Array[];
   /** How old the revocation list may be (protocol/grant.ts; default 24 h). */
   maxRevocationAgeMs?: number;
+  /** Audit records of concurrent accesses share one commit (engine/group-commit.ts). */
+  commits: GroupCommit;
 }
 
 export class AccessServer {
@@ -65,8 +68,8 @@ export class AccessServer {
     this.sub = null;
   }
 
-  /** Public for tests that drive the provider without a hub: the reply bytes (a signed envelope). */
-  answer(bytes: Uint8Array): Uint8Array {
+  /** Public for tests that drive the provider without a hub: the reply bytes (a signed envelope), once audited durably. */
+  async answer(bytes: Uint8Array): Promise<Uint8Array> {
     let f: AccessForward | null = null;
     let grant: Grant | null = null;
     try {
@@ -103,15 +106,16 @@ export class AccessServer {
       if (!table) throw new AppError('NOT_FOUND', `资源 ${grant.resource} 没有前置库数据`, `resource ${grant.resource} has no front-end data`);
       const result = ask.method === 'query' ? executeQuery(this.d.db, table, grant, ask) : executeVerify(this.d.db, table, grant, ask);
       const sealed = sodium().crypto_box_seal(new TextEncoder().encode(JSON.stringify(result)), fromBase64(f.consumer.boxKey));
-      this.d.audit.append({
+      const g = grant;
+      await this.d.commits.run(() => this.d.audit.append({
         actor: req.actor.id,
         actorRole: 'consumer',
         department: req.actor.department,
         action: 'data.provide',
-        resource: grant.resource,
+        resource: g.resource,
         result: 'ok',
-        detail: { grantId: grant.grantId, requestId: req.requestId, method: ask.method, consumer: f.consumer.nodeId, ...('rows' in result ? { rows: result.rows.length, items: result.items } : { items: Object.keys(ask.method === 'verify' ? ask.claims : {}) }) },
-      });
+        detail: { grantId: g.grantId, requestId: req.requestId, method: ask.method, consumer: f!.consumer.nodeId, ...('rows' in result ? { rows: result.rows.length, items: result.items } : { items: Object.keys(ask.method === 'verify' ? ask.claims : {}) }) },
+      }));
       this.served++;
       return this.d.identity.seal(
         'access.answer',
@@ -122,22 +126,26 @@ export class AccessServer {
     } catch (err) {
       const e = asReply(err);
       if (!(err instanceof AppError) && !(err instanceof ProtocolError)) this.d.log.error({ event: 'access.error', err: String(err) }, 'access failed');
-      this.d.audit.append({
-        actor: f?.request.actor.id ?? 'unknown',
+      const fw = f;
+      const resource = grant?.resource ?? f?.request.grantId ?? 'unknown';
+      await this.d.commits.run(() => this.d.audit.append({
+        actor: fw?.request.actor.id ?? 'unknown',
         actorRole: 'consumer',
-        ...(f ? { department: f.request.actor.department } : {}),
+        ...(fw ? { department: fw.request.actor.department } : {}),
         action: 'access.denied',
-        resource: grant?.resource ?? f?.request.grantId ?? 'unknown',
+        resource,
         result: 'denied',
-        detail: { code: e.code, grantId: f?.request.grantId ?? null, requestId: f?.request.requestId ?? null, consumer: f?.consumer.nodeId ?? null },
-      });
+        detail: { code: e.code, grantId: fw?.request.grantId ?? null, requestId: fw?.request.requestId ?? null, consumer: fw?.consumer.nodeId ?? null },
+      })).catch((err) => this.d.log.error({ event: 'access.audit_failed', err: String(err) }, 'could not audit a refused access'));
       return this.d.identity.seal('error', Date.now(), e, this.d.clock.now());
     }
   }
 
   private onForward(msg: Msg): void {
-    const reply = this.answer(msg.data);
-    if (msg.reply) msg.respond(reply);
+    void this.answer(msg.data).then(
+      (reply) => msg.reply && msg.respond(reply),
+      (err) => this.d.log.error({ event: 'access.error', err: String(err) }, 'access answer failed'),
+    );
   }
 }
 

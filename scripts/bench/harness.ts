@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initHub } from '../../hub/init.ts';
+import { HubConfig } from '../../hub/config.ts';
+import { readConfig, writeConfig } from '../../engine/config-file.ts';
 import { HUB_MIGRATIONS } from '../../hub/storage/migrations.ts';
 import { NodeRegistry } from '../../hub/storage/registry.ts';
 import { initNode } from '../../node/init.ts';
@@ -22,12 +24,13 @@ export interface BenchCluster {
   stop(): Promise<void>;
 }
 
-export async function startBenchCluster(muni: string, counties: string[]): Promise<BenchCluster> {
+export async function startBenchCluster(muni: string, counties: string[], opts: { hubConfig?: Record<string, unknown> } = {}): Promise<BenchCluster> {
   await loadSodium();
   const root = mkdtempSync(join(tmpdir(), 'jilian-bench-'));
   const nats = await NatsServer.start();
   const hubDir = join(root, 'hub');
   const hub = await initHub(hubDir, { municipality: muni, municipalityName: '基准市', nats: [nats.url], httpPort: 0 });
+  if (opts.hubConfig) writeConfig(hubDir, { ...readConfig(hubDir, HubConfig), ...opts.hubConfig });
   const hubDb = openDatabase(join(hubDir, hub.config.database), HUB_MIGRATIONS);
   const prepared: { county: string; dept: string; token: string; dir: string }[] = [];
   for (const county of counties) {

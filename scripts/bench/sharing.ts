@@ -67,7 +67,8 @@ async function bareRequestReply(c: BenchCluster, reqBytes: number, replyBytes: n
 export async function benchSharing(opts: { requests?: number } = {}): Promise<Figure[]> {
   const total = opts.requests ?? Number(process.env.BENCH_SHARING_REQUESTS ?? 3_000);
   const root = mkdtempSync(join(tmpdir(), 'jilian-bench-sharing-'));
-  const c = await startBenchCluster('410800', ['410802', '410803']);
+  // The grant's verification rate limit would otherwise (rightly) stop the load at 600 per minute.
+  const c = await startBenchCluster('410800', ['410802', '410803'], { hubConfig: { verifyRatePerMinute: 100_000 } });
   try {
     const [a, b] = c.nodes as [BenchCluster['nodes'][0], BenchCluster['nodes'][0]];
     // B provides a 10-item population resource with 10,000 rows in its front-end table.

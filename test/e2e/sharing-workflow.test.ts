@@ -63,6 +63,29 @@ for (const preset of Object.keys(POLICY_PRESETS)) {
     };
     const decide = (id: string, body: unknown) => api(c.node(B).running!.url, c.node(B).token, 'POST', `/api/v1/sharing/applications/${id}/decision`, body);
 
+    it('an unconditional resource is granted after the compliance review alone (Jincheng §30(1))', async () => {
+      const b = c.node(B);
+      const entry = await api(b.running!.url, b.token, 'POST', '/api/v1/catalog/entries', sampleFor(deptOf(B), 1));
+      assert.equal(entry.status, 201, JSON.stringify(entry.body));
+      await waitFor('entry at the hub', () => c.hub!.catalog.get(entry.body.id), 10_000);
+      const a = c.node(A);
+      const r = await api(a.running!.url, a.token, 'POST', '/api/v1/sharing/applications', {
+        resource: entry.body.id,
+        items: ['credit_code', 'entity_name'],
+        purpose: '核验市场主体登记信息',
+        scenario: '企业开办一网通办',
+        methods: ['verify'],
+        period: { from: new Date(Date.now() + offsetMs).toISOString(), until: new Date(Date.now() + offsetMs + 30 * 86_400_000).toISOString() },
+      });
+      assert.equal(r.status, 202);
+      const app = await waitFor('application at the hub', () => c.hub!.sharing.get(r.body.id), 10_000);
+      assert.equal(app.state, 'compliance_review');
+      assert.equal(app.deadline!.workingDays, POLICY_PRESETS[preset as keyof typeof POLICY_PRESETS].reviewDeadlineWorkingDays);
+      const ok = await api(c.hub!.url, reviewer(), 'POST', `/api/v1/sharing/applications/${app.id}/decision`, { type: 'compliance_approve' });
+      assert.equal(ok.body.state, 'granted');
+      await waitFor('grant at A', () => c.node(A).running!.sharing.grant(ok.body.grantId), 10_000);
+    });
+
     it('the provider approves on its own node, narrowing the items; the grant carries only those', async () => {
       const id = await toProvider();
       assert.equal((await decide(id, { type: 'provider_approve', items: ['citizen_id', 'name'] })).status, 202);

@@ -154,14 +154,14 @@ describe('sharing: apply, grant, cascaded query and verification', () => {
       const body = JSON.parse(new TextDecoder().decode(bytes.subarray(67)));
       return body.type === 'error' ? body.payload.code : body.type;
     };
-    assert.equal(codeOf(b.accessServer.answer(forward(signed))), 'access.answer', 'usable before');
+    assert.equal(codeOf(await b.accessServer.answer(forward(signed))), 'access.answer', 'usable before');
 
     const sus = await api(c.hub!.url, reviewer, 'POST', `/api/v1/sharing/grants/${grantId}/revoke`, { kind: 'suspended', reason: '疑似超范围使用，暂停核查（济源 §36）' });
     assert.equal(sus.status, 200);
     await waitFor('suspension at B', () => b.sharing.revocations()?.list.entries.some((e) => e.grantId === grantId && e.kind === 'suspended'), 10_000);
     await c.hub!.close();
     c.hub = null;
-    assert.equal(codeOf(b.accessServer.answer(forward(signed))), 'GRANT_SUSPENDED');
+    assert.equal(codeOf(await b.accessServer.answer(forward(signed))), 'GRANT_SUSPENDED');
     const q = await query({});
     assert.equal(q.status, 504, 'with the hub down the consumer gets a bounded error');
     await c.startHub();
@@ -171,12 +171,12 @@ describe('sharing: apply, grant, cascaded query and verification', () => {
     await waitFor('revocation at B', () => b.sharing.revocations()?.list.entries.some((e) => e.grantId === grantId && e.kind === 'revoked'), 10_000);
     await c.hub!.close();
     c.hub = null;
-    assert.equal(codeOf(b.accessServer.answer(forward(signed))), 'GRANT_REVOKED');
+    assert.equal(codeOf(await b.accessServer.answer(forward(signed))), 'GRANT_REVOKED');
 
     // Expiry is judged by the provider's own clock: a grant that ended yesterday is refused.
     const g = signed.grant;
     const expired = signGrant({ ...g, grantId: uuidv7(), validFrom: new Date(Date.now() - 3 * 86_400_000).toISOString(), validUntil: new Date(Date.now() - 86_400_000).toISOString(), issuedAt: new Date(Date.now() - 2 * 86_400_000).toISOString() }, hubIdentity);
-    assert.equal(codeOf(b.accessServer.answer(forward(expired))), 'GRANT_EXPIRED');
+    assert.equal(codeOf(await b.accessServer.answer(forward(expired))), 'GRANT_EXPIRED');
     const denials = b.audit.search({ action: 'access.denied' }).records.map((r) => (r.detail as { code: string }).code);
     assert.ok(['GRANT_SUSPENDED', 'GRANT_REVOKED', 'GRANT_EXPIRED'].every((code) => denials.includes(code)), denials.join(','));
     await c.startHub();
