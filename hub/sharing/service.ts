@@ -110,7 +110,18 @@ interface AppRow {
 }
 
 export class SharingService {
-  constructor(private readonly d: SharingDeps) {}
+  /** Signed grants never change: parsed ones are kept (hot path of every routed access). */
+  private readonly grantCache = new Map<string, SignedGrant>();
+  private listCache: SignedRevocationList | undefined;
+  private readonly stmts;
+
+  constructor(private readonly d: SharingDeps) {
+    this.stmts = {
+      grant: d.db.prepare('SELECT signed FROM grants WHERE grant_id = ?'),
+      latestList: d.db.prepare('SELECT signed FROM revocation_lists ORDER BY serial DESC LIMIT 1'),
+      recordUse: d.db.prepare('UPDATE grants SET last_used_at = ? WHERE grant_id = ?'),
+    };
+  }
 
   // ---------------------------------------------------------------- applications
 
@@ -322,8 +333,16 @@ export class SharingService {
   }
 
   grant(grantId: string): SignedGrant | undefined {
-    const r = this.d.db.prepare('SELECT signed FROM grants WHERE grant_id = ?').get(grantId) as { signed: string } | undefined;
-    return r ? (JSON.parse(r.signed) as SignedGrant) : undefined;
+    const cached = this.grantCache.get(grantId);
+    if (cached) return cached;
+    const r = this.stmts.grant.get(grantId) as { signed: string } | undefined;
+    if (!r) return undefined;
+    const signed = JSON.parse(r.signed) as SignedGrant;
+    if (!this.d.db.inTransaction) {
+      if (this.grantCache.size >= 10_000) this.grantCache.clear();
+      this.grantCache.set(grantId, signed);
+    }
+    return signed;
   }
 
   grants(filter: { county?: string } = {}): (Grant & { revocation: { kind: string; reason: string; at: string } | null; lastUsedAt: string | null })[] {
@@ -351,7 +370,7 @@ export class SharingService {
 
   /** Record a use (for Jincheng §31's unused-grant rule). */
   recordUse(grantId: string): void {
-    this.d.db.prepare('UPDATE grants SET last_used_at = ? WHERE grant_id = ?').run(this.d.clock.now().toISOString(), grantId);
+    this.stmts.recordUse.run(this.d.clock.now().toISOString(), grantId);
   }
 
   // ---------------------------------------------------------------- revocation
@@ -382,8 +401,11 @@ export class SharingService {
   }
 
   latestList(): SignedRevocationList | undefined {
-    const r = this.d.db.prepare('SELECT signed FROM revocation_lists ORDER BY serial DESC LIMIT 1').get() as { signed: string } | undefined;
-    return r ? (JSON.parse(r.signed) as SignedRevocationList) : undefined;
+    if (this.listCache && !this.d.db.inTransaction) return this.listCache;
+    const r = this.stmts.latestList.get() as { signed: string } | undefined;
+    const list = r ? (JSON.parse(r.signed) as SignedRevocationList) : undefined;
+    if (!this.d.db.inTransaction) this.listCache = list;
+    return list;
   }
 
   /** Sign and broadcast the complete list (serial + 1); in the caller's transaction. Expired grants drop off. */
@@ -398,6 +420,7 @@ export class SharingService {
       this.d.identity,
     );
     this.d.db.prepare('INSERT INTO revocation_lists (serial, signed, issued_at) VALUES (?, ?, ?)').run(serial, JSON.stringify(signed), now.toISOString());
+    this.listCache = undefined;
     this.d.db.prepare('DELETE FROM revocation_lists WHERE serial < ?').run(serial - 100);
     this.d.outbox.add(downBroadcastSubject(this.d.municipality, 'grant.revocations'), 'grant.revocations', { list: signed }, now);
     return signed;

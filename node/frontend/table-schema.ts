@@ -189,9 +189,13 @@ interface RegistryRow {
   generation: number;
 }
 
-/** The registered table of an entry, if any. */
+const registryLookups = new WeakMap<Db, ReturnType<Db['prepare']>>();
+
+/** The registered table of an entry, if any. (Called per cascaded query, so the statement is kept per connection.) */
 export function getTable(db: Db, entryId: string): (FrontendTable & { generation: number }) | undefined {
-  const row = db.prepare('SELECT table_name, items_json, generation FROM frontend_tables WHERE entry_id = ?').get(entryId) as RegistryRow | undefined;
+  let stmt = registryLookups.get(db);
+  if (!stmt) registryLookups.set(db, (stmt = db.prepare('SELECT table_name, items_json, generation FROM frontend_tables WHERE entry_id = ?')));
+  const row = stmt.get(entryId) as RegistryRow | undefined;
   if (!row) return undefined;
   const items = JSON.parse(row.items_json) as FrontendItem[];
   return { entryId, tableName: row.table_name, items, keyCodes: items.filter((i) => i.primaryKey).map((i) => i.code), generation: row.generation };

@@ -48,6 +48,7 @@ export interface AccessServerDeps {
 export class AccessServer {
   private sub: Subscription | null = null;
   private readonly limiter: GrantRateLimiter;
+  private readonly grantCache = new Map<string, { grant: Grant; signed: string; until: number }>();
   served = 0;
 
   constructor(private readonly d: AccessServerDeps) {
@@ -77,7 +78,7 @@ export class AccessServer {
       if (env.type !== 'access.forward') throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `${env.type} is not an access.forward`);
       f = env.payload as AccessForward;
       try {
-        grant = verifyGrant(f.grant, this.d.hubKeys(), { issuer: this.d.hubId });
+        grant = this.verified(f.grant);
       } catch (err) {
         if (err instanceof GrantError) throw new AppError(err.code, err.zh, err.en);
         throw err;
@@ -141,6 +142,22 @@ export class AccessServer {
     }
   }
 
+  /**
+   * verifyGrant, remembered per signature for a few minutes: the same grant arrives with every access,
+   * and an Ed25519 verification is most of a small query's CPU. The hub key set is part of the key.
+   */
+  private verified(signed: AccessForward['grant']): Grant {
+    const keys = this.d.hubKeys();
+    const key = `${signed.signature}|${keys.map((k) => Buffer.from(k).toString('base64')).join(',')}`;
+    const hit = this.grantCache.get(key);
+    const now = Date.now();
+    if (hit && hit.until > now && canonicalEqual(hit.signed, signed)) return hit.grant;
+    const grant = verifyGrant(signed, keys, { issuer: this.d.hubId });
+    if (this.grantCache.size >= 10_000) this.grantCache.clear();
+    this.grantCache.set(key, { grant, signed: JSON.stringify(signed.grant), until: now + 300_000 });
+    return grant;
+  }
+
   private onForward(msg: Msg): void {
     void this.answer(msg.data).then(
       (reply) => msg.reply && msg.respond(reply),
@@ -153,4 +170,9 @@ function asReply(err: unknown): PayloadOf<'error'> {
   if (err instanceof AppError) return { code: err.code.slice(0, 64), message: `${err.zh} / ${err.en}`.slice(0, 1000) };
   if (err instanceof ProtocolError) return { code: err.code, message: err.message.slice(0, 1000) };
   return { code: 'INTERNAL', message: '内部错误 / internal error' };
+}
+
+/** The cached grant text equals the presented one (a signature only ever verifies for one text, but be exact). */
+function canonicalEqual(cachedJson: string, signed: AccessForward['grant']): boolean {
+  return cachedJson === JSON.stringify(signed.grant);
 }

@@ -78,7 +78,16 @@ interface AppRow {
 }
 
 export class NodeSharing {
-  constructor(private readonly d: NodeSharingDeps) {}
+  /** Signed grants never change once issued: parsed ones are kept (hot path of every cascaded access). */
+  private readonly grantCache = new Map<string, SignedGrant>();
+  private revocationCache: SignedRevocationList | null | undefined;
+  private readonly getGrant;
+  private readonly getRevocations;
+
+  constructor(private readonly d: NodeSharingDeps) {
+    this.getGrant = d.db.prepare('SELECT signed FROM sharing_grants WHERE grant_id = ?');
+    this.getRevocations = d.db.prepare('SELECT signed FROM sharing_revocations WHERE id = 1');
+  }
 
   /** A department applies (Jincheng §30(1)): queued for the hub; the hub's view comes back as `application.update`. */
   apply(actor: DeptActor, body: unknown): { id: string; state: string } {
@@ -194,16 +203,28 @@ export class NodeSharing {
     this.d.db
       .prepare('INSERT INTO sharing_revocations (id, serial, signed, received_at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET serial = excluded.serial, signed = excluded.signed, received_at = excluded.received_at')
       .run(list.serial, JSON.stringify(signed), this.d.clock.now().toISOString());
+    this.revocationCache = undefined; // re-read after the caller's transaction, never ahead of it
   }
 
   revocations(): SignedRevocationList | null {
-    const r = this.d.db.prepare('SELECT signed FROM sharing_revocations WHERE id = 1').get() as { signed: string } | undefined;
-    return r ? (JSON.parse(r.signed) as SignedRevocationList) : null;
+    if (this.revocationCache !== undefined && !this.d.db.inTransaction) return this.revocationCache;
+    const r = this.getRevocations.get() as { signed: string } | undefined;
+    const list = r ? (JSON.parse(r.signed) as SignedRevocationList) : null;
+    if (!this.d.db.inTransaction) this.revocationCache = list;
+    return list;
   }
 
   grant(grantId: string): SignedGrant | undefined {
-    const r = this.d.db.prepare('SELECT signed FROM sharing_grants WHERE grant_id = ?').get(grantId) as { signed: string } | undefined;
-    return r ? (JSON.parse(r.signed) as SignedGrant) : undefined;
+    const cached = this.grantCache.get(grantId);
+    if (cached) return cached;
+    const r = this.getGrant.get(grantId) as { signed: string } | undefined;
+    if (!r) return undefined;
+    const signed = JSON.parse(r.signed) as SignedGrant;
+    if (!this.d.db.inTransaction) {
+      if (this.grantCache.size >= 10_000) this.grantCache.clear();
+      this.grantCache.set(grantId, signed);
+    }
+    return signed;
   }
 
   /** Grants of `department` at this node: those it uses and those of its resources it provides. */
