@@ -40,6 +40,7 @@ import { StatutoryCalendar } from '../engine/calendar/working-days.ts';
 import { loadCalendarOverrides } from '../engine/calendar/overrides.ts';
 import { SHARING_AUDIT_ACTIONS, SharingService } from './sharing/service.ts';
 import { AccessRouter } from './sharing/access-router.ts';
+import { BatchDistributor } from './sharing/batch.ts';
 import { GroupCommit } from '../engine/group-commit.ts';
 import type { RouteSpec } from '../engine/http-auth.ts';
 import { NodeRegistry } from './storage/registry.ts';
@@ -158,6 +159,7 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
   const packages = new PackageReceiver({ db, link, registry, outbox, rejections, audit, clock, log, municipality: config.municipality, hubBoxKeys: encryption });
   const sharing = new SharingService({ db, store, outbox, identity, audit, clock, log, policy, calendar, municipality: config.municipality, verifyRatePerMinute: config.verifyRatePerMinute });
   const access = new AccessRouter({ db, sharing, registry, store, packages, identity, hubBoxKeys: encryption, audit, rejections, clock, log, municipality: config.municipality, forwardTimeoutMs: config.accessForwardTimeoutMs, commits: new GroupCommit(db) });
+  const batch = new BatchDistributor({ db, sharing, packages, registry, outbox, identity, clock, log, municipality: config.municipality });
   const up = createUpHandler({ db, registry, inbox, catalog, directory, checkpoints, packages, sharing, rejections, clock, municipality: config.municipality });
   const consumer = new ConsumerLoop(
     link,
@@ -183,6 +185,7 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
     if (link.connection) {
       syncServer.listen(link.connection);
       access.listen(link.connection);
+      batch.listen(link.connection);
     }
     ensureStreams().catch((err) => log.warn({ event: 'stream.ensure_failed', err: String(err) }, 'could not ensure streams'));
   });
@@ -230,6 +233,14 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
   sharingTick();
   const sharingTimer = setInterval(sharingTick, config.sharingTickSeconds * 1000);
   sharingTimer.unref();
+  const batchTimer = setInterval(() => {
+    try {
+      batch.distribute();
+    } catch (err) {
+      log.error({ event: 'package.grant_failed', err: String(err) }, 'packages not sent to batch grantees');
+    }
+  }, config.batchDistributeSeconds * 1000);
+  batchTimer.unref();
   // Retention from the policy preset (Jiyuan §28, Hebi §13); records past it are archived, then purged.
   const auditDuties = startAuditMaintenance({ audit, retentionDays: policy.auditRetentionDays, archiveDir: join(dir, 'audit-archive'), clock, log, signer: identity, checkpointMs: 3_600_000 });
   const server: ServerType = await new Promise((resolve) => {
@@ -264,7 +275,9 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
     async close() {
       clearInterval(streamTimer);
       clearInterval(sharingTimer);
+      clearInterval(batchTimer);
       access.close();
+      batch.close();
       packages.stop();
       clearInterval(directoryTimer);
       auditDuties.stop();

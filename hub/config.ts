@@ -39,6 +39,8 @@ export const HubConfig = z
     calendarOverridesFile: z.string().optional(),
     /** How often sharing deadlines, silent consent and unused grants are checked. */
     sharingTickSeconds: z.number().min(0.05).default(60),
+    /** How often stored packages are re-sealed and sent to batch grantees. */
+    batchDistributeSeconds: z.number().min(0.05).default(5),
     /** How long a provider node has to answer a cascaded access before it counts as offline. */
     accessForwardTimeoutMs: z.number().int().min(100).default(5_000),
     /** Cross-verification rate per grant and minute written into new grants. */

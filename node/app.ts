@@ -38,6 +38,7 @@ import { Packager } from './packages/packager.ts';
 import { NODE_SHARING_AUDIT_ACTIONS, NodeSharing } from './sharing/service.ts';
 import { AccessServer } from './sharing/access-server.ts';
 import { AccessClient } from './sharing/access-client.ts';
+import { BatchReceiver } from './sharing/batch.ts';
 import { GroupCommit } from '../engine/group-commit.ts';
 import { purgeRejects } from './frontend/rejects-retention.ts';
 import { frontendItems } from './frontend/entry-items.ts';
@@ -148,14 +149,16 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       })
     : undefined;
   const publisher = new OutboxPublisher(outbox, link, identity, log);
-  const down = createDownHandler({ db, inbox, service, clock, log, hubId: config.hub.nodeId, hubKey, county: config.county, onDirectory, packages, sharing, onContact: () => link.touch() });
+  const boxKeys = readBoxKeyFile(join(dir, config.encryptionKeyFile));
+  const batch = new BatchReceiver({ db, link, sharing, identity, boxKeys, directory, audit, clock, log, municipality: config.municipality, county: config.county, nodeId: config.nodeId, hubId: config.hub.nodeId, hubKeys });
+  const down = createDownHandler({ db, inbox, service, clock, log, hubId: config.hub.nodeId, hubKey, county: config.county, onDirectory, packages, sharing, batch, onContact: () => link.touch() });
   const commits = new GroupCommit(db);
   const accessServer = new AccessServer({ db, sharing, identity, audit, clock, log, municipality: config.municipality, county: config.county, hubId: config.hub.nodeId, hubKeys, commits });
   const accessClient = new AccessClient({
     link,
     sharing,
     identity,
-    boxKeys: readBoxKeyFile(join(dir, config.encryptionKeyFile)),
+    boxKeys,
     directory,
     audit,
     clock,
@@ -214,7 +217,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   const pruneTimer = setInterval(pruneInbox, 6 * 3_600_000);
   pruneTimer.unref();
 
-  const app = createNodeApp({ db, service, departments, accounts: new AccountStore(db), clock, status, log, maxBodyBytes: config.maxBodyBytes, audit, sharing: { sharing, access: accessClient } });
+  const app = createNodeApp({ db, service, departments, accounts: new AccountStore(db), clock, status, log, maxBodyBytes: config.maxBodyBytes, audit, sharing: { sharing, access: accessClient, batch } });
   // Audit retention comes from the policy preset (Jiyuan §28: ≥ 6 months; Hebi §13: ≥ 3 years); the
   // chain head goes to the hub signed, so history cannot be rewritten unnoticed.
   const auditDuties = startAuditMaintenance({
@@ -244,6 +247,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   consumer.start();
   antiEntropy.start();
   packageScheduler?.start();
+  batch.start();
   log.info({ event: 'node.started', nodeId: config.nodeId, county: config.county, url }, 'county node started');
 
   return {
@@ -270,6 +274,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       accessServer.close();
       auditDuties.stop();
       await packageScheduler?.stop();
+      await batch.stop();
       clearInterval(pruneTimer);
       await new Promise<void>((r) => {
         server.close(() => r());

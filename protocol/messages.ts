@@ -4,7 +4,7 @@ import { AuditCheckpoint } from './audit-checkpoint.ts';
 import { base64 } from './base64-schemas.ts';
 import { KeyDirectory, KeyRotation } from './key-directory.ts';
 import { countyCode, entryId } from './identifiers.ts';
-import { PackageResume, PackageStatus, SignedPackageHeader } from './package-messages.ts';
+import { PackageChunkGet, PackageGrant, PackageResume, PackageStatus, SignedPackageHeader } from './package-messages.ts';
 import { AccessAnswer, AccessForward, AccessRequest, ApplicationDecide, ApplicationSubmit, ApplicationUpdate, GrantIssue, GrantRevocations } from './sharing-messages.ts';
 
 export { countyCode, countyOfEntry, ENTRY_ID_RE, entryId } from './identifiers.ts';
@@ -84,6 +84,8 @@ export const MESSAGE_TYPES = {
   'package.offer': SignedPackageHeader,
   'package.resume': PackageResume,
   'package.status': PackageStatus,
+  'package.grant': PackageGrant,
+  'package.chunk.get': PackageChunkGet,
   'application.submit': ApplicationSubmit,
   'application.decide': ApplicationDecide,
   'application.update': ApplicationUpdate,

@@ -27,3 +27,19 @@ export const PackageStatus = z
   })
   .strict();
 export type PackageStatus = z.infer<typeof PackageStatus>;
+
+/** `package.grant` (tag 13), hub → the consumer's county: a stored package re-sealed for a batch grant. */
+export const PackageGrant = z
+  .object({
+    grantId: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
+    /** The sender's signed header with the consumer's recipient entry added (PACKAGES.md §10). */
+    signed: SignedPackageHeader,
+  })
+  .strict();
+export type PackageGrant = z.infer<typeof PackageGrant>;
+
+/** `package.chunk.get` (tag 14), consumer → hub request; the reply is the raw chunk with header `Jl-Chunk: <index>`, or an `error` envelope. */
+export const PackageChunkGet = z
+  .object({ packageId, index: z.number().int().nonnegative() })
+  .strict();
+export type PackageChunkGet = z.infer<typeof PackageChunkGet>;

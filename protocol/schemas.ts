@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { canonicalJson } from './canonical-json.ts';
 import { CatalogContent, CatalogEntryView, CatalogReview } from './catalog-entry.ts';
 import { EnvelopeBody } from './envelope.ts';
-import { PackageResume, PackageStatus, SignedPackageHeader } from './package-messages.ts';
+import { PackageChunkGet, PackageGrant, PackageResume, PackageStatus, SignedPackageHeader } from './package-messages.ts';
 import { AuditCheckpoint } from './audit-checkpoint.ts';
 import { EnrollRequest, EnrollResponse } from './enrollment.ts';
 import { KeyDirectory, KeyRotation } from './key-directory.ts';
@@ -41,6 +41,8 @@ export const schemas: Record<string, z.ZodType> = {
   'message.package.offer': SignedPackageHeader,
   'message.package.resume': PackageResume,
   'message.package.status': PackageStatus,
+  'message.package.grant': PackageGrant,
+  'message.package.chunk.get': PackageChunkGet,
   'message.application.submit': ApplicationSubmit,
   'message.application.decide': ApplicationDecide,
   'message.application.update': ApplicationUpdate,

@@ -439,6 +439,8 @@ function samples(): { env: Envelope; kp: SigningKeyPair }[] {
     'catalog.sync.pull': { entries: [{ id: ENTRY, sv: '' }, { id: ENTRY2, sv: `${COUNTY_CLIENT}:3` }] },
     'catalog.sync.pull.reply': { updates: [{ entryId: ENTRY, update: toBase64(updates.edit2) }] },
     error: { code: 'MESSAGE_INVALID', message: '载荷无效 / invalid payload' },
+    'package.grant': { grantId: GRANT_ID, signed: PACKAGE_VECTORS.packages[0]!.signedHeader as Envelope<'package.offer'>['payload'] },
+    'package.chunk.get': { packageId: '0190a5e2-7c4b-7def-8123-456789abcdef', index: 3 },
     'application.submit': { applicationId: APP_ID, actor: { id: 'zhang', department: 'GA410802' }, request: APP_REQUEST },
     'application.decide': { applicationId: APP_ID, actor: { id: 'li', department: 'GA410803' }, event: { type: 'provider_refuse', reason: '用途超出共享条件', basis: '晋城 §30(2)' } },
     'application.update': { application: null, refused: { applicationId: APP_ID, code: 'WORKFLOW_INVALID_REQUEST', zh: '目录中没有该资源', en: 'no such resource' } },
@@ -454,7 +456,7 @@ function samples(): { env: Envelope; kp: SigningKeyPair }[] {
     'access.answer': { requestId: REQ_ID, grantId: GRANT_ID, sealed: toBase64(enc('sealed bytes')), source: 'hub_package', packageVersion: 12, packageAgeSeconds: 3600 },
   };
   return (Object.keys(MESSAGE_TYPES) as MessageType[]).map((type) => {
-    const hubSigned = type === 'keys.directory' || type.endsWith('.reply') || ['application.update', 'grant.issue', 'grant.revocations', 'access.forward'].includes(type);
+    const hubSigned = type === 'keys.directory' || type.endsWith('.reply') || ['application.update', 'grant.issue', 'grant.revocations', 'access.forward', 'package.grant'].includes(type);
     return { env: { ...base, type, from: hubSigned ? HUB : NODE, payload: payloads[type] } as Envelope, kp: hubSigned ? hub : county };
   });
 }

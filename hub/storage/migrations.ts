@@ -7,6 +7,7 @@ import { ACCOUNTS_SCHEMA_SQL } from '../../engine/accounts/store.ts';
 import { AUDIT_SCHEMA_SQL } from '../../engine/audit/log.ts';
 import { CHECKPOINT_SCHEMA_SQL } from '../../engine/audit/checkpoint.ts';
 import { SHARING_SCHEMA_SQL } from '../sharing/service.ts';
+import { BATCH_SCHEMA_SQL } from '../sharing/batch.ts';
 import { PACKAGE_RECIPIENTS_SQL, PACKAGES_SCHEMA_SQL } from '../packages/receiver.ts';
 
 export const HUB_MIGRATIONS: readonly Migration[] = [
@@ -94,5 +95,10 @@ export const HUB_MIGRATIONS: readonly Migration[] = [
     version: 7,
     name: 'sharing applications, signed grants and revocation lists',
     sql: SHARING_SCHEMA_SQL,
+  },
+  {
+    version: 8,
+    name: 'packages re-sealed and sent to batch grantees',
+    sql: BATCH_SCHEMA_SQL,
   },
 ];

@@ -2,6 +2,7 @@
 import { Hono } from 'hono';
 import type { NodeSharing } from '../sharing/service.ts';
 import type { AccessClient } from '../sharing/access-client.ts';
+import type { BatchReceiver } from '../sharing/batch.ts';
 import { registerSharingRoutes } from '../sharing/http.ts';
 import { z } from 'zod';
 import { CatalogListQuery } from '../../engine/catalog-store.ts';
@@ -36,7 +37,7 @@ export interface NodeRouteDeps {
   maxBodyBytes: number;
   audit: AuditLog;
   /** The sharing API (applications, grants, cascaded access). */
-  sharing?: { sharing: NodeSharing; access: AccessClient };
+  sharing?: { sharing: NodeSharing; access: AccessClient; batch: BatchReceiver };
 }
 
 const READERS = ['dept_operator', 'dept_reader'] as const;

@@ -8,6 +8,7 @@ import { jsonBody } from '../../engine/http.ts';
 import type { AuthEnv, RouteBook } from '../../engine/http-auth.ts';
 import { AppError } from '../../engine/errors.ts';
 import type { AccessClient } from './access-client.ts';
+import type { BatchReceiver } from './batch.ts';
 import type { DeptActor, NodeSharing } from './service.ts';
 
 const READERS = ['dept_operator', 'dept_reader'] as const;
@@ -18,7 +19,7 @@ function actor(account: AuthEnv['Variables']['account']): DeptActor {
   return { id: account.name, role: account.role, department: account.department };
 }
 
-export function registerSharingRoutes(book: RouteBook, d: { sharing: NodeSharing; access: AccessClient }): void {
+export function registerSharingRoutes(book: RouteBook, d: { sharing: NodeSharing; access: AccessClient; batch: BatchReceiver }): void {
   book.add({ method: 'POST', path: '/api/v1/sharing/applications', roles: OPERATORS, summary: 'Apply to use a resource (sent to the hub)' }, async (c) =>
     c.json(d.sharing.apply(actor(c.get('account')), await jsonBody(c, z.unknown())), 202),
   );
@@ -40,4 +41,27 @@ export function registerSharingRoutes(book: RouteBook, d: { sharing: NodeSharing
   book.add({ method: 'POST', path: '/api/v1/sharing/grants/:id/verify', roles: READERS, summary: 'Cross-verify claimed values under a grant (match / no match only)' }, async (c) =>
     c.json(await d.access.verify(actor(c.get('account')), c.req.param('id')!, await jsonBody(c, z.record(z.string(), z.unknown())))),
   );
+  book.add({ method: 'GET', path: '/api/v1/sharing/grants/:id/packages', roles: READERS, summary: 'Packages received under a batch grant' }, (c) =>
+    c.json({ packages: d.batch.list(actor(c.get('account')), c.req.param('id')!) }),
+  );
+  book.add({ method: 'GET', path: '/api/v1/sharing/grants/:id/packages/:packageId/rows', roles: READERS, summary: 'Rows of a received package as the grant allows (NDJSON)' }, async (c) => {
+    const rows = d.batch.rows(actor(c.get('account')), c.req.param('id')!, c.req.param('packageId')!);
+    const first = await rows.next(); // checks and audit happen here, so refusals are proper JSON errors
+    const enc = new TextEncoder();
+    const stream = new ReadableStream<Uint8Array>({
+      start(ctrl) {
+        if (!first.done) ctrl.enqueue(enc.encode(JSON.stringify(first.value) + '\n'));
+        else ctrl.close();
+      },
+      async pull(ctrl) {
+        const r = await rows.next();
+        if (r.done) ctrl.close();
+        else ctrl.enqueue(enc.encode(JSON.stringify(r.value) + '\n'));
+      },
+      async cancel() {
+        await rows.return(undefined);
+      },
+    });
+    return new Response(stream, { headers: { 'content-type': 'application/x-ndjson; charset=utf-8' } });
+  });
 }

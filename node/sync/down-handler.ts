@@ -7,6 +7,8 @@ import type { KeyDirectory } from '../../protocol/key-directory.ts';
 import type { PackageResume, PackageStatus } from '../../protocol/package-messages.ts';
 import type { PackageSender } from '../packages/sender.ts';
 import type { NodeSharing } from '../sharing/service.ts';
+import type { BatchReceiver } from '../sharing/batch.ts';
+import type { PackageGrant } from '../../protocol/package-messages.ts';
 import type { ApplicationUpdate, GrantIssue, GrantRevocations } from '../../protocol/sharing-messages.ts';
 import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
@@ -27,6 +29,7 @@ export interface DownHandlerDeps {
   onDirectory: (dir: KeyDirectory) => void;
   packages?: PackageSender;
   sharing?: NodeSharing;
+  batch?: BatchReceiver;
   onContact: () => void;
 }
 
@@ -70,6 +73,8 @@ export function createDownHandler(d: DownHandlerDeps): { handle: (msg: JsMsg) =>
           d.sharing?.onApplicationUpdate(env.payload as ApplicationUpdate);
         } else if (env.type === 'grant.issue') {
           d.sharing?.onGrant((env.payload as GrantIssue).grant);
+        } else if (env.type === 'package.grant') {
+          d.batch?.onPackageGrant(env.payload as PackageGrant);
         } else if (env.type === 'grant.revocations') {
           d.sharing?.onRevocations((env.payload as GrantRevocations).list);
         } else if (env.type === 'package.resume') {

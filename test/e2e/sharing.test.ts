@@ -32,7 +32,7 @@ describe('sharing: apply, grant, cascaded query and verification', () => {
 
   before(async () => {
     await loadSodium();
-    c = await Cluster.start([A, B], { hubConfig: { accessForwardTimeoutMs: 1_500 } });
+    c = await Cluster.start([A, B], { hubConfig: { accessForwardTimeoutMs: 1_500, batchDistributeSeconds: 0.2 } });
     reviewer = c.token('hub', 'reviewer');
     const b = c.node(B);
     const entry = await api(b.running!.url, b.token, 'POST', '/api/v1/catalog/entries', sampleFor(deptOf(B), 0, { sharingMethods: ['api', 'table', 'verification'], updateCycle: 'irregular' }));
@@ -206,6 +206,30 @@ describe('sharing: apply, grant, cascaded query and verification', () => {
     assert.ok(fromHub.body.packageAgeSeconds >= 0);
     assert.equal(fromHub.body.result.rows.length, 1);
     assert.equal(fromHub.body.result.rows[0].name, '张**', 'desensitized as the provider would');
+
+    // Batch: the grantee's node receives the package re-sealed to it, and reads it as the grant allows.
+    const a = c.node(A);
+    const received = await waitFor('package received at A', async () => {
+      const r = await api(a.running!.url, a.token, 'GET', `/api/v1/sharing/grants/${batch}/packages`);
+      return r.body.packages?.find((p: { state: string }) => p.state === 'ready');
+    }, 20_000);
+    const res = await fetch(`${a.running!.url}/api/v1/sharing/grants/${batch}/packages/${received.packageId}/rows`, { headers: { authorization: `Bearer ${a.token}` } });
+    assert.equal(res.status, 200);
+    const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, 50);
+    assert.deepEqual(Object.keys(lines[0]).sort(), ['citizen_id', 'household_address', 'name'], 'granted items only');
+    assert.match(lines[0].citizen_id, /^\d{6}\*{8}/, 'desensitized');
+    assert.ok(a.running!.audit.search({ action: 'data.use' }).records.some((r) => (r.detail as { packageId?: string }).packageId === received.packageId));
+    assert.deepEqual((await api(a.running!.url, a.token, 'GET', `/api/v1/sharing/grants/${queryOnly}/packages`)).body.packages, [], 'no packages without batch');
+    const other = c.token(A, 'dept_reader', 'OTHER02');
+    assert.equal((await api(a.running!.url, other, 'GET', `/api/v1/sharing/grants/${batch}/packages`)).status, 404);
+
+    // Revoked: the node stops serving the rows as soon as the signed list arrives.
+    await api(c.hub!.url, reviewer, 'POST', `/api/v1/sharing/grants/${batch}/revoke`, { kind: 'revoked', reason: '项目结束' });
+    await waitFor('revocation at A', () => a.running!.sharing.revocations()?.list.entries.some((e) => e.grantId === batch), 10_000);
+    const refused = await api(a.running!.url, a.token, 'GET', `/api/v1/sharing/grants/${batch}/packages/${received.packageId}/rows`);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.error.code, 'GRANT_REVOKED');
     await c.startNode(b);
   });
 });

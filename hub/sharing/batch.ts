@@ -1,0 +1,133 @@
+/**
+ * @module Batch grants (批量共享), hub side: the grantee of a grant that allows `batch` receives the
+ * resource's stored packages — the latest snapshot and every later delta — with the content key
+ * re-sealed to its node's X25519 key (PACKAGES.md §10; the body is not re-encrypted). A periodic pass
+ * sends `package.grant` (tag 13) through the outbox for every package not yet sent under a usable grant;
+ * the consumer fetches the chunks with `package.chunk.get` (tag 14), which the hub serves only while the
+ * grant is usable (not expired, revoked or suspended) and only to the node the package was sealed to.
+ */
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { verifyEnvelope } from '../../protocol/envelope.ts';
+import { ProtocolError } from '../../protocol/errors.ts';
+import { checkGrantUsable } from '../../protocol/grant.ts';
+import type { PackageChunkGet } from '../../protocol/package-messages.ts';
+import { fromBase64 } from '../../protocol/sodium.ts';
+import { downCountySubject } from '../../protocol/subjects.ts';
+import type { Clock } from '../../engine/clock.ts';
+import type { Db } from '../../engine/db.ts';
+import type { Identity } from '../../engine/identity.ts';
+import type { Logger } from '../../engine/log.ts';
+import type { Outbox } from '../../engine/outbox.ts';
+import type { PackageReceiver } from '../packages/receiver.ts';
+import type { NodeRegistry } from '../storage/registry.ts';
+import type { SharingService } from './service.ts';
+
+export const BATCH_SCHEMA_SQL = `
+CREATE TABLE package_grants_sent (
+  grant_id TEXT NOT NULL,
+  package_id TEXT NOT NULL,
+  consumer_node TEXT NOT NULL,
+  sent_at TEXT NOT NULL,
+  PRIMARY KEY (grant_id, package_id)
+) WITHOUT ROWID;
+CREATE INDEX package_grants_sent_package ON package_grants_sent (package_id, consumer_node);
+`;
+
+export interface BatchDeps {
+  db: Db;
+  sharing: SharingService;
+  packages: PackageReceiver;
+  registry: NodeRegistry;
+  outbox: Outbox;
+  identity: Identity;
+  clock: Clock;
+  log: Logger;
+  municipality: string;
+}
+
+export class BatchDistributor {
+  private sub: Subscription | null = null;
+
+  constructor(private readonly d: BatchDeps) {}
+
+  /** Send every stored package of every batch grant's resource (from its latest snapshot on) not yet sent. */
+  distribute(): number {
+    const now = this.d.clock.now();
+    const list = this.d.sharing.latestList()?.list ?? null;
+    let sent = 0;
+    const grants = this.d.db.prepare('SELECT grant_id AS id FROM grants WHERE valid_until > ?').all(now.toISOString()) as { id: string }[];
+    for (const { id } of grants) {
+      const signed = this.d.sharing.grant(id)!;
+      const g = signed.grant;
+      if (!g.methods.includes('batch')) continue;
+      if (!checkGrantUsable(signed, { now, revocations: list, method: 'batch', items: g.items }).ok) continue;
+      const consumer = this.d.registry.get(g.consumer.nodeId)?.node;
+      if (!consumer?.encryptionKey || consumer.status !== 'active') continue;
+      const snap = this.d.db
+        .prepare("SELECT MAX(new_version) AS v FROM packages WHERE resource = ? AND state = 'stored' AND kind = 'snapshot'")
+        .get(g.resource) as { v: number | null };
+      if (snap.v === null) continue;
+      const pending = this.d.db
+        .prepare(
+          `SELECT p.package_id AS id FROM packages p WHERE p.resource = ? AND p.state = 'stored' AND p.new_version >= ?
+             AND NOT EXISTS (SELECT 1 FROM package_grants_sent s WHERE s.grant_id = ? AND s.package_id = p.package_id)
+           ORDER BY p.new_version`,
+        )
+        .all(g.resource, snap.v, id) as { id: string }[];
+      for (const p of pending) {
+        this.d.db.transaction(() => {
+          const header = this.d.packages.reseal(p.id, { nodeId: consumer.nodeId, publicKey: fromBase64(consumer.encryptionKey!) }, `batch grant ${id}`);
+          this.d.db.prepare('INSERT INTO package_grants_sent (grant_id, package_id, consumer_node, sent_at) VALUES (?, ?, ?, ?)').run(id, p.id, consumer.nodeId, now.toISOString());
+          this.d.outbox.add(downCountySubject(this.d.municipality, consumer.county, 'package.grant'), 'package.grant', { grantId: id, signed: header }, now);
+        })();
+        sent++;
+      }
+    }
+    if (sent) this.d.log.info({ event: 'package.granted', count: sent }, 'packages re-sealed for batch grantees');
+    return sent;
+  }
+
+  /** Serve chunks to the nodes packages were sealed to, while their grant is usable. */
+  listen(nc: NatsConnection): void {
+    if (this.sub) return;
+    this.sub = nc.subscribe(`jl.${this.d.municipality}.rpc.*.package.chunk`, {
+      queue: 'hub',
+      callback: (err, msg) => {
+        if (!err) this.serve(msg);
+      },
+    });
+  }
+
+  close(): void {
+    this.sub?.unsubscribe();
+    this.sub = null;
+  }
+
+  private serve(msg: Msg): void {
+    try {
+      const env = verifyEnvelope(msg.data, (id) => this.d.registry.get(id)?.keys);
+      const node = this.d.registry.get(env.from)!.node;
+      if (msg.subject.split('.')[3] !== node.county) throw new ProtocolError('MESSAGE_WRONG_SUBJECT', `${env.from} (county ${node.county}) used ${msg.subject}`);
+      if (env.type !== 'package.chunk.get') throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `${env.type} is not a chunk request`);
+      const req = env.payload as PackageChunkGet;
+      const rows = this.d.db.prepare('SELECT grant_id AS id FROM package_grants_sent WHERE package_id = ? AND consumer_node = ?').all(req.packageId, env.from) as { id: string }[];
+      const list = this.d.sharing.latestList()?.list ?? null;
+      const usable = rows.map((r) => this.d.sharing.grant(r.id)!).map((g) => checkGrantUsable(g, { now: this.d.clock.now(), revocations: list, method: 'batch', items: g.grant.items }));
+      if (!usable.some((u) => u.ok)) {
+        const why = usable.find((u) => !u.ok);
+        throw new ProtocolError('UPDATE_FORBIDDEN', `package ${req.packageId} is not granted to ${env.from}${why && !why.ok ? `: ${why.code}` : ''}`, { code: why && !why.ok ? why.code : 'GRANT_UNKNOWN' });
+      }
+      const chunk = this.d.packages.stored(req.packageId)?.chunk(req.index);
+      if (!chunk) throw new ProtocolError('MESSAGE_INVALID', `no chunk ${req.index} of package ${req.packageId}`);
+      const h = natsHeaders();
+      h.set('Jl-Chunk', String(req.index));
+      msg.respond(chunk, { headers: h });
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) this.d.log.error({ event: 'package.chunk_error', err: String(err) }, 'chunk request failed');
+      const code = err instanceof ProtocolError ? String((err.detail as { code?: string } | undefined)?.code ?? err.code) : 'INTERNAL';
+      const message = err instanceof ProtocolError ? err.message.slice(0, 1000) : 'internal error';
+      msg.respond(this.d.identity.seal('error', Date.now(), { code, message }, this.d.clock.now()));
+    }
+  }
+}
