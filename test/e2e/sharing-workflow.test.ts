@@ -111,6 +111,20 @@ for (const preset of Object.keys(POLICY_PRESETS)) {
       assert.match(last.basis, /第十一条/);
     });
 
+    it('a grant unused for the policy period is withdrawn with notice, and the provider refuses it (Jincheng §31)', async () => {
+      const id = await toProvider();
+      await decide(id, { type: 'provider_approve' });
+      const app = await waitFor('granted', () => (c.hub!.sharing.get(id)?.state === 'granted' ? c.hub!.sharing.get(id) : undefined), 10_000);
+      const days = POLICY_PRESETS[preset as keyof typeof POLICY_PRESETS].revokeUnusedAfterDays;
+      offsetMs += (days + 1) * 86_400_000;
+      c.hub!.sharingTick();
+      const g = c.hub!.sharing.grants().find((x) => x.grantId === app.grantId)!;
+      assert.equal(g.revocation?.kind, 'expired_unused');
+      assert.match(g.revocation!.reason, /晋城 §31/);
+      await waitFor('withdrawal at the provider', () => c.node(B).running!.sharing.revocations()?.list.entries.some((e) => e.grantId === app.grantId && e.kind === 'expired_unused'), 10_000);
+      assert.ok(c.hub!.audit.search({ action: 'sharing.revoke' }).records.some((r) => (r.detail as { grantId?: string }).grantId === app.grantId));
+    });
+
     it(preset === 'yaohai' ? 'silence past the deadline is consent (Yaohai §14)' : 'silence past the deadline flags the application overdue, without consent', async () => {
       const id = await toProvider();
       offsetMs += 30 * 86_400_000; // 30 calendar days: past every preset's deadline, whatever the holidays
