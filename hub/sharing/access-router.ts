@@ -38,6 +38,11 @@ import type { RejectionLog } from '../sync/rejections.ts';
 import { claimedSender } from '../sync/rejections.ts';
 import type { SharingService } from './service.ts';
 
+/** Rows a package fallback may hold while replaying snapshot + deltas (memory bound per request). */
+const MAX_FALLBACK_MATCHES = 20_000;
+/** Package fallbacks answered at once (each replays whole packages). */
+const MAX_FALLBACKS = 2;
+
 export interface AccessRouterDeps {
   db: Db;
   sharing: SharingService;
@@ -111,12 +116,16 @@ export class AccessRouter {
         this.d.sharing.recordUse(r.grantId);
         this.audit(from, r, signed.grant, 'ok', { source });
       });
-      if (msg.reply) msg.respond(answer);
       this.routed++;
+      respond(msg, answer, this.d.log);
     } catch (err) {
       const e = asReply(err);
-      if (err instanceof ProtocolError) this.d.rejections.record(err, msg.subject, env?.from ?? claimedSender(err), this.d.clock.now());
-      else if (!(err instanceof AppError)) this.d.log.error({ event: 'access.error', err: String(err) }, 'access routing failed');
+      try {
+        if (err instanceof ProtocolError) this.d.rejections.record(err, msg.subject, env?.from ?? claimedSender(err), this.d.clock.now());
+        else if (!(err instanceof AppError)) this.d.log.error({ event: 'access.error', err: String(err) }, 'access routing failed');
+      } catch (recordErr) {
+        this.d.log.error({ event: 'access.error', err: String(recordErr) }, 'could not record a refused access');
+      }
       if (env && req) {
         const from = env.from;
         const r = req;
@@ -124,7 +133,7 @@ export class AccessRouter {
           this.d.log.error({ event: 'access.audit_failed', err: String(err) }, 'could not audit a refused access'),
         );
       }
-      if (msg.reply) msg.respond(this.d.identity.seal('error', Date.now(), e, this.d.clock.now()));
+      respond(msg, this.d.identity.seal('error', Date.now(), e, this.d.clock.now()), this.d.log);
     }
   }
 
@@ -153,7 +162,16 @@ export class AccessRouter {
       return { answer: reply.data, source: 'provider' };
     }
     if (req.ask.method === 'query' && g.methods.includes('batch')) {
-      const fromPackage = await this.answerFromPackages(req, req.ask, g, consumer.boxKey);
+      // The provider's rule, applied here too: prefix or range conditions on a desensitized item would
+      // recover its value a character at a time (node/sharing/serve.ts FILTER_ITEM_MASKED).
+      const masked = [...new Set((req.ask.where?.all ?? []).filter((c) => (c.op === 'prefix' || c.op === 'gte' || c.op === 'lte') && (g.desensitization[c.item] ?? 'hide') !== 'none').map((c) => c.item))];
+      if (masked.length) {
+        throw new AppError('FILTER_ITEM_MASKED', `信息项 ${masked.join('、')} 须脱敏，查询条件不得对其使用前缀或范围比较`, `data items ${masked.join(', ')} are desensitized: no prefix or range conditions on them`);
+      }
+      const fromPackage = await this.answerFromPackages(req, req.ask, g, consumer.boxKey).catch((err) => {
+        this.d.log.warn({ event: 'access.package_fallback_failed', resource: g.resource, err: String(err) }, 'could not answer from packages');
+        return null;
+      });
       if (fromPackage) return { answer: fromPackage, source: 'hub_package' };
     }
     throw new AppError(
@@ -167,7 +185,19 @@ export class AccessRouter {
    * The latest state of the resource from the hub's stored packages (last snapshot, then deltas in
    * order), filtered by the grant and the query, projected and desensitized as the provider would.
    */
+  private fallbacks = 0;
+
   private async answerFromPackages(req: AccessRequest, ask: AccessQuery, g: Grant, boxKey: string): Promise<Uint8Array | null> {
+    if (this.fallbacks >= MAX_FALLBACKS) return null;
+    this.fallbacks++;
+    try {
+      return await this.replayPackages(req, ask, g, boxKey);
+    } finally {
+      this.fallbacks--;
+    }
+  }
+
+  private async replayPackages(req: AccessRequest, ask: AccessQuery, g: Grant, boxKey: string): Promise<Uint8Array | null> {
     const snap = this.d.db
       .prepare("SELECT new_version AS v FROM packages WHERE resource = ? AND state = 'stored' AND kind = 'snapshot' ORDER BY new_version DESC LIMIT 1")
       .get(g.resource) as { v: number } | undefined;
@@ -188,6 +218,8 @@ export class AccessRouter {
         const k = keyOf(row);
         if (row['_deleted'] === true || !wanted(row)) matches.delete(k);
         else matches.set(k, row);
+        // Bounded: a query matching this much belongs on the provider or a batch grant, not the fallback.
+        if (matches.size > MAX_FALLBACK_MATCHES) throw new AppError('FALLBACK_TOO_LARGE', '匹配记录过多，无法由枢纽数据包应答', 'too many matching rows to answer from the hub’s packages');
       }
     }
     const items = ask.items ?? g.items;
@@ -224,4 +256,14 @@ function asReply(err: unknown): PayloadOf<'error'> {
   if (err instanceof AppError) return { code: err.code.slice(0, 64), message: `${err.zh} / ${err.en}`.slice(0, 1000) };
   if (err instanceof ProtocolError) return { code: err.code, message: err.message.slice(0, 1000) };
   return { code: 'INTERNAL', message: '内部错误 / internal error' };
+}
+
+/** Reply if the requester waits; a closed or draining connection must not become an unhandled rejection. */
+function respond(msg: Msg, data: Uint8Array, log: Logger): void {
+  if (!msg.reply) return;
+  try {
+    msg.respond(data);
+  } catch (err) {
+    log.warn({ event: 'access.reply_failed', err: String(err) }, 'could not send the answer');
+  }
 }

@@ -76,12 +76,16 @@ export class BatchDistributor {
         )
         .all(g.resource, snap.v, id) as { id: string }[];
       for (const p of pending) {
-        this.d.db.transaction(() => {
-          const header = this.d.packages.reseal(p.id, { nodeId: consumer.nodeId, publicKey: fromBase64(consumer.encryptionKey!) }, `batch grant ${id}`);
-          this.d.db.prepare('INSERT INTO package_grants_sent (grant_id, package_id, consumer_node, sent_at) VALUES (?, ?, ?, ?)').run(id, p.id, consumer.nodeId, now.toISOString());
-          this.d.outbox.add(downCountySubject(this.d.municipality, consumer.county, 'package.grant'), 'package.grant', { grantId: id, signed: header }, now);
-        })();
-        sent++;
+        try {
+          this.d.db.transaction(() => {
+            const header = this.d.packages.reseal(p.id, { nodeId: consumer.nodeId, publicKey: fromBase64(consumer.encryptionKey!) }, `batch grant ${id}`);
+            this.d.db.prepare('INSERT INTO package_grants_sent (grant_id, package_id, consumer_node, sent_at) VALUES (?, ?, ?, ?)').run(id, p.id, consumer.nodeId, now.toISOString());
+            this.d.outbox.add(downCountySubject(this.d.municipality, consumer.county, 'package.grant'), 'package.grant', { grantId: id, signed: header }, now);
+          })();
+          sent++;
+        } catch (err) {
+          this.d.log.error({ event: 'package.grant_failed', grantId: id, packageId: p.id, err: String(err) }, 'package not re-sealed for a batch grantee');
+        }
       }
     }
     if (sent) this.d.log.info({ event: 'package.granted', count: sent }, 'packages re-sealed for batch grantees');
@@ -114,7 +118,9 @@ export class BatchDistributor {
       const rows = this.d.db.prepare('SELECT grant_id AS id FROM package_grants_sent WHERE package_id = ? AND consumer_node = ?').all(req.packageId, env.from) as { id: string }[];
       const list = this.d.sharing.latestList()?.list ?? null;
       const usable = rows.map((r) => this.d.sharing.grant(r.id)!).map((g) => checkGrantUsable(g, { now: this.d.clock.now(), revocations: list, method: 'batch', items: g.grant.items }));
-      if (!usable.some((u) => u.ok)) {
+      const ok = usable.findIndex((u) => u.ok);
+      if (ok >= 0 && req.index === 0) this.d.sharing.recordUse(rows[ok]!.id); // a batch grant in use is not "unused" (Jincheng §31)
+      if (ok < 0) {
         const why = usable.find((u) => !u.ok);
         throw new ProtocolError('UPDATE_FORBIDDEN', `package ${req.packageId} is not granted to ${env.from}${why && !why.ok ? `: ${why.code}` : ''}`, { code: why && !why.ok ? why.code : 'GRANT_UNKNOWN' });
       }
@@ -124,10 +130,14 @@ export class BatchDistributor {
       h.set('Jl-Chunk', String(req.index));
       msg.respond(chunk, { headers: h });
     } catch (err) {
-      if (!(err instanceof ProtocolError)) this.d.log.error({ event: 'package.chunk_error', err: String(err) }, 'chunk request failed');
-      const code = err instanceof ProtocolError ? String((err.detail as { code?: string } | undefined)?.code ?? err.code) : 'INTERNAL';
-      const message = err instanceof ProtocolError ? err.message.slice(0, 1000) : 'internal error';
-      msg.respond(this.d.identity.seal('error', Date.now(), { code, message }, this.d.clock.now()));
+      try {
+        if (!(err instanceof ProtocolError)) this.d.log.error({ event: 'package.chunk_error', err: String(err) }, 'chunk request failed');
+        const code = err instanceof ProtocolError ? String((err.detail as { code?: string } | undefined)?.code ?? err.code) : 'INTERNAL';
+        const message = err instanceof ProtocolError ? err.message.slice(0, 1000) : 'internal error';
+        msg.respond(this.d.identity.seal('error', Date.now(), { code, message }, this.d.clock.now()));
+      } catch (replyErr) {
+        this.d.log.warn({ event: 'package.chunk_reply_failed', err: String(replyErr) }, 'could not answer a chunk request');
+      }
     }
   }
 }

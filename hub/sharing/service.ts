@@ -220,21 +220,31 @@ export class SharingService {
     let changed = 0;
     const ctx = { now: this.d.clock.now(), policy: this.d.policy, calendar: this.d.calendar };
     const open = this.d.db.prepare("SELECT view FROM applications WHERE state NOT IN ('granted', 'rejected', 'withdrawn', 'closed')").all() as AppRow[];
-    for (const r of open) {
-      const app = JSON.parse(r.view) as Application;
-      const result = tick(app, ctx);
-      if (!result) continue;
-      this.d.db.transaction(() => {
-        const done = this.carryOut(result.app, result.effects);
-        if (done.state !== app.state) {
-          this.d.audit.append({ actor: 'system', actorRole: 'system', action: 'sharing.decide', resource: app.resource, result: 'ok', detail: { applicationId: app.id, from: app.state, to: done.state, why: 'deadline' } });
+    let revokedUnused = 0;
+    try {
+      for (const r of open) {
+        const app = JSON.parse(r.view) as Application;
+        // One application that cannot move (its entry gone, say) must not stop the others, nor the list below.
+        try {
+          const result = tick(app, ctx);
+          if (!result) continue;
+          this.d.db.transaction(() => {
+            const done = this.carryOut(result.app, result.effects);
+            if (done.state !== app.state) {
+              this.d.audit.append({ actor: 'system', actorRole: 'system', action: 'sharing.decide', resource: app.resource, result: 'ok', detail: { applicationId: app.id, from: app.state, to: done.state, why: 'deadline' } });
+            }
+          })();
+          changed++;
+        } catch (err) {
+          this.d.log.error({ event: 'sharing.tick_failed', applicationId: app.id, err: String(err) }, 'application deadline not handled');
         }
-      })();
-      changed++;
+      }
+      revokedUnused = this.revokeUnused();
+    } finally {
+      // Providers stop serving when the list goes stale (protocol/grant.ts): it is republished whatever failed above.
+      const last = this.latestList();
+      if (!last || this.d.clock.now().getTime() - Date.parse(last.list.issuedAt) >= 3_600_000) this.d.db.transaction(() => this.publishRevocations())();
     }
-    const revokedUnused = this.revokeUnused();
-    const last = this.latestList();
-    if (!last || this.d.clock.now().getTime() - Date.parse(last.list.issuedAt) >= 3_600_000) this.d.db.transaction(() => this.publishRevocations())();
     return { changed, revokedUnused };
   }
 
@@ -291,8 +301,11 @@ export class SharingService {
   // ---------------------------------------------------------------- grants
 
   private issueGrant(app: Application, e: Extract<WorkflowEffect, { kind: 'issue_grant' }>): SignedGrant {
-    const view = this.d.store.requireView(app.resource);
+    const view = this.d.store.getView(app.resource);
+    if (!view || view.status === 'withdrawn') throw new WorkflowError('WORKFLOW_INVALID_REQUEST', `资源 ${app.resource} 已不在目录中`, `resource ${app.resource} is no longer in the catalog`);
     const items = (view.content as { dataItems: DataItem[] }).dataItems;
+    const gone = e.items.filter((code) => !items.some((i) => i.code === code));
+    if (gone.length) throw new WorkflowError('WORKFLOW_ITEMS_INVALID', `信息项 ${gone.join('、')} 已不在目录条目中`, `data items ${gone.join(', ')} are no longer in the entry`);
     const desensitization = Object.fromEntries(e.items.map((code) => [code, defaultProfileFor(items.find((i) => i.code === code)!)]));
     const now = this.d.clock.now();
     const signed = signGrant(

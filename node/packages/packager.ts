@@ -153,7 +153,7 @@ export class Packager {
     if (kind === 'snapshot') {
       // A snapshot must carry a version the hub has not stored yet, even when no row changed (items altered).
       const floor = h.stored?.new_version ?? 0;
-      this.d.db.prepare('UPDATE frontend_versions SET value = value + 1 WHERE id = 1 AND value <= ?').run(floor);
+      this.d.db.prepare('UPDATE frontend_versions SET value = MAX(value, ?) + 1 WHERE id = 1 AND value <= ?').run(floor, floor);
     }
 
     let small = false;

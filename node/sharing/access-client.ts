@@ -94,22 +94,33 @@ export class AccessClient {
       const node = this.d.directory.current()?.nodes.find((n) => n.nodeId === id);
       return node && node.county === g.provider.county ? this.d.directory.keysOf(id, this.d.clock.now()) : undefined;
     };
-    const env = verifyEnvelope(bytes, providerKeys);
-    if (env.type === 'error') {
-      const e = env.payload as PayloadOf<'error'>;
-      await auditUse('denied', { code: e.code });
-      const [zh, en] = e.message.includes(' / ') ? e.message.split(' / ', 2) : [e.message, e.message];
-      throw new AppError(e.code, zh!, en!);
+    let answer: AccessAnswer;
+    let result: T;
+    let answeredBy: string;
+    try {
+      const env = verifyEnvelope(bytes, providerKeys);
+      answeredBy = env.from;
+      if (env.type === 'error') {
+        const e = env.payload as PayloadOf<'error'>;
+        const [zh, en] = e.message.includes(' / ') ? e.message.split(' / ', 2) : [e.message, e.message];
+        throw new AppError(e.code, zh!, en!);
+      }
+      if (env.type !== 'access.answer') throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `unexpected answer ${env.type}`);
+      answer = env.payload as AccessAnswer;
+      // Live answers come from the provider's node; only package answers may come from the hub.
+      if (answer.requestId !== req.requestId || answer.grantId !== grantId || (answer.source === 'provider') === (env.from === this.d.hubId)) {
+        throw new ProtocolError('MESSAGE_INVALID', `answer from ${env.from} does not match the request`);
+      }
+      const plain = sodium().crypto_box_seal_open(fromBase64(answer.sealed), this.d.boxKeys.publicKey, this.d.boxKeys.secretKey);
+      result = schema.parse(JSON.parse(new TextDecoder().decode(plain)));
+    } catch (err) {
+      // Every outcome is audited, also an answer that could not be trusted or opened.
+      const code = err instanceof AppError || err instanceof ProtocolError ? err.code : 'ANSWER_INVALID';
+      await auditUse(err instanceof AppError ? 'denied' : 'failed', { code });
+      if (err instanceof AppError) throw err;
+      throw new AppError('ANSWER_INVALID', '跨区县答复无法验证或解密', 'the cascaded answer could not be verified or opened');
     }
-    if (env.type !== 'access.answer') throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `unexpected answer ${env.type}`);
-    const answer = env.payload as AccessAnswer;
-    // Live answers come from the provider's node; only package answers may come from the hub.
-    if (answer.requestId !== req.requestId || (answer.source === 'provider') === (env.from === this.d.hubId)) {
-      throw new ProtocolError('MESSAGE_INVALID', `answer from ${env.from} does not match the request`);
-    }
-    const plain = sodium().crypto_box_seal_open(fromBase64(answer.sealed), this.d.boxKeys.publicKey, this.d.boxKeys.secretKey);
-    const result = schema.parse(JSON.parse(new TextDecoder().decode(plain)));
-    await auditUse('ok', { source: answer.source, answeredBy: env.from, ...(answer.packageVersion !== null ? { packageVersion: answer.packageVersion } : {}), ...(ask.method === 'query' ? { rows: (result as QueryResult).rows.length } : {}) });
+    await auditUse('ok', { source: answer.source, answeredBy, ...(answer.packageVersion !== null ? { packageVersion: answer.packageVersion } : {}), ...(ask.method === 'query' ? { rows: (result as QueryResult).rows.length } : {}) });
     return { grantId, requestId: req.requestId, source: answer.source, packageVersion: answer.packageVersion, packageAgeSeconds: answer.packageAgeSeconds, result };
   }
 }

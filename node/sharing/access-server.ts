@@ -159,10 +159,11 @@ export class AccessServer {
   }
 
   private onForward(msg: Msg): void {
-    void this.answer(msg.data).then(
-      (reply) => msg.reply && msg.respond(reply),
-      (err) => this.d.log.error({ event: 'access.error', err: String(err) }, 'access answer failed'),
-    );
+    void this.answer(msg.data)
+      .then((reply) => {
+        if (msg.reply) msg.respond(reply);
+      })
+      .catch((err) => this.d.log.error({ event: 'access.error', err: String(err) }, 'access answer failed'));
   }
 }
 

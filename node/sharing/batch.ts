@@ -30,8 +30,9 @@ import type { KeyDirectoryStore } from '../keys/directory-store.ts';
 import type { DeptActor, NodeSharing } from './service.ts';
 
 export const RECEIVED_PACKAGES_SQL = `
+-- One row per (grant, package): two grants of this node on one resource each get the package.
 CREATE TABLE received_packages (
-  package_id TEXT PRIMARY KEY,
+  package_id TEXT NOT NULL,
   grant_id TEXT NOT NULL,
   resource TEXT NOT NULL,
   kind TEXT NOT NULL,
@@ -41,9 +42,10 @@ CREATE TABLE received_packages (
   signed_header TEXT NOT NULL,
   state TEXT NOT NULL CHECK (state IN ('fetching', 'ready', 'failed')),
   code TEXT,
-  received_at TEXT NOT NULL
+  received_at TEXT NOT NULL,
+  PRIMARY KEY (grant_id, package_id)
 ) WITHOUT ROWID;
-CREATE INDEX received_packages_grant ON received_packages (grant_id, new_version);
+CREATE INDEX received_packages_state ON received_packages (state, new_version);
 CREATE TABLE received_chunks (
   package_id TEXT NOT NULL,
   idx INTEGER NOT NULL,
@@ -99,7 +101,7 @@ export class BatchReceiver {
     this.d.db
       .prepare(
         `INSERT INTO received_packages (package_id, grant_id, resource, kind, base_version, new_version, row_count, signed_header, state, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'fetching', ?) ON CONFLICT (package_id) DO NOTHING`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'fetching', ?) ON CONFLICT (grant_id, package_id) DO NOTHING`,
       )
       .run(h.packageId, p.grantId, h.resource, h.kind, h.baseVersion, h.newVersion, h.rowCount, JSON.stringify(p.signed), this.d.clock.now().toISOString());
     queueMicrotask(() => void this.poll());
@@ -121,7 +123,13 @@ export class BatchReceiver {
   }
 
   private async fetchAll(): Promise<void> {
-    const pending = this.d.db.prepare("SELECT * FROM received_packages WHERE state = 'fetching' ORDER BY new_version").all() as ReceivedRow[];
+    let pending: ReceivedRow[];
+    try {
+      pending = this.d.db.prepare("SELECT * FROM received_packages WHERE state = 'fetching' ORDER BY new_version").all() as ReceivedRow[];
+    } catch (err) {
+      this.d.log.warn({ event: 'package.fetch_failed', err: String(err) }, 'package fetch paused');
+      return;
+    }
     for (const p of pending) {
       try {
         await this.fetch(p);
@@ -144,7 +152,8 @@ export class BatchReceiver {
         const env = verifyEnvelope(reply.data, (id) => (id === this.d.hubId ? this.d.hubKeys() : undefined));
         const e = env.payload as PayloadOf<'error'>;
         this.d.log.warn({ event: 'package.chunk_refused', packageId: p.package_id, code: e.code }, e.message);
-        if (e.code.startsWith('GRANT_')) this.finish(p.package_id, 'failed', e.code);
+        // Final only when the grant can never be used again; a suspension may be lifted.
+        if (e.code === 'GRANT_REVOKED' || e.code === 'GRANT_EXPIRED') this.finish(p.grant_id, p.package_id, 'failed', e.code);
         return;
       }
       store.run(p.package_id, i, reply.data);
@@ -155,17 +164,17 @@ export class BatchReceiver {
       let n = 0;
       for await (const _ of openPackage(signed, (i) => (get.get(p.package_id, i) as { bytes: Buffer } | undefined)?.bytes, this.d.boxKeys, { senderKeys: this.d.directory.keysOf(signed.header.sender, this.d.clock.now()) })) n++;
       if (n !== signed.header.rowCount) throw new PackageError('PACKAGE_MALFORMED', `rows ${n} ≠ ${signed.header.rowCount}`);
-      this.finish(p.package_id, 'ready', null);
+      this.finish(p.grant_id, p.package_id, 'ready', null);
       this.d.log.info({ event: 'package.received', packageId: p.package_id, grantId: p.grant_id, rows: n }, 'batch package received');
     } catch (err) {
       if (!(err instanceof PackageError)) throw err;
-      this.finish(p.package_id, 'failed', err.code);
+      this.finish(p.grant_id, p.package_id, 'failed', err.code);
       this.d.db.prepare('DELETE FROM received_chunks WHERE package_id = ?').run(p.package_id);
     }
   }
 
-  private finish(packageId: string, state: 'ready' | 'failed', code: string | null): void {
-    this.d.db.prepare('UPDATE received_packages SET state = ?, code = ? WHERE package_id = ?').run(state, code, packageId);
+  private finish(grantId: string, packageId: string, state: 'ready' | 'failed', code: string | null): void {
+    this.d.db.prepare('UPDATE received_packages SET state = ?, code = ? WHERE grant_id = ? AND package_id = ?').run(state, code, grantId, packageId);
   }
 
   /** The packages received under a grant of the caller's department. */
@@ -191,7 +200,11 @@ export class BatchReceiver {
     const get = this.d.db.prepare('SELECT bytes FROM received_chunks WHERE package_id = ? AND idx = ?');
     for await (const row of openPackage(signed, (i) => (get.get(packageId, i) as { bytes: Buffer } | undefined)?.bytes, this.d.boxKeys, { senderKeys: this.d.directory.keysOf(signed.header.sender, this.d.clock.now()) })) {
       if (row['_deleted'] === true) {
-        yield { ...Object.fromEntries(g.items.filter((i) => i in row).map((i) => [i, row[i]])), _deleted: true };
+        // A tombstone has only the key: it cannot be checked against the row filter, so it passes with
+        // its granted key items desensitized like any row (never a raw masked value).
+        const key = g.items.filter((i) => i in row);
+        if (key.length === 0) continue;
+        yield { ...desensitizeRow(Object.fromEntries(key.map((i) => [i, row[i]])), g.desensitization, { unlisted: 'drop' }), _deleted: true };
         continue;
       }
       if (g.rowFilter && !matchesFilter(row, g.rowFilter)) continue;

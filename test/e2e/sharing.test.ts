@@ -206,6 +206,9 @@ describe('sharing: apply, grant, cascaded query and verification', () => {
     assert.ok(fromHub.body.packageAgeSeconds >= 0);
     assert.equal(fromHub.body.result.rows.length, 1);
     assert.equal(fromHub.body.result.rows[0].name, '张**', 'desensitized as the provider would');
+    const probing = await query({ where: { all: [{ item: 'citizen_id', op: 'prefix', value: citizenIdFor(9).slice(0, 10) }] } }, batch);
+    assert.equal(probing.status, 403, 'a prefix search would recover a masked ID digit by digit');
+    assert.equal(probing.body.error.code, 'FILTER_ITEM_MASKED');
 
     // Batch: the grantee's node receives the package re-sealed to it, and reads it as the grant allows.
     const a = c.node(A);
