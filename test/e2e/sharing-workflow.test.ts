@@ -143,5 +143,20 @@ for (const preset of Object.keys(POLICY_PRESETS)) {
         assert.ok(shown.body.deadlineInfo.workingDaysLeft < 0);
       }
     });
+
+    if (preset === 'yaohai') {
+      it('an application that can no longer be granted does not stop the others or the revocation list', async () => {
+        const id = await toProvider();
+        // The provider withdraws the entry (Jincheng §19) before answering: silent consent cannot grant it.
+        const del = await api(c.node(B).running!.url, c.node(B).token, 'DELETE', `/api/v1/catalog/entries/${resource}`);
+        assert.equal(del.status, 200, JSON.stringify(del.body));
+        await waitFor('withdrawal at the hub', () => c.hub!.catalog.get(resource).status === 'withdrawn', 10_000);
+        const serial = c.hub!.sharing.latestList()!.list.serial;
+        offsetMs += 30 * 86_400_000;
+        c.hub!.sharingTick();
+        assert.equal(c.hub!.sharing.get(id)!.state, 'provider_review', 'left as it was, and logged');
+        assert.ok(c.hub!.sharing.latestList()!.list.serial > serial, 'the hourly list still went out');
+      });
+    }
   });
 }
