@@ -235,4 +235,29 @@ describe('sharing: apply, grant, cascaded query and verification', () => {
     assert.equal(refused.body.error.code, 'GRANT_REVOKED');
     await c.startNode(b);
   });
+
+  it('batch deltas reach the grantee; a deleted row arrives as a tombstone with its key masked', async () => {
+    const grant = await grantOf(await apply(['batch']));
+    const a = c.node(A);
+    const b = c.node(B);
+    const del = await fetch(`${b.running!.url}/api/v1/frontend/${resource}/import`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${b.token}`, 'content-type': 'text/csv' },
+      body: `${HEADER},_delete\n${person(4)},1\n`,
+    });
+    assert.equal(del.status, 200, await del.text());
+    const delta = await b.running!.packager!.run(resource, { actor: 'test' });
+    assert.equal(delta.status, 'sent');
+    assert.equal((delta as { kind: string }).kind, 'delta');
+    const got = await waitFor('delta received at A', async () => {
+      const r = await api(a.running!.url, a.token, 'GET', `/api/v1/sharing/grants/${grant}/packages`);
+      return r.body.packages?.find((p: { kind: string; state: string }) => p.kind === 'delta' && p.state === 'ready');
+    }, 20_000);
+    const text = await fetch(`${a.running!.url}/api/v1/sharing/grants/${grant}/packages/${got.packageId}/rows`, { headers: { authorization: `Bearer ${a.token}` } }).then((r) => r.text());
+    const rows = text.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]._deleted, true);
+    assert.equal(rows[0].citizen_id, `${citizenIdFor(4).slice(0, 6)}********${citizenIdFor(4).slice(14)}`, 'the key is masked like any value');
+    assert.doesNotMatch(text, new RegExp(citizenIdFor(4)));
+  });
 });
