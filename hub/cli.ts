@@ -5,6 +5,7 @@ import { readConfig } from '../engine/config-file.ts';
 import { openDatabase } from '../engine/db.ts';
 import { addStartCommand, openReadOnly, parsePort, printJson, splitList } from '../engine/cli-support.ts';
 import { loadSodium } from '../protocol/sodium.ts';
+import { decodePublicKey } from '../protocol/keys.ts';
 import { startHub } from './app.ts';
 import { HubConfig } from './config.ts';
 import { HUB_NATS_SEED_FILE, initHub } from './init.ts';
@@ -124,10 +125,20 @@ export function registerHubCommands(cmd: Command): void {
     .requiredOption('--public-key <base64>', '节点公钥 / node public key (printed by `jilian node init`)')
     .option('--name <name>', '节点名称 / display name')
     .option('--nats-nkey <nkey>', '节点 NATS 用户公钥 / the node’s NATS user public nkey (U…)')
+    .option('--encryption-key <base64>', '节点加密公钥（跨区县答复与数据包加密给它）/ the node’s X25519 key: cascaded answers and batch packages are sealed to it (printed by `jilian node init`)')
     .action(async (o) => {
       const { db, registry, directory, audit } = await openDirectory(o.dir);
+      for (const [flag, key] of [['--public-key', o.publicKey], ['--encryption-key', o.encryptionKey]] as const) {
+        if (key === undefined) continue;
+        try {
+          decodePublicKey(key);
+        } catch {
+          db.close();
+          throw new Error(`${flag} 不是32字节的 base64 公钥 / ${flag} is not a 32-byte base64 public key`);
+        }
+      }
       db.transaction(() => {
-        registry.register({ nodeId: o.nodeId, county: o.county, publicKey: o.publicKey, name: o.name, natsNkey: o.natsNkey }, new Date());
+        registry.register({ nodeId: o.nodeId, county: o.county, publicKey: o.publicKey, name: o.name, natsNkey: o.natsNkey, encryptionKey: o.encryptionKey }, new Date());
         audit.append({ actor: `os:${userInfo().username}`, actorRole: 'secadmin', department: o.county, action: 'key.register', resource: o.nodeId, result: 'ok', detail: { via: 'cli' } });
         directory.publish();
       })();

@@ -41,7 +41,7 @@ export function registerNodeCommands(cmd: Command): void {
     .option('--nats-auth', '生成 NATS nkey 并以其登录 / create a NATS nkey and log in with it')
     .option('--hub-encryption-key <base64>', '市级枢纽加密公钥（数据包）/ hub encryption key for data packages (printed by `jilian hub init`)')
     .action(async (o) => {
-      const { config, publicKey, natsNkey } = await initNode(o.dir, {
+      const { config, publicKey, encryptionKey, natsNkey } = await initNode(o.dir, {
         county: o.county,
         countyName: o.countyName,
         municipality: o.municipality,
@@ -56,9 +56,10 @@ export function registerNodeCommands(cmd: Command): void {
       });
       console.log(`已初始化节点 / node initialised: ${config.nodeId} (${config.countyName} ${config.county})`);
       console.log(`公钥 / public key: ${publicKey}`);
+      console.log(`加密公钥 / encryption key: ${encryptionKey}`);
       if (natsNkey) console.log(`NATS 公钥 / NATS nkey: ${natsNkey}`);
       console.log('下一步 / next:');
-      console.log(`  1. 市级枢纽登记本节点 / at the hub: jilian hub register-node --dir <hub dir> --node-id ${config.nodeId} --county ${config.county} --public-key ${publicKey}`);
+      console.log(`  1. 市级枢纽登记本节点 / at the hub: jilian hub register-node --dir <hub dir> --node-id ${config.nodeId} --county ${config.county} --public-key ${publicKey} --encryption-key ${encryptionKey}`);
       console.log(`  2. 为部门签发令牌 / issue a department token: jilian node dept add --dir ${o.dir} --code <dept code> --name <dept name>`);
       console.log(`  3. 启动 / start: jilian node start --dir ${o.dir}`);
     });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sampleCatalogContents } from '../protocol/catalog-samples.ts';
+import { citizenIdCheckChar } from '../protocol/ids.ts';
 import { NatsServer } from '../test/helpers/nats-server.ts';
 
 const BIN = fileURLToPath(new URL('../bin/jilian.mjs', import.meta.url));
@@ -76,14 +77,16 @@ try {
   const hubInit = jilian('hub', 'init', '--dir', hubDir, '--municipality', MUNI, '--municipality-name', '晋城市', '--nats', nats.url, '--http-port', '0');
   const hubId = field(hubInit, /hub id: (\S+)/);
   const hubKey = field(hubInit, /hub public key: (\S+)/);
+  const hubEncryptionKey = field(hubInit, /hub encryption key: (\S+)/);
   const operatorToken = field(hubInit, /token \(shown once\): (\S+)/);
 
   const samples = sampleCatalogContents();
   const nodes = NODES.map((n) => {
     const dir = join(root, `node-${n.county}`);
-    const init = jilian('node', 'init', '--dir', dir, '--county', n.county, '--county-name', n.name, '--municipality', MUNI, '--hub-id', hubId, '--hub-key', hubKey, '--nats', nats.url, '--http-port', '0');
+    const init = jilian('node', 'init', '--dir', dir, '--county', n.county, '--county-name', n.name, '--municipality', MUNI, '--hub-id', hubId, '--hub-key', hubKey, '--hub-encryption-key', hubEncryptionKey, '--nats', nats.url, '--http-port', '0');
     const publicKey = field(init, /public key: (\S+)/);
-    jilian('hub', 'register-node', '--dir', hubDir, '--node-id', `county-${n.county}`, '--county', n.county, '--public-key', publicKey, '--name', n.name);
+    const encryptionKey = field(init, /\/ encryption key: (\S+)/);
+    jilian('hub', 'register-node', '--dir', hubDir, '--node-id', `county-${n.county}`, '--county', n.county, '--public-key', publicKey, '--encryption-key', encryptionKey, '--name', n.name);
     // 泽州县民政局 catalogs at its county node; the municipal departments at the municipal node.
     const mine = samples.filter((s) => (n.county === '140525') === s.provider.code.startsWith('zz-'));
     const tokens = new Map<string, string>();
@@ -118,6 +121,38 @@ try {
   const total = await call(hubUrl, operatorToken, 'GET', '/api/v1/catalog/entries?limit=1');
   const search = await call(b.url, bToken, 'GET', `/api/v1/catalog/entries?q=${encodeURIComponent('社保')}`);
   console.log(`总目录 / total catalog at the hub: ${total.total} entries; “社保” at ${b.name}: ${search.items.map((e: { content: { name: string } }) => e.content.name).join('、')}`);
+
+  // Sharing: 泽州县民政局 applies for the municipal police's residence data, the hub's reviewer passes the
+  // compliance review, and the bureau queries and cross-verifies it through its own node and the hub.
+  const aPolice = a.tokens.get(police.provider.code)!;
+  const residence = await call(a.url, aPolice, 'POST', '/api/v1/catalog/entries', { ...police, name: '居住证办理信息', abstract: '居住证申领与签注办理信息。', sharingMethods: ['api', 'table', 'verification'], updateCycle: 'daily' });
+  const people = [['14052519850312001', '张伟'], ['14052519900701002', '李娜'], ['14052520010923003', '王芳']].map(([body, name]) => [body + citizenIdCheckChar(body!), name!]);
+  const csv = ['公民身份号码,姓名,性别,民族,出生日期,户籍地址,户籍地行政区划代码,是否已注销户口', ...people.map(([id, name]) => `${id},${name},1,01,${id!.slice(6, 10)}-${id!.slice(10, 12)}-${id!.slice(12, 14)},山西省晋城市泽州县金村镇府城村,140525,否`)].join('\n');
+  const imported = await fetch(`${a.url}/api/v1/frontend/${residence.id}/import`, { method: 'POST', headers: { authorization: `Bearer ${aPolice}`, 'content-type': 'text/csv' }, body: csv });
+  if (!imported.ok) throw new Error(`import: ${imported.status} ${await imported.text()}`);
+  await until('entry at the hub', async () => (await fetch(`${hubUrl}/api/v1/catalog/entries/${residence.id}`, { headers: { authorization: `Bearer ${operatorToken}` } })).ok);
+  const civil = b.tokens.get('zz-mzj')!;
+  const now = Date.now();
+  const application = await call(b.url, civil, 'POST', '/api/v1/sharing/applications', {
+    resource: residence.id,
+    items: ['citizen_id', 'name', 'household_address'],
+    purpose: '最低生活保障申请人户籍核实',
+    scenario: '低保审核确认',
+    methods: ['query', 'verify'],
+    period: { from: new Date(now).toISOString(), until: new Date(now + 365 * 86_400_000).toISOString() },
+  });
+  await until('application at the hub', async () => (await fetch(`${hubUrl}/api/v1/sharing/applications/${application.id}`, { headers: { authorization: `Bearer ${operatorToken}` } })).ok);
+  const decided = await call(hubUrl, operatorToken, 'POST', `/api/v1/sharing/applications/${application.id}/decision`, { type: 'compliance_approve' });
+  const grantId = decided.grantId as string;
+  await until('grant at both counties', async () =>
+    (await call(b.url, civil, 'GET', '/api/v1/sharing/grants')).grants.some((g: { grantId: string }) => g.grantId === grantId) &&
+    (await call(a.url, aPolice, 'GET', '/api/v1/sharing/grants')).grants.some((g: { grantId: string }) => g.grantId === grantId),
+  );
+  const queried = await call(b.url, civil, 'POST', `/api/v1/sharing/grants/${grantId}/query`, { where: { all: [{ item: 'citizen_id', op: 'eq', value: people[0]![0] }] } });
+  const verified = await call(b.url, civil, 'POST', `/api/v1/sharing/grants/${grantId}/verify`, { subject: { item: 'citizen_id', value: people[1]![0] }, claims: { name: '李娜', household_address: '北京市' } });
+  console.log(`共享 / sharing: ${b.name}民政局申请 → 枢纽符合性审查通过（晋城 §30(1)）→ 授权 ${grantId.slice(0, 8)}…`);
+  console.log(`  跨区县查询 / cascaded query (${queried.source}): ${JSON.stringify(queried.result.rows[0])}（仅授权信息项，已脱敏 / granted items only, desensitized）`);
+  console.log(`  核验 / verification: 姓名 name ${verified.result.results.name}，户籍地址 address ${verified.result.results.household_address}（不返回数据值 / no values returned）`);
   console.log('');
   console.log(`Hub       ${hubUrl}   (operator token: ${operatorToken})`);
   for (const n of nodes) console.log(`${n.name.padEnd(6, '　')} ${n.url}   (e.g. ${[...n.tokens.keys()][0]} token: ${[...n.tokens.values()][0]})`);

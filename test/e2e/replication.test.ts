@@ -100,5 +100,9 @@ describe('catalog replication: 1 hub + 2 counties', () => {
     const openapi = await fetch(`${a.running!.url}/api/v1/openapi.json`).then((r) => r.json());
     assert.equal(openapi.openapi, '3.1.0');
     assert.ok(openapi.paths['/api/v1/catalog/entries'].post);
+    // Every catalog and sharing route the node serves is in the document.
+    const documented = (r: { method: string; path: string }) => openapi.paths[r.path.replace(/:(\w+)/g, '{$1}')]?.[r.method.toLowerCase()];
+    const missing = a.running!.routes.filter((r) => /^\/api\/v1\/(catalog|sharing)\//.test(r.path) && !documented(r));
+    assert.deepEqual(missing.map((r) => `${r.method} ${r.path}`), []);
   });
 });
