@@ -1,4 +1,5 @@
 /** @module Application errors: a stable code, a message in zh-CN and in English, and field paths. */
+import { ProtocolError } from '../protocol/errors.ts';
 
 export interface FieldIssue {
   path: string;
@@ -63,3 +64,10 @@ export const ERROR_STATUS: Record<string, number> = {
   FALLBACK_TOO_LARGE: 413,
   HUB_UNREACHABLE: 504,
 };
+
+/** An error as the `error` wire payload (code, "zh / en" message): what request/reply answers carry. */
+export function errorReply(err: unknown): { code: string; message: string } {
+  if (err instanceof AppError) return { code: err.code.slice(0, 64), message: `${err.zh} / ${err.en}`.slice(0, 1000) };
+  if (err instanceof ProtocolError) return { code: err.code, message: err.message.slice(0, 1000) };
+  return { code: 'INTERNAL', message: '内部错误 / internal error' };
+}

@@ -20,6 +20,7 @@
  */
 import { z } from 'zod';
 import type { DataItem } from './catalog-entry.ts';
+import type { FilterOp, RowFilter } from './row-filter.ts';
 
 export const PROFILES = ['none', 'citizen_id', 'mobile', 'name', 'address', 'free_text', 'hide'] as const;
 export const DesensitizationProfile = z.enum(PROFILES).describe('脱敏规则 / desensitization profile');
@@ -265,4 +266,17 @@ export function defaultProfileFor(item: Pick<DataItem, 'name' | 'code' | 'type' 
   if (CODE_ADDRESS.test(code)) return 'address';
   if (CODE_NAME.test(code)) return 'name';
   return 'free_text';
+}
+
+/**
+ * Conditions a filter may not put on a desensitized item: a prefix or range search recovers the masked
+ * value a character at a time, so only eq / ne / in may name such an item. Enforced wherever a grant's
+ * rows are filtered (the provider, and the hub answering from packages).
+ */
+export const MASKED_FILTER_OPS: readonly FilterOp[] = ['prefix', 'gte', 'lte'];
+
+/** Items `where` searches by prefix or range although their profile (missing = hidden) is not `none`. */
+export function maskedFilterItems(where: RowFilter | null | undefined, profiles: Readonly<Record<string, DesensitizationProfile>>): string[] {
+  const masked = (where?.all ?? []).filter((c) => MASKED_FILTER_OPS.includes(c.op) && (Object.hasOwn(profiles, c.item) ? profiles[c.item] : 'hide') !== 'none');
+  return [...new Set(masked.map((c) => c.item))];
 }

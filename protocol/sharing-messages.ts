@@ -15,14 +15,13 @@
 import { z } from 'zod';
 import { ApplicationEvent, ApplicationRequest, ApplicationView } from './application.ts';
 import { base64, key32 } from './base64-schemas.ts';
-import { SignedGrant, SignedRevocationList, UUID7_RE } from './grant.ts';
+import { departmentCode, SignedGrant, SignedRevocationList, UUID7_RE } from './grant.ts';
 import { countyCode } from './identifiers.ts';
 import { itemCode, RowFilter } from './row-filter.ts';
 import { NODE_ID_RE } from './subjects.ts';
 
 const uuid7 = z.string().regex(UUID7_RE, 'lower-case UUID version 7');
-const departmentCode = z.string().regex(/^[0-9A-Za-z][0-9A-Za-z_-]{1,31}$/);
-const actor = z.strictObject({ id: z.string().min(1).max(200), department: departmentCode });
+const actor = z.strictObject({ id: z.string().min(1).max(200), department: departmentCode.describe('部门代码 / department code') });
 
 /** `application.submit`. */
 export const ApplicationSubmit = z.strictObject({
@@ -88,6 +87,15 @@ export const AccessRequest = z.strictObject({
   ask: z.discriminatedUnion('method', [AccessQuery, AccessVerify]),
 });
 export type AccessRequest = z.infer<typeof AccessRequest>;
+
+/**
+ * Every item an ask touches — what it reads, filters on, compares or looks up — all of which must be
+ * granted (filtering on an ungranted item would reveal it by inference).
+ */
+export function askedItems(ask: AccessRequest['ask'], grantItems: readonly string[]): string[] {
+  if (ask.method === 'query') return [...new Set([...(ask.items ?? grantItems), ...(ask.where?.all.map((c) => c.item) ?? [])])];
+  return [...new Set([ask.subject.item, ...Object.keys(ask.claims)])];
+}
 
 /** `access.forward`: the hub's routing of an `access.request` to the provider node. */
 export const AccessForward = z.strictObject({

@@ -14,9 +14,9 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { verifyEnvelope, type Envelope } from '../../protocol/envelope.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
-import { desensitizeRow } from '../../protocol/desensitization.ts';
+import { desensitizeRow, maskedFilterItems } from '../../protocol/desensitization.ts';
 import { filterItems, matchesFilter } from '../../protocol/row-filter.ts';
-import type { AccessQuery, AccessRequest } from '../../protocol/sharing-messages.ts';
+import { askedItems, type AccessQuery, type AccessRequest } from '../../protocol/sharing-messages.ts';
 import type { DataItem } from '../../protocol/catalog-entry.ts';
 import type { Grant, SignedGrant } from '../../protocol/grant.ts';
 import type { PayloadOf } from '../../protocol/messages.ts';
@@ -29,7 +29,7 @@ import type { GroupCommit } from '../../engine/group-commit.ts';
 import type { CatalogStore } from '../../engine/catalog-store.ts';
 import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
-import { AppError } from '../../engine/errors.ts';
+import { AppError, errorReply } from '../../engine/errors.ts';
 import type { Identity } from '../../engine/identity.ts';
 import type { Logger } from '../../engine/log.ts';
 import type { PackageReceiver } from '../packages/receiver.ts';
@@ -60,13 +60,6 @@ export interface AccessRouterDeps {
   forwardTimeoutMs?: number;
   /** Audit records and last-use marks of concurrent accesses share one commit (engine/group-commit.ts). */
   commits: GroupCommit;
-}
-
-/** Items an access request touches: what it reads, filters on, or compares. */
-export function itemsOf(req: AccessRequest, grant: Grant): string[] {
-  const ask = req.ask;
-  if (ask.method === 'query') return [...new Set([...(ask.items ?? grant.items), ...(ask.where ? filterItems(ask.where) : [])])];
-  return [...new Set([ask.subject.item, ...Object.keys(ask.claims)])];
 }
 
 export class AccessRouter {
@@ -106,7 +99,7 @@ export class AccessRouter {
       if (stored.grant.consumer.department !== req.actor.department) {
         throw new AppError('GRANT_WRONG_CONSUMER', `授权 ${req.grantId} 不属于部门 ${req.actor.department}`, `grant ${req.grantId} was not issued to department ${req.actor.department}`);
       }
-      const signed = this.d.sharing.authorize(env.from, req.grantId, req.ask.method, itemsOf(req, stored.grant));
+      const signed = this.d.sharing.authorize(env.from, req.grantId, req.ask.method, askedItems(req.ask, stored.grant.items));
       if (!consumer.encryptionKey) throw new AppError('CONSUMER_KEY_MISSING', `${env.from} 没有登记加密公钥`, `${env.from} has no registered encryption key`);
       const { answer, source } = await this.route(req, signed, { nodeId: env.from, county: consumer.county, boxKey: consumer.encryptionKey });
       const from = env.from;
@@ -119,7 +112,7 @@ export class AccessRouter {
       this.routed++;
       respond(msg, answer, this.d.log);
     } catch (err) {
-      const e = asReply(err);
+      const e = errorReply(err);
       try {
         if (err instanceof ProtocolError) this.d.rejections.record(err, msg.subject, env?.from ?? claimedSender(err), this.d.clock.now());
         else if (!(err instanceof AppError)) this.d.log.error({ event: 'access.error', err: String(err) }, 'access routing failed');
@@ -164,7 +157,7 @@ export class AccessRouter {
     if (req.ask.method === 'query' && g.methods.includes('batch')) {
       // The provider's rule, applied here too: prefix or range conditions on a desensitized item would
       // recover its value a character at a time (node/sharing/serve.ts FILTER_ITEM_MASKED).
-      const masked = [...new Set((req.ask.where?.all ?? []).filter((c) => (c.op === 'prefix' || c.op === 'gte' || c.op === 'lte') && (g.desensitization[c.item] ?? 'hide') !== 'none').map((c) => c.item))];
+      const masked = maskedFilterItems(req.ask.where, g.desensitization);
       if (masked.length) {
         throw new AppError('FILTER_ITEM_MASKED', `信息项 ${masked.join('、')} 须脱敏，查询条件不得对其使用前缀或范围比较`, `data items ${masked.join(', ')} are desensitized: no prefix or range conditions on them`);
       }
@@ -252,11 +245,6 @@ export class AccessRouter {
 // ------------------------------------------------------------------------------ helpers
 
 
-function asReply(err: unknown): PayloadOf<'error'> {
-  if (err instanceof AppError) return { code: err.code.slice(0, 64), message: `${err.zh} / ${err.en}`.slice(0, 1000) };
-  if (err instanceof ProtocolError) return { code: err.code, message: err.message.slice(0, 1000) };
-  return { code: 'INTERNAL', message: '内部错误 / internal error' };
-}
 
 /** Reply if the requester waits; a closed or draining connection must not become an unhandled rejection. */
 function respond(msg: Msg, data: Uint8Array, log: Logger): void {

@@ -13,14 +13,14 @@ import { verifyEnvelope } from '../../protocol/envelope.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { checkGrantUsable, GrantError, verifyGrant, type Grant } from '../../protocol/grant.ts';
 import type { PayloadOf } from '../../protocol/messages.ts';
-import type { AccessForward } from '../../protocol/sharing-messages.ts';
+import { askedItems, type AccessForward } from '../../protocol/sharing-messages.ts';
 import { fromBase64, sodium, toBase64 } from '../../protocol/sodium.ts';
 import { serveSubject } from '../../protocol/subjects.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
 import type { GroupCommit } from '../../engine/group-commit.ts';
 import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
-import { AppError } from '../../engine/errors.ts';
+import { AppError, errorReply } from '../../engine/errors.ts';
 import type { Identity } from '../../engine/identity.ts';
 import type { Logger } from '../../engine/log.ts';
 import { getTable } from '../frontend/table-schema.ts';
@@ -88,13 +88,12 @@ export class AccessServer {
       if (grant.provider.county !== this.d.county) throw new AppError('GRANT_WRONG_RESOURCE', `授权的提供方不是本区县`, `the grant's provider is not this county`);
       if (grant.consumer.department !== req.actor.department) throw new AppError('GRANT_WRONG_CONSUMER', '使用部门与授权不符', 'the requesting department is not the grant’s consumer');
       const ask = req.ask;
-      const items = ask.method === 'query' ? [...(ask.items ?? grant.items), ...(ask.where?.all.map((c) => c.item) ?? [])] : [ask.subject.item, ...Object.keys(ask.claims)];
       const held = this.d.sharing.revocations();
       const usable = checkGrantUsable(grant, {
         now: this.d.clock.now(),
         revocations: held?.list ?? null,
         method: ask.method,
-        items: [...new Set(items)],
+        items: askedItems(ask, grant.items),
         consumerNodeId: f.consumer.nodeId,
         resource: grant.resource,
         ...(this.d.maxRevocationAgeMs !== undefined ? { maxRevocationAgeMs: this.d.maxRevocationAgeMs } : {}),
@@ -125,7 +124,7 @@ export class AccessServer {
         this.d.clock.now(),
       );
     } catch (err) {
-      const e = asReply(err);
+      const e = errorReply(err);
       if (!(err instanceof AppError) && !(err instanceof ProtocolError)) this.d.log.error({ event: 'access.error', err: String(err) }, 'access failed');
       const fw = f;
       const resource = grant?.resource ?? f?.request.grantId ?? 'unknown';
@@ -167,11 +166,6 @@ export class AccessServer {
   }
 }
 
-function asReply(err: unknown): PayloadOf<'error'> {
-  if (err instanceof AppError) return { code: err.code.slice(0, 64), message: `${err.zh} / ${err.en}`.slice(0, 1000) };
-  if (err instanceof ProtocolError) return { code: err.code, message: err.message.slice(0, 1000) };
-  return { code: 'INTERNAL', message: '内部错误 / internal error' };
-}
 
 /** The cached grant text equals the presented one (a signature only ever verifies for one text, but be exact). */
 function canonicalEqual(cachedJson: string, signed: AccessForward['grant']): boolean {

@@ -41,16 +41,13 @@ import { z } from 'zod';
 import type { Db } from '../../engine/db.ts';
 import { AppError } from '../../engine/errors.ts';
 import type { DesensitizationProfile } from '../../protocol/desensitization.ts';
-import { desensitizeRow } from '../../protocol/desensitization.ts';
+import { desensitizeRow, maskedFilterItems } from '../../protocol/desensitization.ts';
 import type { Grant } from '../../protocol/grant.ts';
-import { filterItems, filterToSql, type FilterOp, type RowFilter } from '../../protocol/row-filter.ts';
+import { filterItems, filterToSql, type RowFilter } from '../../protocol/row-filter.ts';
 import { AccessQuery, AccessVerify, type QueryResult, type VerifyResult } from '../../protocol/sharing-messages.ts';
 import { formatZodIssues } from '../../protocol/validation-error.ts';
 import { compileValidator, type FrontendItem, type RowValidator, type SqlValue } from '../frontend/row-validator.ts';
 import { q, type FrontendTable } from '../frontend/table-schema.ts';
-
-/** Operators a consumer's `where` may not apply to an item whose desensitization profile is not 'none'. */
-export const MASKED_FILTER_OPS: readonly FilterOp[] = ['prefix', 'gte', 'lte'];
 
 /** Prepared statements kept per database (least recently used evicted). */
 export const STATEMENT_CACHE_SIZE = 128;
@@ -218,7 +215,7 @@ export function executeQuery(db: Db, table: FrontendTable, grant: Grant, askInpu
   const whereItems = ask.where ? filterItems(ask.where) : [];
   assertGranted(grant, whereItems, 'where');
   if (ask.where) {
-    const masked = [...new Set(ask.where.all.filter((c) => MASKED_FILTER_OPS.includes(c.op) && profileOf(grant, c.item) !== 'none').map((c) => c.item))];
+    const masked = maskedFilterItems(ask.where, grant.desensitization);
     if (masked.length > 0) {
       throw new AppError(
         'FILTER_ITEM_MASKED',

@@ -30,6 +30,7 @@ import { readNdjson } from '../../node/packages/table-rows.ts';
 import { queuePackageRequest } from '../../node/packages/schedule.ts';
 import { getTable } from '../../node/frontend/table-schema.ts';
 import { HubConfig } from '../../hub/config.ts';
+import { waitFor } from '../../test/helpers/cluster.ts';
 import { PERSON_ITEMS, writePersonCsv } from '../../test/helpers/frontend.ts';
 import { sampleFor } from '../../test/helpers/entries.ts';
 import { call, report, startBenchCluster, type Figure } from './harness.ts';
@@ -38,15 +39,6 @@ const BIN = fileURLToPath(new URL('../../bin/jilian.mjs', import.meta.url));
 const SLICE = 256 * 1024;
 const run = promisify(execFile);
 
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The package's plaintext, re-read from the table as the packager reads it, in 256 KiB slices. */
 function plaintextSlices(file: string, entryId: string): Buffer[] {

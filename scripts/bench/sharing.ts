@@ -8,6 +8,7 @@
  * same sizes as the real request and answer envelopes (one hop, a responder that replies at once).
  */
 import { connect } from '@nats-io/transport-node';
+import { waitFor } from '../../test/helpers/cluster.ts';
 import { PERSON_ITEMS, citizenIdFor, writePersonCsv } from '../../test/helpers/frontend.ts';
 import { sampleFor } from '../../test/helpers/entries.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -17,15 +18,6 @@ import { call, percentile, report, startBenchCluster, type BenchCluster, type Fi
 
 const CONCURRENCY = 32;
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Run `total` calls with `concurrency` in flight; per-call latencies (ms) and calls per second. */
 async function load(total: number, concurrency: number, one: (i: number) => Promise<void>): Promise<{ lat: number[]; perS: number }> {
@@ -78,7 +70,7 @@ export async function benchSharing(opts: { requests?: number } = {}): Promise<Fi
     await writePersonCsv(csv, 10_000);
     const res = await fetch(`${b.svc.url}/api/v1/frontend/${entry.id}/import`, { method: 'POST', headers: { authorization: `Bearer ${b.token}`, 'content-type': 'text/csv' }, body: readFileSync(csv) });
     if (!res.ok) throw new Error(`import: ${res.status} ${await res.text()}`);
-    await waitFor('entry at the hub', async () => (await call(c.hub.url, c.hubToken, 'GET', `/api/v1/catalog/entries/${entry.id}`)) ?? undefined);
+    await waitFor('entry at the hub', () => call(c.hub.url, c.hubToken, 'GET', `/api/v1/catalog/entries/${entry.id}`), 30_000);
 
     const now = Date.now();
     const app = await call(a.svc.url, a.token, 'POST', '/api/v1/sharing/applications', {
@@ -89,11 +81,11 @@ export async function benchSharing(opts: { requests?: number } = {}): Promise<Fi
       methods: ['query', 'verify'],
       period: { from: new Date(now - 60_000).toISOString(), until: new Date(now + 86_400_000).toISOString() },
     });
-    await waitFor('application at the hub', async () => (await call(c.hub.url, c.hubToken, 'GET', `/api/v1/sharing/applications/${app.id}`)) ?? undefined);
+    await waitFor('application at the hub', () => call(c.hub.url, c.hubToken, 'GET', `/api/v1/sharing/applications/${app.id}`), 30_000);
     const granted = await call(c.hub.url, c.hubToken, 'POST', `/api/v1/sharing/applications/${app.id}/decision`, { type: 'compliance_approve' });
     const grantId = granted.grantId as string;
-    await waitFor('grant at A', async () => ((await call(a.svc.url, a.token, 'GET', '/api/v1/sharing/grants')).grants.some((g: { grantId: string }) => g.grantId === grantId) ? true : undefined));
-    await waitFor('grant at B', async () => ((await call(b.svc.url, b.token, 'GET', '/api/v1/sharing/grants')).grants.some((g: { grantId: string }) => g.grantId === grantId) ? true : undefined));
+    await waitFor('grant at A', async () => (await call(a.svc.url, a.token, 'GET', '/api/v1/sharing/grants')).grants.some((g: { grantId: string }) => g.grantId === grantId), 30_000);
+    await waitFor('grant at B', async () => (await call(b.svc.url, b.token, 'GET', '/api/v1/sharing/grants')).grants.some((g: { grantId: string }) => g.grantId === grantId), 30_000);
 
     const query = (i: number) => ({ where: { all: [{ item: 'id_no', op: 'eq', value: citizenIdFor(i % 10_000) }] }, limit: 1 });
     const verify = (i: number) => ({ subject: { item: 'id_no', value: citizenIdFor(i % 10_000) }, claims: { gender: '1', age: 30, active: true } });
