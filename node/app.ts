@@ -283,6 +283,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       await consumer.stop();
       await publisher.stop();
       await link.close();
+      commits.close();
       db.close();
       log.info({ event: 'node.stopped' }, 'county node stopped');
     },

@@ -27,7 +27,7 @@ import { canonicalJson } from './canonical-json.ts';
 import { RESOURCE_CODE_RE } from './catalog-entry.ts';
 import type { KeyLookup } from './envelope.ts';
 import { entryId } from './identifiers.ts';
-import { fromBase64, sodium, toBase64, toHex } from './sodium.ts';
+import { fromBase64, randomBytes, sealBox, sodium, toBase64, toHex } from './sodium.ts';
 import { NODE_ID_RE } from './subjects.ts';
 import { formatZodIssues } from './validation-error.ts';
 
@@ -190,11 +190,11 @@ export function verifyHeader(signed: unknown, senderKeys: SenderKeys): SignedPac
 
 /** A fresh random content key; one per package, never reused. */
 export function generateContentKey(): Uint8Array {
-  return sodium().randombytes_buf(CONTENT_KEY_BYTES);
+  return randomBytes(CONTENT_KEY_BYTES);
 }
 
 export function generateNoncePrefix(): Uint8Array {
-  return sodium().randombytes_buf(NONCE_PREFIX_BYTES);
+  return randomBytes(NONCE_PREFIX_BYTES);
 }
 
 /** subkey(id) = BLAKE2b-256(key = K, message = empty, salt = LE64(id) ‖ 0^8, personal = "jilianpk" ‖ 0^8). */
@@ -210,7 +210,7 @@ export function keyCommitment(contentKey: Uint8Array): string {
 
 /** crypto_box_seal(K, recipient X25519 public key): 80 bytes, randomized. */
 export function sealContentKey(contentKey: Uint8Array, recipientPk: Uint8Array): Uint8Array {
-  return sodium().crypto_box_seal(contentKey, recipientPk);
+  return sealBox(contentKey, recipientPk);
 }
 
 /** crypto_box_seal_open; PACKAGE_NOT_RECIPIENT when it does not open with this key pair. */

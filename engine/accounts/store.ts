@@ -3,6 +3,7 @@
  * stored only as SHA-256 hashes; passwords (optional) only as scrypt hashes.
  */
 import { randomBytes } from 'node:crypto';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from '../db.ts';
 import { AppError } from '../errors.ts';
 import { hashToken } from '../http.ts';
@@ -40,6 +41,8 @@ export interface Account {
 const COLUMNS = 'id, name, role, department, disabled_at AS disabledAt, created_at AS createdAt';
 
 export class AccountStore {
+  private authStmt: Statement | undefined;
+
   constructor(private readonly db: Db) {}
 
   create(input: { name: string; role: Role; department?: string | null; password?: string | null }, now: Date, passwordHash?: string): Account {
@@ -72,12 +75,12 @@ export class AccountStore {
 
   /** The enabled account a token belongs to, if the token is valid. */
   authenticate(token: string): Account | undefined {
-    return this.db
-      .prepare(
-        `SELECT ${COLUMNS.split(', ').map((c) => `a.${c}`).join(', ')} FROM api_tokens t JOIN accounts a ON a.id = t.account_id
-         WHERE t.token_hash = ? AND t.revoked_at IS NULL AND a.disabled_at IS NULL`,
-      )
-      .get(hashToken(token)) as Account | undefined;
+    // Prepared once: this runs on every authenticated request.
+    this.authStmt ??= this.db.prepare(
+      `SELECT ${COLUMNS.split(', ').map((c) => `a.${c}`).join(', ')} FROM api_tokens t JOIN accounts a ON a.id = t.account_id
+       WHERE t.token_hash = ? AND t.revoked_at IS NULL AND a.disabled_at IS NULL`,
+    );
+    return this.authStmt.get(hashToken(token)) as Account | undefined;
   }
 
   /** Password login; returns the account or undefined (callers throttle failures). */

@@ -20,7 +20,7 @@ import { askedItems, type AccessQuery, type AccessRequest } from '../../protocol
 import type { DataItem } from '../../protocol/catalog-entry.ts';
 import type { Grant, SignedGrant } from '../../protocol/grant.ts';
 import type { PayloadOf } from '../../protocol/messages.ts';
-import { fromBase64, sodium, toBase64 } from '../../protocol/sodium.ts';
+import { fromBase64, sealBox, toBase64 } from '../../protocol/sodium.ts';
 import { serveSubject } from '../../protocol/subjects.ts';
 import type { BoxKeys } from '../../protocol/data-package.ts';
 import { openPackage } from '../../engine/package/builder.ts';
@@ -219,7 +219,7 @@ export class AccessRouter {
     const rows = [...matches.values()].slice(0, ask.limit).map((r) => desensitizeRow(Object.fromEntries(items.map((i) => [i, r[i] ?? null])), g.desensitization) as Record<string, string | number | boolean | null>);
     const last = chain[chain.length - 1]!;
     const result = { items, rows, truncated: matches.size > ask.limit };
-    const sealed = sodium().crypto_box_seal(new TextEncoder().encode(JSON.stringify(result)), fromBase64(boxKey));
+    const sealed = sealBox(new TextEncoder().encode(JSON.stringify(result)), fromBase64(boxKey));
     const ageSeconds = Math.max(0, (this.d.clock.now().getTime() - Date.parse(last.at)) / 1000);
     return this.d.identity.seal(
       'access.answer',

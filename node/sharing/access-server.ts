@@ -14,7 +14,7 @@ import { ProtocolError } from '../../protocol/errors.ts';
 import { checkGrantUsable, GrantError, verifyGrant, type Grant } from '../../protocol/grant.ts';
 import type { PayloadOf } from '../../protocol/messages.ts';
 import { askedItems, type AccessForward } from '../../protocol/sharing-messages.ts';
-import { fromBase64, sodium, toBase64 } from '../../protocol/sodium.ts';
+import { fromBase64, sealBox, toBase64 } from '../../protocol/sodium.ts';
 import { serveSubject } from '../../protocol/subjects.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
 import type { GroupCommit } from '../../engine/group-commit.ts';
@@ -105,7 +105,7 @@ export class AccessServer {
       const table = getTable(this.d.db, grant.resource);
       if (!table) throw new AppError('NOT_FOUND', `资源 ${grant.resource} 没有前置库数据`, `resource ${grant.resource} has no front-end data`);
       const result = ask.method === 'query' ? executeQuery(this.d.db, table, grant, ask) : executeVerify(this.d.db, table, grant, ask);
-      const sealed = sodium().crypto_box_seal(new TextEncoder().encode(JSON.stringify(result)), fromBase64(f.consumer.boxKey));
+      const sealed = sealBox(new TextEncoder().encode(JSON.stringify(result)), fromBase64(f.consumer.boxKey));
       const g = grant;
       await this.d.commits.run(() => this.d.audit.append({
         actor: req.actor.id,

@@ -1,5 +1,6 @@
 /** @module Benchmark harness: a real nats-server, hub and county nodes as separate `jilian` processes. */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initHub } from '../../hub/init.ts';
@@ -54,8 +55,10 @@ export async function startBenchCluster(muni: string, counties: string[], opts: 
     hubToken: hub.operatorToken,
     nodes,
     async stop() {
-      for (const n of nodes) await n.svc.kill9();
-      await hubSvc.kill9();
+      // BENCH_PROFILE=1 (with NODE_OPTIONS=--cpu-prof): stop cleanly so each process writes its CPU profile.
+      const stopOne = (s: ChildService) => (process.env.BENCH_PROFILE ? s.term() : s.kill9());
+      for (const n of nodes) await stopOne(n.svc);
+      await stopOne(hubSvc);
       await nats.cleanup();
       rmSync(root, { recursive: true, force: true });
     },
@@ -71,6 +74,42 @@ export async function call(url: string, token: string, method: string, path: str
   const json = await res.json();
   if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${JSON.stringify(json).slice(0, 500)}`);
   return json;
+}
+
+const keepAlive = new Agent({ keepAlive: true, maxSockets: 256 });
+
+/**
+ * `call` for load loops: node:http over kept-alive sockets. The load generator shares the 2 cores with
+ * the processes it measures, and fetch (undici) costs it several times more CPU per call than this.
+ */
+export function callFast(url: string, token: string, method: string, path: string, body?: unknown): Promise<any> {
+  const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url + path,
+      {
+        method,
+        agent: keepAlive,
+        headers: { authorization: `Bearer ${token}`, ...(data ? { 'content-type': 'application/json', 'content-length': String(data.length) } : {}) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          try {
+            const json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            if ((res.statusCode ?? 500) >= 400) reject(new Error(`${method} ${path} → ${res.statusCode}: ${JSON.stringify(json).slice(0, 500)}`));
+            else resolve(json);
+          } catch (err) {
+            reject(err);
+          }
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
 }
 
 export function percentile(sorted: number[], p: number): number {

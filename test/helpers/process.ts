@@ -9,11 +9,15 @@ export interface ChildService {
   url: string;
   output: () => string;
   kill9: () => Promise<void>;
+  /** SIGTERM and wait for a clean exit (lets `--cpu-prof` write its profile). */
+  term: () => Promise<void>;
 }
 
 /** Spawn `jilian <role> start --dir <dir> --http-port 0` and wait (bounded) for its "running: <url>" line. */
 export async function spawnService(role: 'node' | 'hub', dir: string, timeoutMs = 20_000): Promise<ChildService> {
-  const child = spawn(process.execPath, [BIN, role, 'start', '--dir', dir, '--http-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+  // JILIAN_CHILD_NODE_ARGS: extra node flags for the child (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` when profiling benchmarks).
+  const extra = (process.env.JILIAN_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...extra, BIN, role, 'start', '--dir', dir, '--http-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
   let out = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
@@ -33,6 +37,10 @@ export async function spawnService(role: 'node' | 'hub', dir: string, timeoutMs 
     output: () => out,
     kill9: async () => {
       child.kill('SIGKILL');
+      await exited;
+    },
+    term: async () => {
+      child.kill('SIGTERM');
       await exited;
     },
   };
