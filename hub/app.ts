@@ -156,11 +156,11 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
       }
     }
   };
-  const packages = new PackageReceiver({ db, link, registry, outbox, rejections, audit, clock, log, municipality: config.municipality, hubBoxKeys: encryption });
   const sharing = new SharingService({ db, store, outbox, identity, audit, clock, log, policy, calendar, municipality: config.municipality, verifyRatePerMinute: config.verifyRatePerMinute });
+  const packages = new PackageReceiver({ db, link, registry, outbox, rejections, audit, clock, log, municipality: config.municipality, hubBoxKeys: encryption, grant: (id) => sharing.grant(id)?.grant });
   const commits = new GroupCommit(db);
   const access = new AccessRouter({ db, sharing, registry, store, packages, identity, hubBoxKeys: encryption, audit, rejections, clock, log, municipality: config.municipality, forwardTimeoutMs: config.accessForwardTimeoutMs, commits });
-  const batch = new BatchDistributor({ db, sharing, packages, registry, outbox, identity, clock, log, municipality: config.municipality });
+  const batch = new BatchDistributor({ db, sharing, packages, registry, store, outbox, identity, clock, log, municipality: config.municipality });
   const up = createUpHandler({ db, registry, inbox, catalog, directory, checkpoints, packages, sharing, rejections, clock, municipality: config.municipality });
   const consumer = new ConsumerLoop(
     link,

@@ -39,6 +39,7 @@ import { NODE_SHARING_AUDIT_ACTIONS, NodeSharing } from './sharing/service.ts';
 import { AccessServer } from './sharing/access-server.ts';
 import { AccessClient } from './sharing/access-client.ts';
 import { BatchReceiver } from './sharing/batch.ts';
+import { GrantPackager } from './sharing/grant-packages.ts';
 import { GroupCommit } from '../engine/group-commit.ts';
 import { purgeRejects } from './frontend/rejects-retention.ts';
 import { frontendItems } from './frontend/entry-items.ts';
@@ -66,6 +67,7 @@ export interface RunningNode {
   packager: Packager | undefined;
   /** Forced-package requests and the update-cycle schedule. */
   packageScheduler: PackageScheduler | undefined;
+  grantPackager: GrantPackager | undefined;
   /** Applications, grants and the revocation list (sharing workflow). */
   sharing: NodeSharing;
   /** Answers cascaded access to this county's resources. */
@@ -134,10 +136,27 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   const packager = packages
     ? new Packager({ db, sender: packages, audit, clock, log, resourceCode: (id) => store.getView(id)?.code ?? null, items: (id) => frontendItems(id, store.requireView(id).content) })
     : undefined;
+  const grantPackager = packages
+    ? new GrantPackager({
+        db,
+        sharing,
+        sender: packages,
+        audit,
+        clock,
+        log,
+        county: config.county,
+        resourceItems: (id) => {
+          const v = store.getView(id);
+          return v ? ((v.content['dataItems'] as { code: string }[] | undefined) ?? []).map((i) => i.code) : null;
+        },
+        resourceCode: (id) => store.getView(id)?.code ?? null,
+      })
+    : undefined;
   const packageScheduler = packager
     ? new PackageScheduler({
         db,
         packager,
+        grantPackager,
         clock,
         log,
         scheduleMs: config.packageScheduleSeconds * 1000,
@@ -260,6 +279,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     packages,
     packager,
     packageScheduler,
+    grantPackager,
     sharing,
     accessServer,
     accessClient,

@@ -117,9 +117,15 @@ export const PackageHeader = z
     keyCommitment: hex64,
     contentHash: hex64,
     cipherHash: hex64,
+    /**
+     * Present only on a grant package (§10a): the rows were shaped by the provider for this one grant
+     * (its items, row filter and desensitization), so the package may go to that grant's consumer only.
+     */
+    grantId: z.string().regex(UUID_RE, 'lower-case RFC 9562 UUID').optional(),
   })
   .superRefine((h, ctx) => {
     const bad = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (h.grantId !== undefined && h.kind !== 'snapshot') bad('kind', 'a grant package is a snapshot');
     if (h.kind === 'snapshot' && h.baseVersion !== null) bad('baseVersion', 'a snapshot has baseVersion null');
     if (h.kind === 'delta' && (h.baseVersion === null || h.baseVersion >= h.newVersion)) bad('baseVersion', 'a delta needs baseVersion < newVersion');
     if (h.chunkCount !== expectedChunkCount(h.plainBytes, h.chunkSize)) bad('chunkCount', 'chunkCount must be max(1, ceil(plainBytes / chunkSize))');

@@ -47,6 +47,8 @@ export interface BuildOptions {
   kind: 'snapshot' | 'delta';
   baseVersion: number | null;
   newVersion: number;
+  /** A grant package (PACKAGES.md §10a): rows shaped by the provider for this grant only. */
+  grantId?: string;
   /** X25519 keys to seal the content key to; the hub first. */
   recipients: readonly { nodeId: string; publicKey: Uint8Array }[];
   /** Plaintext bytes per chunk before compression (default 256 KiB). */
@@ -188,6 +190,7 @@ export function buildPackage(rows: PackageRows, opts: BuildOptions): PackageBuil
     compression,
     noncePrefix,
     keyCommitment: keyCommitment(contentKey),
+    ...(opts.grantId !== undefined ? { grantId: opts.grantId } : {}),
   } as const;
   // Refuse bad options now rather than after the whole input was encrypted.
   PackageHeader.parse({ ...base, rowCount: 0, plainBytes: 0, chunkCount: 1, cipherBytes: 16, contentHash: '0'.repeat(64), cipherHash: '0'.repeat(64) });

@@ -31,6 +31,7 @@ import type { NatsLink } from '../../engine/nats-link.ts';
 import type { Outbox } from '../../engine/outbox.ts';
 import type { RejectionLog } from '../sync/rejections.ts';
 import type { NodeRegistry } from '../storage/registry.ts';
+import type { Grant } from '../../protocol/grant.ts';
 
 export const PACKAGES_SCHEMA_SQL = `
 CREATE TABLE packages (
@@ -54,6 +55,12 @@ CREATE TABLE package_chunks (
   bytes BLOB NOT NULL,
   PRIMARY KEY (package_id, idx)
 ) WITHOUT ROWID;
+`;
+
+/** Grant packages (PACKAGES.md §10a): shaped by the provider for one batch grant, re-sealed to its consumer only. */
+export const GRANT_PACKAGES_HUB_SQL = `
+ALTER TABLE packages ADD COLUMN grant_id TEXT;
+CREATE INDEX packages_grant ON packages (grant_id, new_version);
 `;
 
 /** Recipients the hub added after storing (sharing grants, issue 5): the signed header stays the sender's. */
@@ -88,6 +95,8 @@ export interface ReceiverDeps {
   hubBoxKeys: BoxKeys;
   /** How often pending packages are looked at again (and missing chunks asked for). */
   pollMs?: number;
+  /** The grant a grant package (PACKAGES.md §10a) names, if the hub issued it. */
+  grant?: (grantId: string) => Grant | undefined;
 }
 
 export class PackageReceiver {
@@ -111,7 +120,15 @@ export class PackageReceiver {
     if (h.sender !== from || countyOfEntry(h.resource) !== county) {
       throw new ProtocolError('UPDATE_FORBIDDEN', `${from} may not send packages of ${h.resource}`, { resource: h.resource });
     }
-    const latest = this.d.db.prepare("SELECT MAX(new_version) AS v FROM packages WHERE resource = ? AND state = 'stored'").get(h.resource) as { v: number | null };
+    if (h.grantId !== undefined) {
+      // Only the provider's county may shape rows for a batch grant of its own resource.
+      const g = this.d.grant?.(h.grantId);
+      if (!g || g.resource !== h.resource || g.provider.county !== county || !g.methods.includes('batch')) {
+        throw new ProtocolError('UPDATE_FORBIDDEN', `${from} may not send a package for grant ${h.grantId}`, { packageId: h.packageId });
+      }
+    }
+    // A grant package's versions are counted within its grant; the resource's own chain ignores them.
+    const latest = this.d.db.prepare("SELECT MAX(new_version) AS v FROM packages WHERE resource = ? AND state = 'stored' AND grant_id IS ?").get(h.resource, h.grantId ?? null) as { v: number | null };
     if (latest.v !== null && h.newVersion <= latest.v) {
       throw new ProtocolError('UPDATE_INVALID', `package ${h.packageId} has version ${h.newVersion}, the hub already stores ${latest.v} (replayed or stale)`, { packageId: h.packageId });
     }
@@ -120,10 +137,10 @@ export class PackageReceiver {
     }
     this.d.db
       .prepare(
-        `INSERT INTO packages (package_id, resource, sender, county, kind, base_version, new_version, signed_header, state, offered_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT(package_id) DO NOTHING`,
+        `INSERT INTO packages (package_id, resource, sender, county, kind, base_version, new_version, signed_header, state, offered_at, grant_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(package_id) DO NOTHING`,
       )
-      .run(h.packageId, h.resource, from, county, h.kind, h.baseVersion, h.newVersion, JSON.stringify(signed), this.d.clock.now().toISOString());
+      .run(h.packageId, h.resource, from, county, h.kind, h.baseVersion, h.newVersion, JSON.stringify(signed), this.d.clock.now().toISOString(), h.grantId ?? null);
     queueMicrotask(() => void this.poll());
   }
 

@@ -192,11 +192,11 @@ export class AccessRouter {
 
   private async replayPackages(req: AccessRequest, ask: AccessQuery, g: Grant, boxKey: string): Promise<Uint8Array | null> {
     const snap = this.d.db
-      .prepare("SELECT new_version AS v FROM packages WHERE resource = ? AND state = 'stored' AND kind = 'snapshot' ORDER BY new_version DESC LIMIT 1")
+      .prepare("SELECT new_version AS v FROM packages WHERE resource = ? AND state = 'stored' AND kind = 'snapshot' AND grant_id IS NULL ORDER BY new_version DESC LIMIT 1")
       .get(g.resource) as { v: number } | undefined;
     if (!snap) return null;
     const chain = this.d.db
-      .prepare("SELECT package_id AS id, sender, new_version AS v, stored_at AS at FROM packages WHERE resource = ? AND state = 'stored' AND new_version >= ? ORDER BY new_version")
+      .prepare("SELECT package_id AS id, sender, new_version AS v, stored_at AS at FROM packages WHERE resource = ? AND state = 'stored' AND new_version >= ? AND grant_id IS NULL ORDER BY new_version")
       .all(g.resource, snap.v) as { id: string; sender: string; v: number; at: string }[];
     const view = this.d.store.requireView(g.resource);
     const keyCodes = (view.content as { dataItems: DataItem[] }).dataItems.filter((i) => i.primaryKey).map((i) => i.code);

@@ -1,7 +1,9 @@
 /**
- * @module Batch grants (批量共享), hub side: the grantee of a grant that allows `batch` receives the
- * resource's stored packages — the latest snapshot and every later delta — with the content key
- * re-sealed to its node's X25519 key (PACKAGES.md §10; the body is not re-encrypted). A periodic pass
+ * @module Batch grants (批量共享), hub side: the grantee of a grant that allows `batch` receives stored
+ * packages with the content key re-sealed to its node's X25519 key (PACKAGES.md §10; the body is not
+ * re-encrypted): the resource's own packages (latest snapshot and every later delta) when the grant
+ * covers every item, every row and nothing masked; otherwise only the grant packages its provider
+ * shaped for it (§10a, protocol/grant-shaping.ts), so nothing withheld ever reaches the grantee. A periodic pass
  * sends `package.grant` (tag 13) through the outbox for every package not yet sent under a usable grant;
  * the consumer fetches the chunks with `package.chunk.get` (tag 14), which the hub serves only while the
  * grant is usable (not expired, revoked or suspended) and only to the node the package was sealed to.
@@ -22,6 +24,8 @@ import type { Outbox } from '../../engine/outbox.ts';
 import type { PackageReceiver } from '../packages/receiver.ts';
 import type { NodeRegistry } from '../storage/registry.ts';
 import type { SharingService } from './service.ts';
+import type { CatalogStore } from '../../engine/catalog-store.ts';
+import { batchNeedsShaping } from '../../protocol/grant-shaping.ts';
 
 export const BATCH_SCHEMA_SQL = `
 CREATE TABLE package_grants_sent (
@@ -37,6 +41,8 @@ CREATE INDEX package_grants_sent_package ON package_grants_sent (package_id, con
 export interface BatchDeps {
   db: Db;
   sharing: SharingService;
+  /** The catalog, for the resource's data items (protocol/grant-shaping.ts decides which packages a grant gets). */
+  store: CatalogStore;
   packages: PackageReceiver;
   registry: NodeRegistry;
   outbox: Outbox;
@@ -64,17 +70,23 @@ export class BatchDistributor {
       if (!checkGrantUsable(signed, { now, revocations: list, method: 'batch', items: g.items }).ok) continue;
       const consumer = this.d.registry.get(g.consumer.nodeId)?.node;
       if (!consumer?.encryptionKey || consumer.status !== 'active') continue;
+      const view = this.d.store.getView(g.resource);
+      if (!view) continue;
+      const resourceItems = ((view.content as { dataItems?: { code: string }[] }).dataItems ?? []).map((i) => i.code);
+      // A grant that withholds items, rows or clear values gets only the packages its provider shaped for
+      // it (grant packages, latest snapshot); otherwise the resource's own snapshot and later deltas.
+      const shaped = batchNeedsShaping(g, resourceItems);
       const snap = this.d.db
-        .prepare("SELECT MAX(new_version) AS v FROM packages WHERE resource = ? AND state = 'stored' AND kind = 'snapshot'")
-        .get(g.resource) as { v: number | null };
+        .prepare("SELECT MAX(new_version) AS v FROM packages WHERE resource = ? AND state = 'stored' AND kind = 'snapshot' AND grant_id IS ?")
+        .get(g.resource, shaped ? id : null) as { v: number | null };
       if (snap.v === null) continue;
       const pending = this.d.db
         .prepare(
-          `SELECT p.package_id AS id FROM packages p WHERE p.resource = ? AND p.state = 'stored' AND p.new_version >= ?
+          `SELECT p.package_id AS id FROM packages p WHERE p.resource = ? AND p.state = 'stored' AND p.new_version >= ? AND p.grant_id IS ?
              AND NOT EXISTS (SELECT 1 FROM package_grants_sent s WHERE s.grant_id = ? AND s.package_id = p.package_id)
            ORDER BY p.new_version`,
         )
-        .all(g.resource, snap.v, id) as { id: string }[];
+        .all(g.resource, snap.v, shaped ? id : null, id) as { id: string }[];
       for (const p of pending) {
         try {
           this.d.db.transaction(() => {

@@ -8,7 +8,7 @@ import { AUDIT_SCHEMA_SQL } from '../../engine/audit/log.ts';
 import { CHECKPOINT_SCHEMA_SQL } from '../../engine/audit/checkpoint.ts';
 import { SHARING_SCHEMA_SQL } from '../sharing/service.ts';
 import { BATCH_SCHEMA_SQL } from '../sharing/batch.ts';
-import { PACKAGE_RECIPIENTS_SQL, PACKAGES_SCHEMA_SQL } from '../packages/receiver.ts';
+import { GRANT_PACKAGES_HUB_SQL, PACKAGE_RECIPIENTS_SQL, PACKAGES_SCHEMA_SQL } from '../packages/receiver.ts';
 
 export const HUB_MIGRATIONS: readonly Migration[] = [
   {
@@ -100,5 +100,10 @@ export const HUB_MIGRATIONS: readonly Migration[] = [
     version: 8,
     name: 'packages re-sealed and sent to batch grantees',
     sql: BATCH_SCHEMA_SQL,
+  },
+  {
+    version: 9,
+    name: 'grant packages: snapshots shaped by the provider for one batch grant',
+    sql: GRANT_PACKAGES_HUB_SQL,
   },
 ];

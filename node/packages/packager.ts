@@ -102,10 +102,10 @@ export class Packager {
 
   constructor(private readonly d: PackagerDeps) {}
 
-  /** The newest package of `resource` the hub stored, and the newest one still unanswered. */
+  /** The newest package of `resource` the hub stored, and the newest one still unanswered (grant packages, node/sharing/grant-packages.ts, are not part of the resource's chain). */
   history(resource: string): { stored: SentRow | undefined; inFlight: SentRow | undefined; lastFinished: SentRow | undefined } {
     const rows = this.d.db
-      .prepare('SELECT package_id, state, kind, new_version, generation, schema_hash, created_at FROM packages_sent WHERE resource = ? ORDER BY created_at DESC, package_id DESC LIMIT 50')
+      .prepare('SELECT package_id, state, kind, new_version, generation, schema_hash, created_at FROM packages_sent WHERE resource = ? AND grant_id IS NULL ORDER BY created_at DESC, package_id DESC LIMIT 50')
       .all(resource) as SentRow[];
     return {
       stored: rows.find((r) => r.state === 'stored'),

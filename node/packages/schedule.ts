@@ -59,6 +59,8 @@ export interface SchedulerDeps {
   requestPollMs?: number;
   /** How often the update-cycle schedule is evaluated (default 60 s). */
   scheduleMs?: number;
+  /** Grant packages (node/sharing/grant-packages.ts) follow the resource packages: looked at every pass. */
+  grantPackager?: { run(): Promise<unknown> };
 }
 
 export interface PackageRequestRow {
@@ -113,6 +115,7 @@ export class PackageScheduler {
         this.lastSchedule = now;
         await this.runSchedule();
       }
+      await this.d.grantPackager?.run();
     } catch (err) {
       this.d.log.warn({ event: 'package.schedule_failed', err: String(err) }, 'package scheduling paused until the next pass');
     }
@@ -142,7 +145,7 @@ export class PackageScheduler {
 
   private async runSchedule(): Promise<void> {
     const tables = this.d.db.prepare('SELECT entry_id AS entryId, table_name AS tableName FROM frontend_tables ORDER BY entry_id').all() as { entryId: string; tableName: string }[];
-    const last = this.d.db.prepare("SELECT created_at AS at FROM packages_sent WHERE resource = ? AND state IN ('building', 'offered', 'stored') ORDER BY created_at DESC LIMIT 1");
+    const last = this.d.db.prepare("SELECT created_at AS at FROM packages_sent WHERE resource = ? AND grant_id IS NULL AND state IN ('building', 'offered', 'stored') ORDER BY created_at DESC LIMIT 1");
     const now = this.d.clock.now();
     for (const t of tables) {
       const cycle = this.d.updateCycle(t.entryId);

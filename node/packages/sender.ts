@@ -51,7 +51,7 @@ export interface SenderDeps {
   hub: { nodeId: string; encryptionKey: Uint8Array };
 }
 
-export type SendOptions = Pick<BuildOptions, 'resource' | 'resourceCode' | 'schemaHash' | 'kind' | 'baseVersion' | 'newVersion' | 'chunkSize' | 'recycle'> & {
+export type SendOptions = Pick<BuildOptions, 'resource' | 'resourceCode' | 'schemaHash' | 'kind' | 'baseVersion' | 'newVersion' | 'chunkSize' | 'recycle' | 'grantId'> & {
   /** The front-end table generation the rows come from (packager.ts decides delta vs snapshot with it). */
   generation?: number;
   /** Test hook: leave these chunk indices out of the first transmission (they stay in the spool). */
@@ -83,10 +83,10 @@ export class PackageSender {
     const pkg = buildPackage(rows, { ...build, signer: this.d.identity, recipients: [{ nodeId: this.d.hub.nodeId, publicKey: this.d.hub.encryptionKey }], now: () => this.d.clock.now() });
     this.d.db
       .prepare(
-        `INSERT INTO packages_sent (package_id, resource, new_version, state, created_at, kind, base_version, generation, schema_hash)
-         VALUES (?, ?, ?, 'building', ?, ?, ?, ?, ?)`,
+        `INSERT INTO packages_sent (package_id, resource, new_version, state, created_at, kind, base_version, generation, schema_hash, grant_id)
+         VALUES (?, ?, ?, 'building', ?, ?, ?, ?, ?, ?)`,
       )
-      .run(pkg.packageId, opts.resource, opts.newVersion, this.d.clock.now().toISOString(), opts.kind, opts.baseVersion, generation ?? null, opts.schemaHash);
+      .run(pkg.packageId, opts.resource, opts.newVersion, this.d.clock.now().toISOString(), opts.kind, opts.baseVersion, generation ?? null, opts.schemaHash, opts.grantId ?? null);
     const spool = this.d.db.prepare('INSERT OR REPLACE INTO package_spool (package_id, idx, bytes) VALUES (?, ?, ?)');
     // Chunks are spooled in batches, one transaction (one fsync) each instead of one per chunk. A chunk
     // may be published before its batch commits: until the offer the hub cannot ask for anything, and

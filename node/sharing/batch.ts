@@ -6,8 +6,10 @@
  * filter and each item's desensitization profile — and only while the grant is usable here (expiry by
  * this node's clock, the latest signed revocation list). Every read is audited (`data.use`).
  *
- * The package itself holds the provider's rows as the provider packaged them; the grant is applied when
- * they are read, not when they are stored (PACKAGES.md §10: re-sealing does not re-encrypt).
+ * Under a grant that withholds anything, the hub sends only grant packages (PACKAGES.md §10a): rows the
+ * provider filtered and masked for this grant before they left it; only the projection applies here.
+ * Under a grant of the whole resource, the packages are the provider's own (re-sealed, PACKAGES.md §10)
+ * and the same rules are applied when read (they withhold nothing then, but cost little).
  */
 import { verifyEnvelope } from '../../protocol/envelope.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
@@ -98,6 +100,7 @@ export class BatchReceiver {
     if (!g || g.consumer.nodeId !== this.d.nodeId) throw new ProtocolError('UPDATE_FORBIDDEN', `package.grant for unknown grant ${p.grantId}`);
     const h = p.signed.header;
     if (h.resource !== g.resource) throw new ProtocolError('UPDATE_INVALID', `package ${h.packageId} is not of the granted resource`);
+    if (h.grantId !== undefined && h.grantId !== p.grantId) throw new ProtocolError('UPDATE_INVALID', `package ${h.packageId} was shaped for another grant`);
     this.d.db
       .prepare(
         `INSERT INTO received_packages (package_id, grant_id, resource, kind, base_version, new_version, row_count, signed_header, state, received_at)
@@ -178,10 +181,21 @@ export class BatchReceiver {
   }
 
   /** The packages received under a grant of the caller's department. */
-  list(actor: DeptActor, grantId: string): { packageId: string; kind: string; baseVersion: number | null; newVersion: number; rows: number; state: string; code: string | null; receivedAt: string }[] {
+  list(actor: DeptActor, grantId: string): { packageId: string; kind: string; baseVersion: number | null; newVersion: number; rows: number; state: string; code: string | null; receivedAt: string; shapedForGrant: boolean }[] {
     this.ownGrant(actor, grantId);
     const rows = this.d.db.prepare('SELECT * FROM received_packages WHERE grant_id = ? ORDER BY new_version').all(grantId) as ReceivedRow[];
-    return rows.map((r) => ({ packageId: r.package_id, kind: r.kind, baseVersion: r.base_version, newVersion: r.new_version, rows: r.row_count, state: r.state, code: r.code, receivedAt: r.received_at }));
+    return rows.map((r) => ({
+      packageId: r.package_id,
+      kind: r.kind,
+      baseVersion: r.base_version,
+      newVersion: r.new_version,
+      rows: r.row_count,
+      state: r.state,
+      code: r.code,
+      receivedAt: r.received_at,
+      // Rows the provider filtered and masked for this grant (PACKAGES.md §10a), or the resource's own package.
+      shapedForGrant: (JSON.parse(r.signed_header) as { header: { grantId?: string } }).header.grantId === grantId,
+    }));
   }
 
   /**
@@ -198,7 +212,14 @@ export class BatchReceiver {
     this.d.audit.append({ actor: actor.id, actorRole: actor.role, department: actor.department, action: 'data.use', resource: g.resource, result: 'ok', detail: { grantId, packageId, method: 'batch', rows: p.row_count, version: p.new_version } });
     const signed = SignedPackageHeader.parse(JSON.parse(p.signed_header));
     const get = this.d.db.prepare('SELECT bytes FROM received_chunks WHERE package_id = ? AND idx = ?');
+    // A grant package (PACKAGES.md §10a) holds rows the provider already filtered and masked for this
+    // grant: masking them again or filtering masked values would be wrong, so only the projection applies.
+    const shapedForGrant = signed.header.grantId === grantId;
     for await (const row of openPackage(signed, (i) => (get.get(packageId, i) as { bytes: Buffer } | undefined)?.bytes, this.d.boxKeys, { senderKeys: this.d.directory.keysOf(signed.header.sender, this.d.clock.now()) })) {
+      if (shapedForGrant) {
+        yield Object.fromEntries(g.items.map((i) => [i, row[i] ?? null]));
+        continue;
+      }
       if (row['_deleted'] === true) {
         // A tombstone has only the key: it cannot be checked against the row filter, so it passes with
         // its granted key items desensitized like any row (never a raw masked value).

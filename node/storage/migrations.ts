@@ -7,6 +7,7 @@ import { ACCOUNTS_SCHEMA_SQL } from '../../engine/accounts/store.ts';
 import { AUDIT_SCHEMA_SQL } from '../../engine/audit/log.ts';
 import { PACKAGER_SQL } from '../packages/packager.ts';
 import { NODE_SHARING_SQL } from '../sharing/service.ts';
+import { GRANT_PACKAGES_SQL } from '../sharing/grant-packages.ts';
 import { RECEIVED_PACKAGES_SQL } from '../sharing/batch.ts';
 import { PACKAGE_SPOOL_SQL } from '../packages/sender.ts';
 import { FRONTEND_SCHEMA_SQL } from '../frontend/table-schema.ts';
@@ -71,5 +72,10 @@ export const NODE_MIGRATIONS: readonly Migration[] = [
     version: 8,
     name: 'packages received under batch grants',
     sql: RECEIVED_PACKAGES_SQL,
+  },
+  {
+    version: 9,
+    name: 'grant packages: snapshots shaped by the provider for one batch grant',
+    sql: GRANT_PACKAGES_SQL,
   },
 ];

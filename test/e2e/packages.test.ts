@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { Cluster, MUNI, waitFor } from '../helpers/cluster.ts';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { uuidv7 } from '../../protocol/uuid7.ts';
 
 const A = '410802';
 const RESOURCE = `${A}-0190a5e2-7c4b-7def-8123-456789abcdef`;
@@ -86,6 +87,15 @@ describe('data packages county → hub', () => {
     const before = c.hub!.rejections.recent(100).length;
     await sender.send(rows(100, 'old'), base(2));
     await waitFor('stale version refused', () => c.hub!.rejections.recent(100).length > before && c.hub!.rejections.recent(1)[0]!.message.includes('already stores'), 20_000);
+  });
+
+  it('a grant package (PACKAGES.md §10a) naming a grant the hub never issued is refused, and is no delta', async () => {
+    const sender = c.node(A).running!.packages!;
+    const before = c.hub!.rejections.recent(100).length;
+    const { packageId } = await sender.send(rows(10, 'g'), { ...base(50), grantId: uuidv7() });
+    await waitFor('grant package refused', () => c.hub!.rejections.recent(100).length > before && c.hub!.rejections.recent(5).some((r) => r.message.includes('may not send a package for grant')), 20_000);
+    assert.equal(c.hub!.packages.stored(packageId), undefined);
+    await assert.rejects(sender.send(rows(1, 'd'), { ...base(51), kind: 'delta', baseVersion: 50, grantId: uuidv7() }), /grant package is a snapshot/);
   });
 
   it('the hub re-seals a stored package for a consumer without re-encrypting; others still cannot read it', async () => {

@@ -5,13 +5,19 @@
  * and gets only the granted items, desensitized at B; an ungranted item is refused and audited;
  * cross-verification answers match / no_match without values; revoked, suspended and expired grants
  * are refused by B on its own with the hub stopped; B offline → a bounded "provider offline" error, or
- * with a batch grant an answer from the hub's latest package marked with its version.
+ * with a batch grant an answer from the hub's latest package marked with its version. Batch: a grant that
+ * withholds anything gets only packages B shaped for it (checked in the bytes A holds); a grant of the
+ * whole resource gets B's own packages re-sealed.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { signGrant, type SignedGrant } from '../../protocol/grant.ts';
-import { loadSodium } from '../../protocol/sodium.ts';
+import { fromBase64, loadSodium } from '../../protocol/sodium.ts';
+import Database from 'better-sqlite3';
+import { openPackage } from '../../engine/package/builder.ts';
+import { readConfig } from '../../engine/config-file.ts';
+import { NodeConfig } from '../../node/config.ts';
 import { readBoxKeyFile, readKeyFile, Identity } from '../../engine/identity.ts';
 import { api, Cluster, deptOf, waitFor } from '../helpers/cluster.ts';
 import { sampleFor } from '../helpers/entries.ts';
@@ -22,6 +28,23 @@ const A = '410802';
 const B = '410803';
 const HEADER = '公民身份号码,姓名,性别,民族,出生日期,户籍地址,户籍地行政区划代码,是否已注销户口';
 const person = (i: number) => `${citizenIdFor(i)},张${'伟芳娜敏静'[i % 5]}${i},${(i % 2) + 1},01,1990-01-${String((i % 28) + 1).padStart(2, '0')},山西省晋城市泽州县金村镇${i}号,140525,否`;
+
+/** Open a package a node received, with the node's own key file, bypassing its API (what the node holds). */
+async function openReceived(dir: string, packageId: string, senderKey: string): Promise<Record<string, unknown>[]> {
+  const config = readConfig(dir, NodeConfig);
+  const keys = readBoxKeyFile(join(dir, config.encryptionKeyFile));
+  const db = new Database(join(dir, config.database), { readonly: true });
+  try {
+    const row = db.prepare('SELECT signed_header AS h FROM received_packages WHERE package_id = ?').get(packageId) as { h: string };
+    const signed = JSON.parse(row.h);
+    const get = db.prepare('SELECT bytes FROM received_chunks WHERE package_id = ? AND idx = ?');
+    const out: Record<string, unknown>[] = [];
+    for await (const r of openPackage(signed, (i) => (get.get(packageId, i) as { bytes: Buffer } | undefined)?.bytes, keys, { senderKeys: fromBase64(senderKey) })) out.push(r);
+    return out;
+  } finally {
+    db.close();
+  }
+}
 
 describe('sharing: apply, grant, cascaded query and verification', () => {
   let c: Cluster;
@@ -190,6 +213,8 @@ describe('sharing: apply, grant, cascaded query and verification', () => {
     const sent = await b.running!.packager!.run(resource, { actor: 'test' });
     assert.equal(sent.status, 'sent');
     await waitFor('package stored', () => b.running!.packages!.state((sent as { packageId: string }).packageId)?.state === 'stored', 20_000);
+    // The batch grant withholds items and masks values: B shapes a package for it on its own (scheduler pass).
+    await waitFor('grant package stored', () => b.running!.grantPackager!.sent(batch)[0]?.state === 'stored', 20_000);
     await b.running!.close();
     b.running = null;
 
@@ -210,12 +235,20 @@ describe('sharing: apply, grant, cascaded query and verification', () => {
     assert.equal(probing.status, 403, 'a prefix search would recover a masked ID digit by digit');
     assert.equal(probing.body.error.code, 'FILTER_ITEM_MASKED');
 
-    // Batch: the grantee's node receives the package re-sealed to it, and reads it as the grant allows.
+    // Batch: the grantee's node receives only the package B shaped for the grant, re-sealed to it by the hub.
     const a = c.node(A);
     const received = await waitFor('package received at A', async () => {
       const r = await api(a.running!.url, a.token, 'GET', `/api/v1/sharing/grants/${batch}/packages`);
       return r.body.packages?.find((p: { state: string }) => p.state === 'ready');
     }, 20_000);
+    assert.equal(received.shapedForGrant, true);
+    const everything = (await api(a.running!.url, a.token, 'GET', `/api/v1/sharing/grants/${batch}/packages`)).body.packages as { shapedForGrant: boolean }[];
+    assert.ok(everything.every((p) => p.shapedForGrant), 'the resource’s own (unmasked) package never went to A');
+    // What A holds, opened with A's own key outside the API: masked before it left B.
+    const plain = await openReceived(a.dir, received.packageId, b.publicKey);
+    assert.equal(plain.length, 50);
+    assert.deepEqual(Object.keys(plain[0]!).sort(), ['citizen_id', 'household_address', 'name']);
+    assert.doesNotMatch(JSON.stringify(plain), /\d{18}|张[伟芳娜敏静]\d|1990-01/, 'no clear ID number, name or ungranted item in the bytes A received');
     const res = await fetch(`${a.running!.url}/api/v1/sharing/grants/${batch}/packages/${received.packageId}/rows`, { headers: { authorization: `Bearer ${a.token}` } });
     assert.equal(res.status, 200);
     const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l));
@@ -236,28 +269,67 @@ describe('sharing: apply, grant, cascaded query and verification', () => {
     await c.startNode(b);
   });
 
-  it('batch deltas reach the grantee; a deleted row arrives as a tombstone with its key masked', async () => {
+  it('batch updates reach the grantee as a new shaped snapshot: a deleted row is gone, nothing clear left B', async () => {
     const grant = await grantOf(await apply(['batch']));
     const a = c.node(A);
     const b = c.node(B);
+    const first = await waitFor('first grant package at A', async () => {
+      const r = await api(a.running!.url, a.token, 'GET', `/api/v1/sharing/grants/${grant}/packages`);
+      return r.body.packages?.find((p: { state: string }) => p.state === 'ready');
+    }, 20_000);
+    assert.equal(first.rows, 50);
     const del = await fetch(`${b.running!.url}/api/v1/frontend/${resource}/import`, {
       method: 'POST',
       headers: { authorization: `Bearer ${b.token}`, 'content-type': 'text/csv' },
       body: `${HEADER},_delete\n${person(4)},1\n`,
     });
     assert.equal(del.status, 200, await del.text());
+    // The resource's own delta makes B shape a new snapshot for the grant.
     const delta = await b.running!.packager!.run(resource, { actor: 'test' });
     assert.equal(delta.status, 'sent');
     assert.equal((delta as { kind: string }).kind, 'delta');
-    const got = await waitFor('delta received at A', async () => {
+    const got = await waitFor('updated grant package at A', async () => {
       const r = await api(a.running!.url, a.token, 'GET', `/api/v1/sharing/grants/${grant}/packages`);
-      return r.body.packages?.find((p: { kind: string; state: string }) => p.kind === 'delta' && p.state === 'ready');
+      return r.body.packages?.find((p: { state: string; newVersion: number }) => p.state === 'ready' && p.newVersion > first.newVersion);
     }, 20_000);
+    assert.equal(got.kind, 'snapshot');
+    assert.equal(got.shapedForGrant, true);
     const text = await fetch(`${a.running!.url}/api/v1/sharing/grants/${grant}/packages/${got.packageId}/rows`, { headers: { authorization: `Bearer ${a.token}` } }).then((r) => r.text());
     const rows = text.trim().split('\n').map((l) => JSON.parse(l));
-    assert.equal(rows.length, 1);
-    assert.equal(rows[0]._deleted, true);
-    assert.equal(rows[0].citizen_id, `${citizenIdFor(4).slice(0, 6)}********${citizenIdFor(4).slice(14)}`, 'the key is masked like any value');
-    assert.doesNotMatch(text, new RegExp(citizenIdFor(4)));
+    assert.equal(rows.length, 49, 'the deleted person is gone (masked values cannot tell who)');
+    assert.doesNotMatch(text, new RegExp(citizenIdFor(5)), 'masked');
+    const provided = b.running!.audit.search({ action: 'data.provide' }).records.filter((r) => (r.detail as { grantId?: string }).grantId === grant);
+    assert.ok(provided.length >= 2, 'B audits each package it shaped for the grant');
+  });
+
+  it('a grant of the whole resource with nothing masked gets the provider’s own packages, re-sealed', async () => {
+    const b = c.node(B);
+    const a = c.node(A);
+    // A resource with no identifying or sensitive item: its grant withholds nothing.
+    const dataItems = (sampleFor(deptOf(B), 0).dataItems as { code: string }[]).map((i) => ({ ...i, sensitive: false, identifier: null }));
+    const entry = await api(b.running!.url, b.token, 'POST', '/api/v1/catalog/entries', sampleFor(deptOf(B), 0, { dataItems, baseCategory: 'e_license', sharingMethods: ['table'], updateCycle: 'irregular' } as never));
+    assert.equal(entry.status, 201, JSON.stringify(entry.body));
+    const open = entry.body.id as string;
+    const imported = await fetch(`${b.running!.url}/api/v1/frontend/${open}/import`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${b.token}`, 'content-type': 'text/csv' },
+      body: [HEADER, ...Array.from({ length: 20 }, (_, i) => person(i))].join('\n'),
+    });
+    assert.equal(imported.status, 200, await imported.text());
+    await waitFor('entry at the hub', () => c.hub!.catalog.get(open), 10_000);
+    const sent = await b.running!.packager!.run(open, { actor: 'test' });
+    assert.equal(sent.status, 'sent');
+    const r = await api(a.running!.url, a.token, 'POST', '/api/v1/sharing/applications', { resource: open, items: dataItems.map((i) => i.code), purpose: '统计分析', scenario: '全量库表交换', methods: ['batch'], period: year() });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const grant = await grantOf(r.body.id);
+    const got = await waitFor('package at A', async () => {
+      const l = await api(a.running!.url, a.token, 'GET', `/api/v1/sharing/grants/${grant}/packages`);
+      return l.body.packages?.find((p: { state: string }) => p.state === 'ready');
+    }, 20_000);
+    assert.equal(got.shapedForGrant, false, 'the resource’s own package');
+    assert.equal(got.packageId, (sent as { packageId: string }).packageId, 're-sealed, not rebuilt');
+    assert.deepEqual(b.running!.grantPackager!.sent(grant), [], 'B shaped nothing for it');
+    const text = await fetch(`${a.running!.url}/api/v1/sharing/grants/${grant}/packages/${got.packageId}/rows`, { headers: { authorization: `Bearer ${a.token}` } }).then((x) => x.text());
+    assert.match(text, new RegExp(citizenIdFor(3)), 'clear values: the grant masks nothing');
   });
 });
