@@ -137,7 +137,7 @@ export class GrantPackager {
 }
 
 /** The snapshot's NDJSON pieces (which may split lines) as shaped row objects; pieces go back to the reader once decoded. */
-async function* shapedRows(snap: TableSnapshot, grant: SignedGrant['grant']): AsyncGenerator<Record<string, unknown>> {
+export async function* shapedRows(snap: TableSnapshot, grant: SignedGrant['grant']): AsyncGenerator<Record<string, unknown>> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let carry = '';
   for await (const block of snap.blocks()) {

@@ -77,6 +77,13 @@ interface AppRow {
   updated_at: string;
 }
 
+/** A grant's state at this node: from the latest signed revocation list held here and this node's clock. */
+export interface GrantStatus {
+  state: 'active' | 'not_yet_valid' | 'expired' | 'revoked' | 'suspended' | 'expired_unused';
+  reason: string | null;
+  at: string | null;
+}
+
 export class NodeSharing {
   /** Signed grants never change once issued: parsed ones are kept (hot path of every cascaded access). */
   private readonly grantCache = new Map<string, SignedGrant>();
@@ -227,8 +234,14 @@ export class NodeSharing {
     return signed;
   }
 
-  /** Grants of `department` at this node: those it uses and those of its resources it provides. */
-  grants(department: string | null): (Grant & { side: 'consumer' | 'provider' })[] {
+  /**
+   * Grants of `department` at this node: those it uses and those of its resources it provides, each with
+   * its status as this node knows it — the notice a department sees when a grant was revoked, suspended
+   * (Jiyuan §36) or withdrawn for non-use (Jincheng §31), with the hub's reason, or has expired.
+   */
+  grants(department: string | null): (Grant & { side: 'consumer' | 'provider'; status: GrantStatus })[] {
+    const entries = new Map((this.revocations()?.list.entries ?? []).map((e) => [e.grantId, e]));
+    const now = this.d.clock.now().getTime();
     const rows = this.d.db
       .prepare(
         `SELECT signed FROM sharing_grants WHERE @dept IS NULL OR (consumer_node = @node AND consumer_department = @dept) OR (provider_county = @county AND provider_department = @dept)
@@ -237,7 +250,15 @@ export class NodeSharing {
       .all({ dept: department, node: this.d.nodeId, county: this.d.county }) as { signed: string }[];
     return rows.map((r) => {
       const g = (JSON.parse(r.signed) as SignedGrant).grant;
-      return { ...g, side: g.consumer.nodeId === this.d.nodeId ? 'consumer' : 'provider' };
+      const e = entries.get(g.grantId);
+      const status: GrantStatus = e
+        ? { state: e.kind, reason: e.reason, at: e.at }
+        : Date.parse(g.validUntil) <= now
+          ? { state: 'expired', reason: null, at: g.validUntil }
+          : Date.parse(g.validFrom) > now
+            ? { state: 'not_yet_valid', reason: null, at: g.validFrom }
+            : { state: 'active', reason: null, at: null };
+      return { ...g, side: g.consumer.nodeId === this.d.nodeId ? 'consumer' : 'provider', status };
     });
   }
 }

@@ -123,6 +123,13 @@ for (const preset of Object.keys(POLICY_PRESETS)) {
       assert.match(g.revocation!.reason, /晋城 §31/);
       await waitFor('withdrawal at the provider', () => c.node(B).running!.sharing.revocations()?.list.entries.some((e) => e.grantId === app.grantId && e.kind === 'expired_unused'), 10_000);
       assert.ok(c.hub!.audit.search({ action: 'sharing.revoke' }).records.some((r) => (r.detail as { grantId?: string }).grantId === app.grantId));
+      // The notice the consumer department sees at its own node: the grant's status and the hub's reason.
+      const notice = await waitFor('withdrawal shown at A', async () => {
+        const r = await api(c.node(A).running!.url, c.node(A).token, 'GET', '/api/v1/sharing/grants');
+        const mine = r.body.grants?.find((x: { grantId: string }) => x.grantId === app.grantId);
+        return mine?.status.state === 'expired_unused' ? mine.status : undefined;
+      }, 10_000);
+      assert.match(notice.reason, /晋城 §31/);
     });
 
     it(preset === 'yaohai' ? 'silence past the deadline is consent (Yaohai §14)' : 'silence past the deadline flags the application overdue, without consent', async () => {

@@ -266,6 +266,10 @@ describe('sharing: apply, grant, cascaded query and verification', () => {
     const refused = await api(a.running!.url, a.token, 'GET', `/api/v1/sharing/grants/${batch}/packages/${received.packageId}/rows`);
     assert.equal(refused.status, 403);
     assert.equal(refused.body.error.code, 'GRANT_REVOKED');
+    const listed = (await api(a.running!.url, a.token, 'GET', '/api/v1/sharing/grants')).body.grants as { grantId: string; status: { state: string; reason: string | null } }[];
+    assert.deepEqual(listed.find((g) => g.grantId === batch)!.status.state, 'revoked');
+    assert.equal(listed.find((g) => g.grantId === batch)!.status.reason, '项目结束', 'the department sees why');
+    assert.equal(listed.find((g) => g.grantId === queryOnly)!.status.state, 'active');
     await c.startNode(b);
   });
 
