@@ -30,6 +30,7 @@ describe('GroupCommit', () => {
     assert.equal((db.prepare('SELECT COUNT(*) AS c FROM t').get() as { c: number }).c, 20, 'committed');
     assert.deepEqual(resolved, [], 'nobody is answered before the fsync returned');
     assert.equal(db.pragma('synchronous', { simple: true }), 2, 'back to FULL for every other write');
+    assert.equal(commits.lastCommitSync, 1, 'the batch itself committed at NORMAL (the fsync is ours)');
     held.shift()!();
     await Promise.all(all);
     assert.equal(resolved.length, 20);
@@ -72,6 +73,8 @@ describe('GroupCommit', () => {
     assert.deepEqual(db.prepare('SELECT v FROM t ORDER BY id').all(), [{ v: 'x' }, { v: 'y' }]);
     failSync = true;
     await assert.rejects(commits.run(() => void insert.run('z')), /EIO/, 'a write that may not survive a power cut is not acknowledged');
+    failSync = false;
+    await assert.rejects(commits.run(() => void insert.run('w')), /refusing further acknowledged writes until restart/, 'no later fsync is trusted over lost pages');
     commits.close();
     db.close();
   });

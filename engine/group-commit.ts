@@ -12,11 +12,11 @@
  * That is the same durability FULL gives (the committed frames are on disk before anyone is told), with
  * the wait off the main thread; while one fsync runs, later batches commit and share the next one.
  * A checkpoint that moves frames into the database file fsyncs the WAL first and the database after
- * (SQLite does so at NORMAL), so frames never leave the WAL undurably. If the fsync fails, the callers
- * are rejected: their writes may not survive a power cut.
+ * (SQLite does so at NORMAL), so frames never leave the WAL undurably. If an fsync fails, its callers
+ * are rejected (their writes may not survive a power cut) and so is every later write: after a failed
+ * fsync a later one may report success over lost pages.
  */
 import { fdatasync, fstatSync, openSync, closeSync, statSync } from 'node:fs';
-import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.ts';
 
 interface Pending {
@@ -37,8 +37,11 @@ export class GroupCommit {
   private closed = false;
   private wal: { fd: number; ino: number } | null = null;
   private readonly deferSync: boolean;
-  private readonly toNormal: Statement | null = null;
-  private readonly toFull: Statement | null = null;
+  private readonly syncLevel: number;
+  /** Set by the first failed fsync: after one, later fsyncs may "succeed" over lost frames (fsyncgate). */
+  private broken: Error | null = null;
+  /** `PRAGMA synchronous` in force for the last batch's commit (tests). */
+  lastCommitSync = 0;
 
   private readonly maxBatch: number;
   private readonly datasync: (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
@@ -54,14 +57,12 @@ export class GroupCommit {
     const journal = String(db.pragma('journal_mode', { simple: true })).toLowerCase();
     const sync = Number(db.pragma('synchronous', { simple: true }));
     this.deferSync = !db.memory && journal === 'wal' && sync >= SYNC_FULL;
-    if (this.deferSync) {
-      this.toNormal = db.prepare('PRAGMA synchronous = NORMAL');
-      this.toFull = db.prepare(`PRAGMA synchronous = ${sync}`);
-    }
+    this.syncLevel = sync;
   }
 
   /** Run `write` in the next group transaction; resolves once it is durable. */
   run(write: () => void): Promise<void> {
+    if (this.broken) return Promise.reject(this.broken);
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ write, resolve, reject });
       if (!this.scheduled) {
@@ -80,7 +81,9 @@ export class GroupCommit {
     }
     const failed = new Map<Pending, unknown>();
     try {
-      this.toNormal?.run();
+      // db.pragma, not a prepared statement: SQLite applies PRAGMA synchronous when it is prepared.
+      if (this.deferSync) this.db.pragma('synchronous = NORMAL');
+      this.lastCommitSync = Number(this.db.pragma('synchronous', { simple: true }));
       try {
         this.db.transaction(() => {
           for (const p of batch) {
@@ -92,7 +95,7 @@ export class GroupCommit {
           }
         })();
       } finally {
-        this.toFull?.run();
+        if (this.deferSync) this.db.pragma(`synchronous = ${this.syncLevel}`);
       }
     } catch (err) {
       for (const p of batch) p.reject(err);
@@ -119,15 +122,26 @@ export class GroupCommit {
       return;
     }
     this.syncing = true;
-    this.datasync(fd, (err) => {
+    const done = (err: Error | null) => {
       this.syncing = false;
       if (this.closed) this.releaseWal();
+      if (err && !this.broken) {
+        // Not retried: after a failed fsync the kernel may have dropped the dirty pages, and a later
+        // fsync would report success over them. Every later write is refused until a restart.
+        this.broken = new Error(`WAL fsync failed; refusing further acknowledged writes until restart: ${err.message}`, { cause: err });
+      }
       for (const p of group) {
-        if (err) p.reject(err);
+        if (this.broken) p.reject(this.broken);
         else p.resolve();
       }
+      if (this.broken) for (const p of this.unsynced.splice(0)) p.reject(this.broken);
       this.sync();
-    });
+    };
+    try {
+      this.datasync(fd, done);
+    } catch (err) {
+      done(err as Error);
+    }
   }
 
   /** The WAL file's descriptor, reopened if the file was replaced (it is recreated after the last connection closes). */

@@ -69,6 +69,7 @@ export interface RunningHub {
   checkpoints: CheckpointStore;
   packages: PackageReceiver;
   sharing: SharingService;
+  batch: BatchDistributor;
   /** Run the sharing deadline check now (tests with an injected clock). */
   sharingTick(): void;
   link: NatsLink;
@@ -269,6 +270,7 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
     audit,
     checkpoints,
     packages,
+    batch,
     sharing,
     sharingTick,
     link,

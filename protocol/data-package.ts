@@ -24,7 +24,7 @@
 import { z } from 'zod';
 import { key32, sig64 } from './base64-schemas.ts';
 import { canonicalJson } from './canonical-json.ts';
-import { RESOURCE_CODE_RE } from './catalog-entry.ts';
+import { RESOURCE_CODE_RE, type DataItem } from './catalog-entry.ts';
 import type { KeyLookup } from './envelope.ts';
 import { entryId } from './identifiers.ts';
 import { fromBase64, randomBytes, sealBox, sodium, toBase64, toHex } from './sodium.ts';
@@ -61,6 +61,9 @@ export const PACKAGE_ERROR_CODES = [
   'PACKAGE_CHUNK_INVALID',
   'PACKAGE_TRUNCATED',
   'PACKAGE_HASH_MISMATCH',
+  // Refusals of an offer by policy rather than by the format (PACKAGES.md §8, table):
+  'PACKAGE_STALE',
+  'PACKAGE_NOT_ALLOWED',
 ] as const;
 export type PackageErrorCode = (typeof PACKAGE_ERROR_CODES)[number];
 
@@ -77,7 +80,7 @@ export class PackageError extends Error {
   }
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits');
 const uint = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** Exactly 16 / 80 bytes, canonical base64 (see base64-schemas.ts). */
@@ -151,6 +154,26 @@ export type SignedPackageHeader = z.infer<typeof SignedPackageHeader>;
 /** Hex BLAKE2b-256 of canonicalJson(dataItems): the schema the rows follow. */
 export function schemaHashOf(dataItems: unknown): string {
   return toHex(sodium().crypto_generichash(32, new TextEncoder().encode(canonicalJson(dataItems)), null));
+}
+
+/** A data item as far as the rows of a front-end package are concerned. */
+export type SchemaItem = Pick<DataItem, 'name' | 'code' | 'type'> & Partial<Pick<DataItem, 'length' | 'required' | 'primaryKey' | 'identifier'>>;
+
+/**
+ * The fields of each data item that shape a front-end table and its rows (a node stores exactly these,
+ * node/frontend/table-schema.ts): `schemaHashOf(schemaItemsOf(entry's dataItems))` is the `schemaHash`
+ * of the entry's packages, so the hub can tell whether a stored package has the entry's current items.
+ */
+export function schemaItemsOf(items: readonly SchemaItem[]): SchemaItem[] {
+  return items.map((i) => ({
+    name: i.name,
+    code: i.code,
+    type: i.type,
+    ...(i.length !== undefined ? { length: i.length } : {}),
+    required: i.required === true || i.primaryKey === true,
+    primaryKey: i.primaryKey === true,
+    identifier: i.identifier ?? null,
+  }));
 }
 
 // ------------------------------------------------------------------------------ signature

@@ -31,8 +31,10 @@ export function randomBytes(n: number): Uint8Array {
 /**
  * libsodium's sealed box, byte for byte (`crypto_box_seal`: ephemeral X25519 key pair, nonce =
  * BLAKE2b-192(epk ‖ pk), output epk ‖ crypto_box_easy(m)), opened by `crypto_box_seal_open`. Built
- * from its parts only so the ephemeral key comes from `randomBytes` above; the test vectors in
- * sodium.test.ts check it against libsodium's own open.
+ * from its parts only so the ephemeral key comes from `randomBytes` above; sodium.test.ts checks it
+ * against libsodium's own open. The JS copies of the ephemeral keys are wiped; the wrapper's WebAssembly
+ * heap copies are freed unwiped (as for every key passed through libsodium-wrappers) — they open only this
+ * one message, whose plaintext the same heap held anyway.
  */
 export function sealBox(message: Uint8Array, recipientPk: Uint8Array): Uint8Array {
   const s = sodium();

@@ -16,7 +16,10 @@ import {
   unsealPackageKey,
   verifyHeader,
   withRecipient,
+  PACKAGE_ERROR_CODES,
+  UUID_RE,
   type BoxKeys,
+  type PackageErrorCode,
 } from '../../protocol/data-package.ts';
 import { toBase64 } from '../../protocol/sodium.ts';
 import { mapOrdered } from '../../engine/package/crypto-pool.ts';
@@ -118,22 +121,22 @@ export class PackageReceiver {
     }
     const h = signed.header;
     if (h.sender !== from || countyOfEntry(h.resource) !== county) {
-      throw new ProtocolError('UPDATE_FORBIDDEN', `${from} may not send packages of ${h.resource}`, { resource: h.resource });
+      throw new ProtocolError('UPDATE_FORBIDDEN', `${from} may not send packages of ${h.resource}`, { resource: h.resource, code: 'PACKAGE_NOT_ALLOWED' });
     }
     if (h.grantId !== undefined) {
       // Only the provider's county may shape rows for a batch grant of its own resource.
       const g = this.d.grant?.(h.grantId);
       if (!g || g.resource !== h.resource || g.provider.county !== county || !g.methods.includes('batch')) {
-        throw new ProtocolError('UPDATE_FORBIDDEN', `${from} may not send a package for grant ${h.grantId}`, { packageId: h.packageId });
+        throw new ProtocolError('UPDATE_FORBIDDEN', `${from} may not send a package for grant ${h.grantId}`, { packageId: h.packageId, code: 'PACKAGE_NOT_ALLOWED' });
       }
     }
     // A grant package's versions are counted within its grant; the resource's own chain ignores them.
     const latest = this.d.db.prepare("SELECT MAX(new_version) AS v FROM packages WHERE resource = ? AND state = 'stored' AND grant_id IS ?").get(h.resource, h.grantId ?? null) as { v: number | null };
     if (latest.v !== null && h.newVersion <= latest.v) {
-      throw new ProtocolError('UPDATE_INVALID', `package ${h.packageId} has version ${h.newVersion}, the hub already stores ${latest.v} (replayed or stale)`, { packageId: h.packageId });
+      throw new ProtocolError('UPDATE_INVALID', `package ${h.packageId} has version ${h.newVersion}, the hub already stores ${latest.v} (replayed or stale)`, { packageId: h.packageId, code: 'PACKAGE_STALE' });
     }
     if (h.kind === 'delta' && (latest.v ?? 0) !== h.baseVersion) {
-      throw new ProtocolError('UPDATE_INVALID', `delta ${h.packageId} is based on ${h.baseVersion}, the hub stores ${latest.v ?? 'nothing'}`, { packageId: h.packageId });
+      throw new ProtocolError('UPDATE_INVALID', `delta ${h.packageId} is based on ${h.baseVersion}, the hub stores ${latest.v ?? 'nothing'}`, { packageId: h.packageId, code: 'PACKAGE_STALE' });
     }
     this.d.db
       .prepare(
@@ -142,6 +145,21 @@ export class PackageReceiver {
       )
       .run(h.packageId, h.resource, from, county, h.kind, h.baseVersion, h.newVersion, JSON.stringify(signed), this.d.clock.now().toISOString(), h.grantId ?? null);
     queueMicrotask(() => void this.poll());
+  }
+
+  /**
+   * Tell the sender its offer was refused (`package.status` refused), so it does not wait for an answer
+   * that will not come. Only for an offer whose envelope verified (the caller's `from`), about a package
+   * id it named; goes to the sender's own county. Unknown or already-answered ids change nothing there.
+   */
+  refuseOffer(county: string, payload: unknown, err: ProtocolError): void {
+    const packageId = (payload as { header?: { packageId?: unknown } } | null)?.header?.packageId;
+    if (typeof packageId !== 'string' || !UUID_RE.test(packageId)) return;
+    // The same package offered again after the hub took it: its first offer's answer stands.
+    if (this.d.db.prepare('SELECT 1 FROM packages WHERE package_id = ?').get(packageId)) return;
+    const detailCode = (err.detail as { code?: unknown } | undefined)?.code;
+    const code = (PACKAGE_ERROR_CODES as readonly unknown[]).includes(detailCode) ? (detailCode as PackageErrorCode) : 'PACKAGE_MALFORMED';
+    this.send(county, 'package.status', { packageId, status: 'refused', code });
   }
 
   start(): void {

@@ -15,6 +15,7 @@ import { ProtocolError } from '../../protocol/errors.ts';
 import { checkGrantUsable } from '../../protocol/grant.ts';
 import type { PackageChunkGet } from '../../protocol/package-messages.ts';
 import { fromBase64 } from '../../protocol/sodium.ts';
+import { schemaHashOf, schemaItemsOf, type SchemaItem } from '../../protocol/data-package.ts';
 import { downCountySubject } from '../../protocol/subjects.ts';
 import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
@@ -70,23 +71,29 @@ export class BatchDistributor {
       if (!checkGrantUsable(signed, { now, revocations: list, method: 'batch', items: g.items }).ok) continue;
       const consumer = this.d.registry.get(g.consumer.nodeId)?.node;
       if (!consumer?.encryptionKey || consumer.status !== 'active') continue;
-      const view = this.d.store.getView(g.resource);
-      if (!view) continue;
-      const resourceItems = ((view.content as { dataItems?: { code: string }[] }).dataItems ?? []).map((i) => i.code);
+      const items = this.currentItems(g.resource);
+      if (!items) continue;
       // A grant that withholds items, rows or clear values gets only the packages its provider shaped for
-      // it (grant packages, latest snapshot); otherwise the resource's own snapshot and later deltas.
-      const shaped = batchNeedsShaping(g, resourceItems);
+      // it (grant packages, latest snapshot). Otherwise the resource's own snapshot and later deltas —
+      // only those built with the entry's current items (schemaHash): a package from before an item was
+      // dropped still holds that item, which the grant no longer covers.
+      const shaped = batchNeedsShaping(g, items.codes);
+      const schema = shaped ? null : items.schemaHash;
       const snap = this.d.db
-        .prepare("SELECT MAX(new_version) AS v FROM packages WHERE resource = ? AND state = 'stored' AND kind = 'snapshot' AND grant_id IS ?")
-        .get(g.resource, shaped ? id : null) as { v: number | null };
+        .prepare(
+          `SELECT MAX(new_version) AS v FROM packages WHERE resource = @resource AND state = 'stored' AND kind = 'snapshot' AND grant_id IS @grant
+             AND (@schema IS NULL OR json_extract(signed_header, '$.header.schemaHash') = @schema)`,
+        )
+        .get({ resource: g.resource, grant: shaped ? id : null, schema }) as { v: number | null };
       if (snap.v === null) continue;
       const pending = this.d.db
         .prepare(
-          `SELECT p.package_id AS id FROM packages p WHERE p.resource = ? AND p.state = 'stored' AND p.new_version >= ? AND p.grant_id IS ?
-             AND NOT EXISTS (SELECT 1 FROM package_grants_sent s WHERE s.grant_id = ? AND s.package_id = p.package_id)
+          `SELECT p.package_id AS id FROM packages p WHERE p.resource = @resource AND p.state = 'stored' AND p.new_version >= @from AND p.grant_id IS @grant
+             AND (@schema IS NULL OR json_extract(p.signed_header, '$.header.schemaHash') = @schema)
+             AND NOT EXISTS (SELECT 1 FROM package_grants_sent s WHERE s.grant_id = @grant_id AND s.package_id = p.package_id)
            ORDER BY p.new_version`,
         )
-        .all(g.resource, snap.v, shaped ? id : null, id) as { id: string }[];
+        .all({ resource: g.resource, from: snap.v, grant: shaped ? id : null, schema, grant_id: id }) as { id: string }[];
       for (const p of pending) {
         try {
           this.d.db.transaction(() => {
@@ -102,6 +109,14 @@ export class BatchDistributor {
     }
     if (sent) this.d.log.info({ event: 'package.granted', count: sent }, 'packages re-sealed for batch grantees');
     return sent;
+  }
+
+  /** The entry's current data item codes and the schemaHash its packages carry (PACKAGES.md §7), or null if unknown. */
+  private currentItems(resource: string): { codes: string[]; schemaHash: string } | null {
+    const view = this.d.store.getView(resource);
+    if (!view) return null;
+    const dataItems = ((view.content as { dataItems?: SchemaItem[] }).dataItems ?? []) as SchemaItem[];
+    return { codes: dataItems.map((i) => i.code), schemaHash: schemaHashOf(schemaItemsOf(dataItems)) };
   }
 
   /** Serve chunks to the nodes packages were sealed to, while their grant is usable. */
@@ -129,14 +144,23 @@ export class BatchDistributor {
       const req = env.payload as PackageChunkGet;
       const rows = this.d.db.prepare('SELECT grant_id AS id FROM package_grants_sent WHERE package_id = ? AND consumer_node = ?').all(req.packageId, env.from) as { id: string }[];
       const list = this.d.sharing.latestList()?.list ?? null;
-      const usable = rows.map((r) => this.d.sharing.grant(r.id)!).map((g) => checkGrantUsable(g, { now: this.d.clock.now(), revocations: list, method: 'batch', items: g.grant.items }));
+      const stored = this.d.packages.stored(req.packageId);
+      const usable = rows.map((r) => this.d.sharing.grant(r.id)!).map((g) => {
+        // The resource's own package under a grant that now withholds something (the entry gained an item,
+        // say): only grant packages may go to it from now on.
+        if (stored && stored.signed.header.grantId === undefined) {
+          const items = this.currentItems(g.grant.resource);
+          if (!items || batchNeedsShaping(g.grant, items.codes)) return { ok: false as const, code: 'GRANT_NEEDS_SHAPING' };
+        }
+        return checkGrantUsable(g, { now: this.d.clock.now(), revocations: list, method: 'batch', items: g.grant.items });
+      });
       const ok = usable.findIndex((u) => u.ok);
       if (ok >= 0 && req.index === 0) this.d.sharing.recordUse(rows[ok]!.id); // a batch grant in use is not "unused" (Jincheng §31)
       if (ok < 0) {
         const why = usable.find((u) => !u.ok);
         throw new ProtocolError('UPDATE_FORBIDDEN', `package ${req.packageId} is not granted to ${env.from}${why && !why.ok ? `: ${why.code}` : ''}`, { code: why && !why.ok ? why.code : 'GRANT_UNKNOWN' });
       }
-      const chunk = this.d.packages.stored(req.packageId)?.chunk(req.index);
+      const chunk = stored?.chunk(req.index);
       if (!chunk) throw new ProtocolError('MESSAGE_INVALID', `no chunk ${req.index} of package ${req.packageId}`);
       const h = natsHeaders();
       h.set('Jl-Chunk', String(req.index));

@@ -63,10 +63,16 @@ export function createUpHandler(d: UpHandlerDeps): { handle: (msg: JsMsg) => voi
       }
       if (env.type === 'package.offer' && d.packages) {
         const packages = d.packages;
-        d.db.transaction(() => {
-          packages.offer(env.from, node.county, env.payload);
-          d.inbox.record(env.from, env.seq, d.clock.now());
-        })();
+        try {
+          d.db.transaction(() => {
+            packages.offer(env.from, node.county, env.payload);
+            d.inbox.record(env.from, env.seq, d.clock.now());
+          })();
+        } catch (err) {
+          // The sender would otherwise wait for an answer forever (and base its next delta on this one).
+          if (err instanceof ProtocolError) packages.refuseOffer(node.county, env.payload, err);
+          throw err;
+        }
         stats.applied++;
         return;
       }

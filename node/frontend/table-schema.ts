@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import type { Db } from '../../engine/db.ts';
 import { AppError } from '../../engine/errors.ts';
 import { compileValidator, type FrontendItem, type SqlValue } from './row-validator.ts';
+import { schemaItemsOf } from '../../protocol/data-package.ts';
 
 /** Registry, version counter, migration rejects and import progress: one node migration. */
 export const FRONTEND_SCHEMA_SQL = `
@@ -91,17 +92,9 @@ export function frontendTableName(entryId: string): string {
   return `fe_${createHash('sha256').update(entryId, 'utf8').digest('hex').slice(0, 16)}`;
 }
 
-/** Keep the fields that shape storage and validation; drop descriptions and sensitivity flags. */
+/** Keep the fields that shape storage and validation; drop descriptions and sensitivity flags (the hub computes the same, protocol/data-package.ts). */
 export function normalizeItems(items: readonly FrontendItem[]): FrontendItem[] {
-  return items.map((i) => ({
-    name: i.name,
-    code: i.code,
-    type: i.type,
-    ...(i.length !== undefined ? { length: i.length } : {}),
-    required: i.required === true || i.primaryKey === true,
-    primaryKey: i.primaryKey === true,
-    identifier: i.identifier ?? null,
-  }));
+  return schemaItemsOf(items);
 }
 
 /** What a held value must satisfy: a change of it means held values are re-validated (table rebuild). */

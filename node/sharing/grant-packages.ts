@@ -19,10 +19,15 @@ import type { AuditLog } from '../../engine/audit/log.ts';
 import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
 import type { Logger } from '../../engine/log.ts';
-import { getTable, type FrontendTable } from '../frontend/table-schema.ts';
+import Database from 'better-sqlite3';
+import { SerializedRow } from '../../engine/package/rows.ts';
+import type { FrontendItem } from '../frontend/row-validator.ts';
+import { getTable, q, type FrontendTable } from '../frontend/table-schema.ts';
 import type { PackageSender } from '../packages/sender.ts';
-import { openTableSnapshot, type TableSnapshot } from '../packages/table-snapshot.ts';
 import type { NodeSharing } from './service.ts';
+
+/** After a failed build, the grant's next attempt waits this long (a broken table is not rebuilt every second). */
+const RETRY_AFTER_MS = 60_000;
 
 export const GRANT_PACKAGES_SQL = `
 ALTER TABLE packages_sent ADD COLUMN grant_id TEXT;
@@ -48,6 +53,8 @@ interface SentRow {
   package_id: string;
   state: string;
   new_version: number;
+  created_at: string;
+  finished_at: string | null;
 }
 
 export class GrantPackager {
@@ -78,7 +85,7 @@ export class GrantPackager {
 
   /** The grant's packages, newest first (for status and tests). */
   sent(grantId: string): SentRow[] {
-    return this.d.db.prepare('SELECT package_id, state, new_version FROM packages_sent WHERE grant_id = ? ORDER BY created_at DESC, package_id DESC').all(grantId) as SentRow[];
+    return this.d.db.prepare('SELECT package_id, state, new_version, created_at, finished_at FROM packages_sent WHERE grant_id = ? ORDER BY created_at DESC, package_id DESC').all(grantId) as SentRow[];
   }
 
   private due(signed: SignedGrant): boolean {
@@ -90,9 +97,16 @@ export class GrantPackager {
     if (!items || !batchNeedsShaping(g, items)) return false;
     const table = getTable(this.d.db, g.resource);
     if (!table) return false;
-    const last = this.sent(g.grantId)[0];
-    if (!last) return this.d.db.prepare(`SELECT 1 FROM "${table.tableName.replace(/"/g, '""')}" WHERE "_deleted" = 0 LIMIT 1`).get() !== undefined;
-    if (last.state === 'building' || last.state === 'offered') return false;
+    const rows = this.sent(g.grantId);
+    const newest = rows[0];
+    if (newest?.state === 'building' || newest?.state === 'offered') return false; // one in flight per grant
+    const hasRows = () => this.d.db.prepare(`SELECT 1 FROM ${q(table.tableName)} WHERE "_deleted" = 0 LIMIT 1`).get() !== undefined;
+    if (newest?.state === 'abandoned') {
+      // A build failed (or was cut by a restart): try again, but not every pass.
+      return this.d.clock.now().getTime() - Date.parse(newest.finished_at ?? newest.created_at) >= RETRY_AFTER_MS && hasRows();
+    }
+    const last = rows.find((r) => r.state === 'stored' || r.state === 'refused');
+    if (!last) return hasRows();
     const newer = this.d.db
       .prepare("SELECT MAX(new_version) AS v FROM packages_sent WHERE resource = ? AND grant_id IS NULL AND state IN ('offered', 'stored')")
       .get(g.resource) as { v: number | null };
@@ -102,18 +116,21 @@ export class GrantPackager {
   private async build(signed: SignedGrant): Promise<GrantPackageResult | null> {
     const g = signed.grant;
     const table = getTable(this.d.db, g.resource) as FrontendTable;
-    const snap = await openTableSnapshot(this.d.db.name, table, 'snapshot', null, { sliceBytes: MAX_CHUNK_SIZE });
+    // One read transaction on a connection of its own: the version and every row agree, and writes go on.
+    const reader = new Database(this.d.db.name, { readonly: true, fileMustExist: true });
     try {
+      reader.exec('BEGIN');
+      const newVersion = Math.max(1, (reader.prepare('SELECT value FROM frontend_versions WHERE id = 1').get() as { value: number }).value);
       // The shaped rows' schema: the granted items as the table defines them.
       const granted = new Set(g.items);
       const schemaHash = schemaHashOf(table.items.filter((i) => granted.has(i.code)));
-      const sent = await this.d.sender.send(shapedRows(snap, g), {
+      const sent = await this.d.sender.send(shapedLines(reader, table, g), {
         resource: g.resource,
         resourceCode: this.d.resourceCode(g.resource),
         schemaHash,
         kind: 'snapshot',
         baseVersion: null,
-        newVersion: Math.max(1, snap.newVersion),
+        newVersion,
         chunkSize: MAX_CHUNK_SIZE,
         grantId: g.grantId,
       });
@@ -126,34 +143,46 @@ export class GrantPackager {
         fields: g.items,
         purpose: g.purpose,
         result: 'ok',
-        detail: { grantId: g.grantId, packageId: sent.packageId, kind: 'snapshot', newVersion: snap.newVersion, rows: sent.rows, to: 'hub', for: g.consumer.nodeId, shaped: true },
+        detail: { grantId: g.grantId, packageId: sent.packageId, kind: 'snapshot', newVersion, rows: sent.rows, to: 'hub', for: g.consumer.nodeId, shaped: true },
       });
       this.d.log.info({ event: 'package.grant_built', grantId: g.grantId, resource: g.resource, packageId: sent.packageId, rows: sent.rows }, 'grant package built');
-      return { grantId: g.grantId, packageId: sent.packageId, rows: sent.rows, newVersion: snap.newVersion };
+      return { grantId: g.grantId, packageId: sent.packageId, rows: sent.rows, newVersion };
+    } catch (err) {
+      // A build that never reached its offer: the hub has nothing of it. Not "in flight" any more.
+      this.d.db.prepare("UPDATE packages_sent SET state = 'abandoned', finished_at = ? WHERE grant_id = ? AND state = 'building'").run(this.d.clock.now().toISOString(), g.grantId);
+      throw err;
     } finally {
-      await snap.close();
+      reader.close();
     }
   }
 }
 
-/** The snapshot's NDJSON pieces (which may split lines) as shaped row objects; pieces go back to the reader once decoded. */
-export async function* shapedRows(snap: TableSnapshot, grant: SignedGrant['grant']): AsyncGenerator<Record<string, unknown>> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let carry = '';
-  for await (const block of snap.blocks()) {
-    const text = carry + decoder.decode(block.bytes, { stream: true });
-    snap.recycle(block.bytes);
-    const lines = text.split('\n');
-    carry = lines.pop()!;
-    for (const line of lines) {
-      if (!line) continue;
-      const shaped = shapeRow(JSON.parse(line) as Record<string, unknown>, grant);
-      if (shaped) yield shaped;
-    }
-  }
-  const rest = carry + decoder.decode();
-  if (rest.trim()) {
-    const shaped = shapeRow(JSON.parse(rest) as Record<string, unknown>, grant);
-    if (shaped) yield shaped;
+/** A stored cell as package rows carry it (table-rows.ts): booleans, bytes as base64, integers exact (BigInt beyond 2^53). */
+function cellValue(item: FrontendItem, v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (item.type === 'boolean') return v === 1n || v === 1;
+  if (Buffer.isBuffer(v)) return v.toString('base64');
+  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  return v;
+}
+
+/** JSON text of a shaped row; a BigInt is written as its exact digits. */
+function lineOf(row: Record<string, unknown>): string {
+  let out = '';
+  for (const [k, v] of Object.entries(row)) out += `${out ? ',' : '{'}${JSON.stringify(k)}:${typeof v === 'bigint' ? v.toString() : JSON.stringify(v)}`;
+  return out ? `${out}}` : '{}';
+}
+
+/**
+ * The live rows of `table` through `shapeRow` (the grant's filter on clear values, its items, masked), read
+ * with exact integers from `reader` (inside its read transaction), as package lines.
+ */
+export function* shapedLines(reader: Database.Database, table: FrontendTable, grant: SignedGrant['grant']): Generator<SerializedRow> {
+  const stmt = reader.prepare(`SELECT ${table.items.map((i) => q(i.code)).join(', ')} FROM ${q(table.tableName)} WHERE "_deleted" = 0 ORDER BY _rowid_`).raw(true).safeIntegers(true);
+  for (const r of stmt.iterate() as Iterable<unknown[]>) {
+    const row: Record<string, unknown> = {};
+    table.items.forEach((item, k) => Object.defineProperty(row, item.code, { value: cellValue(item, r[k]), enumerable: true, writable: true, configurable: true }));
+    const shaped = shapeRow(row, grant);
+    if (shaped) yield new SerializedRow(lineOf(shaped));
   }
 }

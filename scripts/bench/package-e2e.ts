@@ -89,7 +89,7 @@ export async function benchPackageEndToEnd(opts: { rows?: number } = {}): Promis
     const sent = await waitFor(
       'package stored',
       () => {
-        const r = nodeDb.prepare('SELECT package_id AS id, created_at AS at, state FROM packages_sent WHERE resource = ?').get(entry.id) as { id: string; at: string; state: string } | undefined;
+        const r = nodeDb.prepare('SELECT package_id AS id, created_at AS at, state FROM packages_sent WHERE resource = ? AND grant_id IS NULL').get(entry.id) as { id: string; at: string; state: string } | undefined;
         if (r?.state === 'offered' && !offeredAt) offeredAt = Date.now();
         return r?.state === 'stored' ? r : undefined;
       },

@@ -85,8 +85,10 @@ describe('data packages county → hub', () => {
   it('an offer for a version the hub already stores (a replay) is refused', async () => {
     const sender = c.node(A).running!.packages!;
     const before = c.hub!.rejections.recent(100).length;
-    await sender.send(rows(100, 'old'), base(2));
+    const { packageId } = await sender.send(rows(100, 'old'), base(2));
     await waitFor('stale version refused', () => c.hub!.rejections.recent(100).length > before && c.hub!.rejections.recent(1)[0]!.message.includes('already stores'), 20_000);
+    await waitFor('the sender is told', () => sender.state(packageId)?.state === 'refused', 20_000);
+    assert.equal(sender.state(packageId)?.code, 'PACKAGE_STALE');
   });
 
   it('a grant package (PACKAGES.md §10a) naming a grant the hub never issued is refused, and is no delta', async () => {
@@ -95,6 +97,8 @@ describe('data packages county → hub', () => {
     const { packageId } = await sender.send(rows(10, 'g'), { ...base(50), grantId: uuidv7() });
     await waitFor('grant package refused', () => c.hub!.rejections.recent(100).length > before && c.hub!.rejections.recent(5).some((r) => r.message.includes('may not send a package for grant')), 20_000);
     assert.equal(c.hub!.packages.stored(packageId), undefined);
+    await waitFor('the sender is told', () => sender.state(packageId)?.state === 'refused', 20_000);
+    assert.equal(sender.state(packageId)?.code, 'PACKAGE_NOT_ALLOWED');
     await assert.rejects(sender.send(rows(1, 'd'), { ...base(51), kind: 'delta', baseVersion: 50, grantId: uuidv7() }), /grant package is a snapshot/);
   });
 

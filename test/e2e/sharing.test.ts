@@ -335,5 +335,27 @@ describe('sharing: apply, grant, cascaded query and verification', () => {
     assert.deepEqual(b.running!.grantPackager!.sent(grant), [], 'B shaped nothing for it');
     const text = await fetch(`${a.running!.url}/api/v1/sharing/grants/${grant}/packages/${got.packageId}/rows`, { headers: { authorization: `Bearer ${a.token}` } }).then((x) => x.text());
     assert.match(text, new RegExp(citizenIdFor(3)), 'clear values: the grant masks nothing');
+
+    // B drops an item. A new grant of every remaining item withholds nothing, yet the stored package
+    // still holds the dropped item: the hub must wait for a package built with the current items.
+    const fewer = dataItems.filter((i) => i.code !== 'birth_date');
+    const patched = await api(b.running!.url, b.token, 'PATCH', `/api/v1/catalog/entries/${open}`, { dataItems: fewer });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    await waitFor('items changed at the hub', () => (c.hub!.catalog.get(open)?.content['dataItems'] as unknown[] | undefined)?.length === fewer.length, 10_000);
+    const r2 = await api(a.running!.url, a.token, 'POST', '/api/v1/sharing/applications', { resource: open, items: fewer.map((i) => i.code), purpose: '统计分析', scenario: '全量库表交换', methods: ['batch'], period: year() });
+    assert.equal(r2.status, 202, JSON.stringify(r2.body));
+    const grant2 = await grantOf(r2.body.id);
+    const distributed = c.hub!.batch.distribute();
+    assert.equal(distributed, 0, 'the package from before the change is not re-sealed to the new grant');
+    assert.deepEqual((await api(a.running!.url, a.token, 'GET', `/api/v1/sharing/grants/${grant2}/packages`)).body.packages, []);
+    const rebuilt = await b.running!.packager!.run(open, { actor: 'test' });
+    assert.equal((rebuilt as { kind: string }).kind, 'snapshot', 'items changed: a snapshot');
+    const got2 = await waitFor('current package at A', async () => {
+      const l = await api(a.running!.url, a.token, 'GET', `/api/v1/sharing/grants/${grant2}/packages`);
+      return l.body.packages?.find((p: { state: string }) => p.state === 'ready');
+    }, 20_000);
+    assert.equal(got2.packageId, (rebuilt as { packageId: string }).packageId);
+    const rows2 = await fetch(`${a.running!.url}/api/v1/sharing/grants/${grant2}/packages/${got2.packageId}/rows`, { headers: { authorization: `Bearer ${a.token}` } }).then((x) => x.text());
+    assert.doesNotMatch(rows2, /1990-01/, 'the dropped item never reached A under the new grant');
   });
 });
