@@ -23,6 +23,7 @@ import { api, Cluster, deptOf, waitFor } from '../helpers/cluster.ts';
 import { sampleFor } from '../helpers/entries.ts';
 import { citizenIdFor } from '../helpers/frontend.ts';
 import { uuidv7 } from '../../protocol/uuid7.ts';
+import { POLICY_PRESETS } from '../../protocol/policy.ts';
 
 const A = '410802';
 const B = '410803';
@@ -46,7 +47,9 @@ async function openReceived(dir: string, packageId: string, senderKey: string): 
   }
 }
 
-describe('sharing: apply, grant, cascaded query and verification', () => {
+// Access does not depend on the preset, but each preset's policy (grant length, unused period, deadlines)
+// must let every path through: the whole suite runs once per preset.
+for (const preset of Object.keys(POLICY_PRESETS)) describe(`sharing under the ${preset} preset: apply, grant, cascaded query, verification, batch`, () => {
   let c: Cluster;
   let resource = '';
   let grantId = '';
@@ -55,7 +58,7 @@ describe('sharing: apply, grant, cascaded query and verification', () => {
 
   before(async () => {
     await loadSodium();
-    c = await Cluster.start([A, B], { hubConfig: { accessForwardTimeoutMs: 1_500, batchDistributeSeconds: 0.2 } });
+    c = await Cluster.start([A, B], { hubPolicy: preset, hubConfig: { accessForwardTimeoutMs: 1_500, batchDistributeSeconds: 0.2 } });
     reviewer = c.token('hub', 'reviewer');
     const b = c.node(B);
     const entry = await api(b.running!.url, b.token, 'POST', '/api/v1/catalog/entries', sampleFor(deptOf(B), 0, { sharingMethods: ['api', 'table', 'verification'], updateCycle: 'irregular' }));
