@@ -7,7 +7,7 @@
 import { uuidv7 } from '../../protocol/uuid7.ts';
 import type { ApplicationView } from '../../protocol/application.ts';
 import { ApplicationEvent, ApplicationRequest } from '../../protocol/application.ts';
-import { GrantError, verifyGrant, verifyRevocationList, type Grant, type RevocationList, type SignedGrant, type SignedRevocationList } from '../../protocol/grant.ts';
+import { checkGrantUsable, GrantError, verifyGrant, verifyRevocationList, type Grant, type RevocationList, type SignedGrant, type SignedRevocationList } from '../../protocol/grant.ts';
 import type { ApplicationUpdate } from '../../protocol/sharing-messages.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { upSubject } from '../../protocol/subjects.ts';
@@ -79,7 +79,8 @@ interface AppRow {
 
 /** A grant's state at this node: from the latest signed revocation list held here and this node's clock. */
 export interface GrantStatus {
-  state: 'active' | 'not_yet_valid' | 'expired' | 'revoked' | 'suspended' | 'expired_unused';
+  /** `unusable`: valid and not revoked, but refused for now (no fresh revocation list held: `reason` says). */
+  state: 'active' | 'not_yet_valid' | 'expired' | 'revoked' | 'suspended' | 'expired_unused' | 'unusable';
   reason: string | null;
   at: string | null;
 }
@@ -248,16 +249,19 @@ export class NodeSharing {
          ORDER BY received_at DESC LIMIT 1000`,
       )
       .all({ dept: department, node: this.d.nodeId, county: this.d.county }) as { signed: string }[];
+    const held = this.revocations()?.list ?? null;
     return rows.map((r) => {
       const g = (JSON.parse(r.signed) as SignedGrant).grant;
       const e = entries.get(g.grantId);
-      const status: GrantStatus = e
-        ? { state: e.kind, reason: e.reason, at: e.at }
-        : Date.parse(g.validUntil) <= now
-          ? { state: 'expired', reason: null, at: g.validUntil }
-          : Date.parse(g.validFrom) > now
-            ? { state: 'not_yet_valid', reason: null, at: g.validFrom }
-            : { state: 'active', reason: null, at: null };
+      let status: GrantStatus;
+      if (e) status = { state: e.kind, reason: e.reason, at: e.at };
+      else if (Date.parse(g.validUntil) <= now) status = { state: 'expired', reason: null, at: g.validUntil };
+      else if (Date.parse(g.validFrom) > now) status = { state: 'not_yet_valid', reason: null, at: g.validFrom };
+      else {
+        // Valid and not revoked, but a provider would still refuse it without a fresh revocation list.
+        const usable = checkGrantUsable(g, { now: new Date(now), revocations: held, method: g.methods[0]!, items: g.items });
+        status = usable.ok ? { state: 'active', reason: null, at: null } : { state: 'unusable', reason: `${usable.code}: ${usable.zh} / ${usable.en}`, at: null };
+      }
       return { ...g, side: g.consumer.nodeId === this.d.nodeId ? 'consumer' : 'provider', status };
     });
   }
