@@ -190,9 +190,19 @@ export function getTable(db: Db, entryId: string): (FrontendTable & { generation
   if (!stmt) registryLookups.set(db, (stmt = db.prepare('SELECT table_name, items_json, generation FROM frontend_tables WHERE entry_id = ?')));
   const row = stmt.get(entryId) as RegistryRow | undefined;
   if (!row) return undefined;
-  const items = JSON.parse(row.items_json) as FrontendItem[];
-  return { entryId, tableName: row.table_name, items, keyCodes: items.filter((i) => i.primaryKey).map((i) => i.code), generation: row.generation };
+  // The parsed registry entry is reused while its row is unchanged (frozen: callers share it).
+  let cache = parsedTables.get(db);
+  if (!cache) parsedTables.set(db, (cache = new Map()));
+  const hit = cache.get(entryId);
+  if (hit && hit.itemsJson === row.items_json && hit.table.generation === row.generation && hit.table.tableName === row.table_name) return hit.table;
+  const items = (JSON.parse(row.items_json) as FrontendItem[]).map((i) => Object.freeze(i));
+  const table = Object.freeze({ entryId, tableName: row.table_name, items: Object.freeze(items) as FrontendItem[], keyCodes: Object.freeze(items.filter((i) => i.primaryKey).map((i) => i.code)) as string[], generation: row.generation });
+  if (cache.size >= 1024) cache.clear();
+  cache.set(entryId, { itemsJson: row.items_json, table });
+  return table;
 }
+
+const parsedTables = new WeakMap<Db, Map<string, { itemsJson: string; table: FrontendTable & { generation: number } }>>();
 
 /**
  * Create the entry's table, or migrate it to `items` in one transaction: added non-key items are added
