@@ -150,6 +150,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
           return v ? ((v.content['dataItems'] as { code: string }[] | undefined) ?? []).map((i) => i.code) : null;
         },
         resourceCode: (id) => store.getView(id)?.code ?? null,
+        minIntervalMs: config.grantPackageMinSeconds * 1000,
       })
     : undefined;
   const packageScheduler = packager

@@ -32,6 +32,8 @@ export const NodeConfig = z
     rejectsRetentionDays: z.number().int().min(1).default(30),
     /** How often the update-cycle package schedule is evaluated (node/packages/schedule.ts). */
     packageScheduleSeconds: z.number().min(0.05).default(60),
+    /** A batch grant's shaped snapshot (node/sharing/grant-packages.ts) is rebuilt at most this often. */
+    grantPackageMinSeconds: z.number().min(0).default(300),
     logFile: z.string().optional(),
   })
   .strict();

@@ -9,6 +9,7 @@ import { openDatabase } from '../../engine/db.ts';
 import { ensureTable, getTable, q } from '../frontend/table-schema.ts';
 import { NODE_MIGRATIONS } from '../storage/migrations.ts';
 import { shapedLines } from './grant-packages.ts';
+import { loadSodium } from '../../protocol/sodium.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'jilian-grant-pkg-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -40,5 +41,82 @@ describe('shapedLines', () => {
     const lines = [...shapedLines(reader, getTable(reader, entry)!, grant)].map((r) => r.json);
     reader.close();
     assert.deepEqual(lines, ['{"citizen_id":"140525********1234","name":"欧***","account":9007199254740993,"photo":"AQID"}'], 'the filter saw the clear boolean; "active" itself is not granted');
+  });
+});
+
+describe('GrantPackager: when a grant gets a new package', () => {
+  it('first at once, then only after a newer resource package and the minimum interval; a failed build waits a minute', async () => {
+    const { GrantPackager } = await import('./grant-packages.ts');
+    await loadSodium(); // schemaHash
+    const file = join(root, 'due.db');
+    const db = openDatabase(file, NODE_MIGRATIONS);
+    const entry = '410803-0190a0b0-0000-7000-8000-000000000002';
+    ensureTable(db, entry, [
+      { name: '公民身份号码', code: 'citizen_id', type: 'string', primaryKey: true, identifier: 'citizen_id' },
+      { name: '姓名', code: 'name', type: 'string' },
+    ]);
+    const t = getTable(db, entry)!;
+    db.prepare(`INSERT INTO ${q(t.tableName)} (citizen_id, name, _version, _deleted, _updated_at) VALUES ('140525199001011234', '张三', 1, 0, '2026-11-24T00:00:00Z')`).run();
+    let now = Date.parse('2026-11-24T02:00:00Z');
+    const clock = { now: () => new Date(now) };
+    const grant = {
+      grantId: '0190a0b0-0000-7000-8000-0000000000aa',
+      issuer: 'hub-410800',
+      consumer: { nodeId: 'county-410802', county: '410802', department: 'X' },
+      provider: { county: '410803', department: 'GA410803' },
+      resource: entry,
+      items: ['citizen_id'],
+      rowFilter: null,
+      methods: ['batch'],
+      purpose: 'p',
+      desensitization: { citizen_id: 'citizen_id' },
+      validFrom: '2026-01-01T00:00:00.000Z',
+      validUntil: '2027-01-01T00:00:00.000Z',
+    };
+    const list = () => ({ list: { issuer: 'hub-410800', serial: 1, issuedAt: new Date(now - 60_000).toISOString(), nextUpdate: new Date(now + 86_400_000).toISOString(), entries: [] } });
+    db.prepare("INSERT INTO sharing_grants (grant_id, signed, resource, consumer_node, consumer_department, provider_county, provider_department, valid_until, received_at) VALUES (?, '{}', ?, 'county-410802', 'X', '410803', 'GA410803', '2027-01-01T00:00:00.000Z', '')").run(grant.grantId, entry);
+    let fail = false;
+    const sends: string[] = [];
+    let calls = 0;
+    const packager = new GrantPackager({
+      db,
+      sharing: { grant: () => ({ grant, signature: '' }), revocations: () => list() } as never,
+      sender: {
+        async send(rows: Iterable<unknown>, opts: { grantId: string; newVersion: number }) {
+          const id = `0190a0b0-0000-7000-8000-${String(calls++).padStart(12, '0')}`;
+          db.prepare("INSERT INTO packages_sent (package_id, resource, new_version, state, created_at, grant_id) VALUES (?, ?, ?, 'building', ?, ?)").run(id, entry, opts.newVersion, new Date(now).toISOString(), opts.grantId);
+          if (fail) throw new Error('disk full');
+          [...rows];
+          db.prepare("UPDATE packages_sent SET state = 'stored' WHERE package_id = ?").run(id);
+          sends.push(id);
+          return { packageId: id, chunks: 1, rows: 1 };
+        },
+      } as never,
+      audit: { append() {} } as never,
+      clock,
+      log: { info() {}, warn() {} } as never,
+      county: '410803',
+      resourceItems: () => ['citizen_id', 'name'],
+      resourceCode: () => null,
+      minIntervalMs: 300_000,
+    });
+    const resourcePackage = (v: number) => db.prepare("INSERT INTO packages_sent (package_id, resource, new_version, state, created_at) VALUES (?, ?, ?, 'stored', ?)").run(`r-${v}`, entry, v, new Date(now).toISOString());
+    db.prepare('UPDATE frontend_versions SET value = 5 WHERE id = 1').run();
+
+    assert.equal((await packager.run()).length, 1, 'the first package at once');
+    assert.equal((await packager.run()).length, 0, 'nothing newer');
+    db.prepare('UPDATE frontend_versions SET value = 9 WHERE id = 1').run();
+    resourcePackage(9);
+    assert.equal((await packager.run()).length, 0, 'a newer resource package, but within the minimum interval');
+    now += 300_000;
+    fail = true;
+    await packager.run();
+    assert.equal(packager.sent(grant.grantId)[0]!.state, 'abandoned', 'a failed build is not left "building"');
+    fail = false;
+    now += 30_000;
+    assert.equal((await packager.run()).length, 0, 'retried only after a minute');
+    now += 30_000;
+    assert.equal((await packager.run()).length, 1, 'then rebuilt');
+    db.close();
   });
 });

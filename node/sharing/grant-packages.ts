@@ -8,7 +8,8 @@
  *
  * When: a grant's first package as soon as the grant is usable here and the table has rows; after that
  * a new one whenever this node has sent a package of the resource newer than the grant's last one, so
- * grant packages follow the resource's own schedule (update cycle, realtime, or `jilian node package`).
+ * grant packages follow the resource's own schedule (update cycle, realtime, or `jilian node package`),
+ * but at most once per `grantPackageMinSeconds` (default 5 min): each one is a full snapshot.
  * One grant package per grant is unanswered at a time; after a refusal the next resource package
  * triggers a new attempt. Every package built is audited (`data.provide`).
  */
@@ -45,6 +46,11 @@ export interface GrantPackagerDeps {
   /** The resource's data item codes from the catalog (as the hub decides), or null if unknown. */
   resourceItems(entryId: string): string[] | null;
   resourceCode(entryId: string): string | null;
+  /**
+   * Least time between two packages of one grant (default 5 min): each is a full snapshot, and a realtime
+   * resource may send a delta every few seconds.
+   */
+  minIntervalMs?: number;
 }
 
 export type GrantPackageResult = { grantId: string; packageId: string; rows: number; newVersion: number };
@@ -107,6 +113,7 @@ export class GrantPackager {
     }
     const last = rows.find((r) => r.state === 'stored' || r.state === 'refused');
     if (!last) return hasRows();
+    if (this.d.clock.now().getTime() - Date.parse(last.created_at) < (this.d.minIntervalMs ?? 300_000)) return false;
     const newer = this.d.db
       .prepare("SELECT MAX(new_version) AS v FROM packages_sent WHERE resource = ? AND grant_id IS NULL AND state IN ('offered', 'stored')")
       .get(g.resource) as { v: number | null };

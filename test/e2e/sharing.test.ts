@@ -58,7 +58,7 @@ for (const preset of Object.keys(POLICY_PRESETS)) describe(`sharing under the ${
 
   before(async () => {
     await loadSodium();
-    c = await Cluster.start([A, B], { hubPolicy: preset, hubConfig: { accessForwardTimeoutMs: 1_500, batchDistributeSeconds: 0.2 } });
+    c = await Cluster.start([A, B], { hubPolicy: preset, hubConfig: { accessForwardTimeoutMs: 1_500, batchDistributeSeconds: 0.2 }, nodeConfig: { grantPackageMinSeconds: 0 } });
     reviewer = c.token('hub', 'reviewer');
     const b = c.node(B);
     const entry = await api(b.running!.url, b.token, 'POST', '/api/v1/catalog/entries', sampleFor(deptOf(B), 0, { sharingMethods: ['api', 'table', 'verification'], updateCycle: 'irregular' }));

@@ -15,6 +15,7 @@ import { NatsServer } from './nats-server.ts';
 import { createServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { readConfig, writeConfig } from '../../engine/config-file.ts';
+import { NodeConfig } from '../../node/config.ts';
 import { HubConfig } from '../../hub/config.ts';
 import { HUB_NATS_SEED_FILE, initHub } from '../../hub/init.ts';
 import { renderNatsConfig } from '../../hub/nats-config.ts';
@@ -53,7 +54,7 @@ export class Cluster {
   /** Clock of the hub (tests of deadlines inject one). */
   hubClock: Clock | undefined;
 
-  static async start(counties: string[], opts: { antiEntropyMs?: number; natsConfig?: string; natsAuth?: boolean; hubPolicy?: string; hubClock?: Clock; hubConfig?: Record<string, unknown> } = {}): Promise<Cluster> {
+  static async start(counties: string[], opts: { antiEntropyMs?: number; natsConfig?: string; natsAuth?: boolean; hubPolicy?: string; hubClock?: Clock; hubConfig?: Record<string, unknown>; nodeConfig?: Record<string, unknown> } = {}): Promise<Cluster> {
     const c = new Cluster();
     c.hubClock = opts.hubClock;
     if (opts.natsAuth) return c.startWithNatsAuth(counties, opts);
@@ -65,7 +66,11 @@ export class Cluster {
     c.hubEncryptionKey = hub.encryptionKey;
     if (opts.hubPolicy || opts.hubConfig) writeConfig(c.hubDir, { ...readConfig(c.hubDir, HubConfig), ...(opts.hubPolicy ? { policy: opts.hubPolicy } : {}), ...opts.hubConfig });
     await c.startHub();
-    for (const county of counties) await c.startNode(await c.addNode(county, opts.antiEntropyMs));
+    for (const county of counties) {
+      const node = await c.addNode(county, opts.antiEntropyMs);
+      if (opts.nodeConfig) writeConfig(node.dir, { ...readConfig(node.dir, NodeConfig), ...opts.nodeConfig });
+      await c.startNode(node);
+    }
     return c;
   }
 
