@@ -79,6 +79,10 @@ export class GroupCommit {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
+    if (this.broken) {
+      for (const p of batch) p.reject(this.broken); // queued before the failure: not committed either
+      return;
+    }
     const failed = new Map<Pending, unknown>();
     try {
       // db.pragma, not a prepared statement: SQLite applies PRAGMA synchronous when it is prepared.

@@ -77,6 +77,14 @@ export class PackageSender {
     })();
   }
 
+  /** A build that failed before its offer: the hub has nothing of it; drop its spool and mark it abandoned. */
+  abandon(packageId: string): void {
+    this.d.db.transaction(() => {
+      this.d.db.prepare('DELETE FROM package_spool WHERE package_id = ?').run(packageId);
+      this.d.db.prepare("UPDATE packages_sent SET state = 'abandoned', finished_at = ? WHERE package_id = ? AND state = 'building'").run(this.d.clock.now().toISOString(), packageId);
+    })();
+  }
+
   /** Build, spool and transmit a package; resolves with its id once the offer is queued. */
   async send(rows: PackageRows, opts: SendOptions): Promise<{ packageId: string; chunks: number; rows: number }> {
     const { holdBack, generation, ...build } = opts;
@@ -143,10 +151,16 @@ export class PackageSender {
 
   /** The hub stored or refused the package: the spool is no longer needed either way. */
   status(s: PackageStatus): void {
-    this.d.db.transaction(() => {
-      this.d.db.prepare('UPDATE packages_sent SET state = ?, code = ?, finished_at = ? WHERE package_id = ?').run(s.status, s.code, this.d.clock.now().toISOString(), s.packageId);
-      this.d.db.prepare('DELETE FROM package_spool WHERE package_id = ?').run(s.packageId);
+    // Only an offered package waits for an answer: a late or repeated status never rewrites a finished one.
+    const changed = this.d.db.transaction(() => {
+      const n = this.d.db.prepare("UPDATE packages_sent SET state = ?, code = ?, finished_at = ? WHERE package_id = ? AND state = 'offered'").run(s.status, s.code, this.d.clock.now().toISOString(), s.packageId).changes;
+      if (n > 0) this.d.db.prepare('DELETE FROM package_spool WHERE package_id = ?').run(s.packageId);
+      return n > 0;
     })();
+    if (!changed) {
+      this.d.log.warn({ event: 'package.status_ignored', packageId: s.packageId, status: s.status }, 'status for a package that is not waiting for one');
+      return;
+    }
     const level = s.status === 'stored' ? 'info' : 'warn';
     this.d.log[level]({ event: `package.${s.status}`, packageId: s.packageId, code: s.code }, `hub ${s.status} the package`);
   }

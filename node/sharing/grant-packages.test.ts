@@ -82,14 +82,17 @@ describe('GrantPackager: when a grant gets a new package', () => {
       db,
       sharing: { grant: () => ({ grant, signature: '' }), revocations: () => list() } as never,
       sender: {
-        async send(rows: Iterable<unknown>, opts: { grantId: string; newVersion: number }) {
+        async send(rows: Iterable<unknown>, opts: { grantId: string; newVersion: number; generation: number; schemaHash: string }) {
           const id = `0190a0b0-0000-7000-8000-${String(calls++).padStart(12, '0')}`;
-          db.prepare("INSERT INTO packages_sent (package_id, resource, new_version, state, created_at, grant_id) VALUES (?, ?, ?, 'building', ?, ?)").run(id, entry, opts.newVersion, new Date(now).toISOString(), opts.grantId);
+          db.prepare("INSERT INTO packages_sent (package_id, resource, new_version, state, created_at, grant_id, generation, schema_hash) VALUES (?, ?, ?, 'building', ?, ?, ?, ?)").run(id, entry, opts.newVersion, new Date(now).toISOString(), opts.grantId, opts.generation, opts.schemaHash);
           if (fail) throw new Error('disk full');
           [...rows];
           db.prepare("UPDATE packages_sent SET state = 'stored' WHERE package_id = ?").run(id);
           sends.push(id);
           return { packageId: id, chunks: 1, rows: 1 };
+        },
+        abandon(id: string) {
+          db.prepare("UPDATE packages_sent SET state = 'abandoned', finished_at = ? WHERE package_id = ?").run(new Date(now).toISOString(), id);
         },
       } as never,
       audit: { append() {} } as never,
@@ -116,7 +119,21 @@ describe('GrantPackager: when a grant gets a new package', () => {
     now += 30_000;
     assert.equal((await packager.run()).length, 0, 'retried only after a minute');
     now += 30_000;
-    assert.equal((await packager.run()).length, 1, 'then rebuilt');
+    const rebuilt = await packager.run();
+    assert.equal(rebuilt.length, 1, 'then rebuilt');
+    assert.equal(rebuilt[0]!.newVersion, 9, 'the table’s version, above the grant’s last (5)');
+    // A migration changes the rows' shape without new row versions: rebuilt (after the interval), with a higher version.
+    now += 300_000;
+    assert.equal((await packager.run()).length, 0);
+    ensureTable(db, entry, [
+      { name: '公民身份号码', code: 'citizen_id', type: 'string', primaryKey: true, identifier: 'citizen_id', length: 18 },
+      { name: '姓名', code: 'name', type: 'string' },
+    ]);
+    const migrated = await packager.run();
+    assert.equal(migrated.length, 1, 'the table was migrated');
+    assert.ok(migrated[0]!.newVersion > rebuilt[0]!.newVersion, 'a version the grant has not had');
+    now += 3_600_000;
+    assert.equal((await packager.run()).length, 0, 'nothing changed since: nothing, however long it waits');
     db.close();
   });
 });

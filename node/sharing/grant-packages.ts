@@ -29,6 +29,14 @@ import type { NodeSharing } from './service.ts';
 
 /** After a failed build, the grant's next attempt waits this long (a broken table is not rebuilt every second). */
 const RETRY_AFTER_MS = 60_000;
+/** After the hub refused a grant package, the next attempt waits this long unless the data changes. */
+const RETRY_AFTER_REFUSAL_MS = 600_000;
+
+/** The shaped rows' schema: the granted items as the table defines them, in the table's order. */
+function grantSchemaHash(table: FrontendTable, grant: SignedGrant['grant']): string {
+  const granted = new Set(grant.items);
+  return schemaHashOf(table.items.filter((i) => granted.has(i.code)));
+}
 
 export const GRANT_PACKAGES_SQL = `
 ALTER TABLE packages_sent ADD COLUMN grant_id TEXT;
@@ -61,6 +69,8 @@ interface SentRow {
   new_version: number;
   created_at: string;
   finished_at: string | null;
+  generation: number | null;
+  schema_hash: string | null;
 }
 
 export class GrantPackager {
@@ -91,7 +101,7 @@ export class GrantPackager {
 
   /** The grant's packages, newest first (for status and tests). */
   sent(grantId: string): SentRow[] {
-    return this.d.db.prepare('SELECT package_id, state, new_version, created_at, finished_at FROM packages_sent WHERE grant_id = ? ORDER BY created_at DESC, package_id DESC').all(grantId) as SentRow[];
+    return this.d.db.prepare('SELECT package_id, state, new_version, created_at, finished_at, generation, schema_hash FROM packages_sent WHERE grant_id = ? ORDER BY created_at DESC, package_id DESC').all(grantId) as SentRow[];
   }
 
   private due(signed: SignedGrant): boolean {
@@ -113,7 +123,12 @@ export class GrantPackager {
     }
     const last = rows.find((r) => r.state === 'stored' || r.state === 'refused');
     if (!last) return hasRows();
-    if (this.d.clock.now().getTime() - Date.parse(last.created_at) < (this.d.minIntervalMs ?? 300_000)) return false;
+    const age = this.d.clock.now().getTime() - Date.parse(last.created_at);
+    if (age < (this.d.minIntervalMs ?? 300_000)) return false;
+    // Refused (the hub did not know the grant yet, say): try again later even if nothing changed.
+    if (last.state === 'refused' && age >= RETRY_AFTER_REFUSAL_MS) return hasRows();
+    // The table was migrated (items changed, or rebuilt): the rows' shape changed without new versions.
+    if (last.generation !== table.generation || last.schema_hash !== grantSchemaHash(table, g)) return true;
     const newer = this.d.db
       .prepare("SELECT MAX(new_version) AS v FROM packages_sent WHERE resource = ? AND grant_id IS NULL AND state IN ('offered', 'stored')")
       .get(g.resource) as { v: number | null };
@@ -122,15 +137,17 @@ export class GrantPackager {
 
   private async build(signed: SignedGrant): Promise<GrantPackageResult | null> {
     const g = signed.grant;
-    const table = getTable(this.d.db, g.resource) as FrontendTable;
+    const table = getTable(this.d.db, g.resource) as FrontendTable & { generation: number };
+    // Each grant package must carry a version its grant has not had (the hub refuses stale ones), also
+    // when only the table's shape changed: raise the node's counter past the last one, as the packager does.
+    const floor = this.sent(g.grantId).find((r) => r.state === 'stored' || r.state === 'refused')?.new_version ?? 0;
+    this.d.db.prepare('UPDATE frontend_versions SET value = MAX(value, ?) + 1 WHERE id = 1 AND value <= ?').run(floor, floor);
     // One read transaction on a connection of its own: the version and every row agree, and writes go on.
     const reader = new Database(this.d.db.name, { readonly: true, fileMustExist: true });
     try {
       reader.exec('BEGIN');
       const newVersion = Math.max(1, (reader.prepare('SELECT value FROM frontend_versions WHERE id = 1').get() as { value: number }).value);
-      // The shaped rows' schema: the granted items as the table defines them.
-      const granted = new Set(g.items);
-      const schemaHash = schemaHashOf(table.items.filter((i) => granted.has(i.code)));
+      const schemaHash = grantSchemaHash(table, g);
       const sent = await this.d.sender.send(shapedLines(reader, table, g), {
         resource: g.resource,
         resourceCode: this.d.resourceCode(g.resource),
@@ -140,6 +157,7 @@ export class GrantPackager {
         newVersion,
         chunkSize: MAX_CHUNK_SIZE,
         grantId: g.grantId,
+        generation: table.generation,
       });
       this.d.audit.append({
         actor: 'system',
@@ -155,8 +173,10 @@ export class GrantPackager {
       this.d.log.info({ event: 'package.grant_built', grantId: g.grantId, resource: g.resource, packageId: sent.packageId, rows: sent.rows }, 'grant package built');
       return { grantId: g.grantId, packageId: sent.packageId, rows: sent.rows, newVersion };
     } catch (err) {
-      // A build that never reached its offer: the hub has nothing of it. Not "in flight" any more.
-      this.d.db.prepare("UPDATE packages_sent SET state = 'abandoned', finished_at = ? WHERE grant_id = ? AND state = 'building'").run(this.d.clock.now().toISOString(), g.grantId);
+      // A build that never reached its offer: the hub has nothing of it. Not "in flight" any more, and
+      // its spooled chunks go (recover() does the same after a crash).
+      const building = this.d.db.prepare("SELECT package_id AS id FROM packages_sent WHERE grant_id = ? AND state = 'building'").all(g.grantId) as { id: string }[];
+      for (const b of building) this.d.sender.abandon(b.id);
       throw err;
     } finally {
       reader.close();
