@@ -32,6 +32,7 @@ import type { WorkingCalendar } from '../../engine/calendar/calendar.ts';
 import type { CatalogStore } from '../../engine/catalog-store.ts';
 import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
+import { ImmutableRowCache } from '../../engine/immutable-rows.ts';
 import { AppError } from '../../engine/errors.ts';
 import type { Identity } from '../../engine/identity.ts';
 import type { Logger } from '../../engine/log.ts';
@@ -111,7 +112,7 @@ interface AppRow {
 
 export class SharingService {
   /** Signed grants never change: parsed ones are kept (hot path of every routed access). */
-  private readonly grantCache = new Map<string, SignedGrant>();
+  private readonly grantCache: ImmutableRowCache<SignedGrant>;
   private listCache: SignedRevocationList | undefined;
   private readonly stmts;
 
@@ -121,6 +122,7 @@ export class SharingService {
       latestList: d.db.prepare('SELECT signed FROM revocation_lists ORDER BY serial DESC LIMIT 1'),
       recordUse: d.db.prepare('UPDATE grants SET last_used_at = ? WHERE grant_id = ?'),
     };
+    this.grantCache = new ImmutableRowCache(d.db, (id) => (this.stmts.grant.get(id) as { signed: string } | undefined)?.signed);
   }
 
   // ---------------------------------------------------------------- applications
@@ -346,16 +348,7 @@ export class SharingService {
   }
 
   grant(grantId: string): SignedGrant | undefined {
-    const cached = this.grantCache.get(grantId);
-    if (cached) return cached;
-    const r = this.stmts.grant.get(grantId) as { signed: string } | undefined;
-    if (!r) return undefined;
-    const signed = JSON.parse(r.signed) as SignedGrant;
-    if (!this.d.db.inTransaction) {
-      if (this.grantCache.size >= 10_000) this.grantCache.clear();
-      this.grantCache.set(grantId, signed);
-    }
-    return signed;
+    return this.grantCache.get(grantId);
   }
 
   grants(filter: { county?: string } = {}): (Grant & { revocation: { kind: string; reason: string; at: string } | null; lastUsedAt: string | null })[] {

@@ -11,7 +11,7 @@ import { AppError } from '../../engine/errors.ts';
 import { EncodedBatch, type PreparedBatch } from './batch.ts';
 import type { ImportFormat } from './readers/source.ts';
 import type { FromWorker, ReaderWorkerData, ToWorker } from './reader-worker.ts';
-import { normalizeItems } from './table-schema.ts';
+import { schemaItemsOf } from '../../protocol/data-package.ts';
 import type { FrontendItem } from './row-validator.ts';
 
 /** A source the importer opens itself, so that a resumed import skips committed rows inside the worker. */
@@ -57,7 +57,7 @@ const WORKER_YOUNG_GENERATION_MB = 16;
  */
 export function parallelSource(o: ParallelSourceOptions): PreparedSource {
   if ((o.file === undefined) === (o.input === undefined)) throw new TypeError('parallelSource: give exactly one of file and input');
-  const items = normalizeItems(o.items);
+  const items = schemaItemsOf(o.items);
   const workerData: ReaderWorkerData = { format: o.format, items, ...(o.file !== undefined ? { file: o.file } : {}) };
   // A small young generation: the worker's garbage dies young anyway, and V8's default lets it grow to
   // ~50 MB of RSS for nothing (the old generation is left unlimited: an XLSX shared-string table lives there).

@@ -92,11 +92,6 @@ export function frontendTableName(entryId: string): string {
   return `fe_${createHash('sha256').update(entryId, 'utf8').digest('hex').slice(0, 16)}`;
 }
 
-/** Keep the fields that shape storage and validation; drop descriptions and sensitivity flags (the hub computes the same, protocol/data-package.ts). */
-export function normalizeItems(items: readonly FrontendItem[]): FrontendItem[] {
-  return schemaItemsOf(items);
-}
-
 /** What a held value must satisfy: a change of it means held values are re-validated (table rebuild). */
 function signature(item: FrontendItem): string {
   return JSON.stringify([item.type, item.length ?? null, item.identifier ?? null, item.primaryKey === true]);
@@ -156,7 +151,8 @@ function versionIndexSql(tableName: string): string {
  * and duplicate codes.
  */
 export function deriveTable(entryId: string, items: readonly FrontendItem[]): FrontendTable {
-  const norm = normalizeItems(items);
+  // The fields that shape storage and validation (the hub computes the same for schemaHash).
+  const norm = schemaItemsOf(items);
   const keyCodes = norm.filter((i) => i.primaryKey).map((i) => i.code);
   if (norm.length === 0) throw new AppError('INVALID_ENTRY', `目录条目 ${entryId} 没有信息项`, `entry ${entryId} has no data items`);
   if (keyCodes.length === 0) {

@@ -75,8 +75,14 @@ interface SentRow {
 
 export class GrantPackager {
   private readonly busy = new Set<string>();
+  private readonly history;
+  private readonly newestOwn;
 
-  constructor(private readonly d: GrantPackagerDeps) {}
+  constructor(private readonly d: GrantPackagerDeps) {
+    // Looked at for every batch grant on every scheduler pass (each second).
+    this.history = d.db.prepare('SELECT package_id, state, new_version, created_at, finished_at, generation, schema_hash FROM packages_sent WHERE grant_id = ? ORDER BY created_at DESC, package_id DESC LIMIT 50');
+    this.newestOwn = d.db.prepare("SELECT MAX(new_version) AS v FROM packages_sent WHERE resource = ? AND grant_id IS NULL AND state IN ('offered', 'stored')");
+  }
 
   /** One pass over this county's batch grants; builds what is due. A failing grant does not stop the others. */
   async run(): Promise<GrantPackageResult[]> {
@@ -99,9 +105,9 @@ export class GrantPackager {
     return built;
   }
 
-  /** The grant's packages, newest first (for status and tests). */
+  /** The grant's latest packages (up to 50), newest first. */
   sent(grantId: string): SentRow[] {
-    return this.d.db.prepare('SELECT package_id, state, new_version, created_at, finished_at, generation, schema_hash FROM packages_sent WHERE grant_id = ? ORDER BY created_at DESC, package_id DESC').all(grantId) as SentRow[];
+    return this.history.all(grantId) as SentRow[];
   }
 
   private due(signed: SignedGrant): boolean {
@@ -129,9 +135,7 @@ export class GrantPackager {
     if (last.state === 'refused' && age >= RETRY_AFTER_REFUSAL_MS) return hasRows();
     // The table was migrated (items changed, or rebuilt): the rows' shape changed without new versions.
     if (last.generation !== table.generation || last.schema_hash !== grantSchemaHash(table, g)) return true;
-    const newer = this.d.db
-      .prepare("SELECT MAX(new_version) AS v FROM packages_sent WHERE resource = ? AND grant_id IS NULL AND state IN ('offered', 'stored')")
-      .get(g.resource) as { v: number | null };
+    const newer = this.newestOwn.get(g.resource) as { v: number | null };
     return newer.v !== null && newer.v > last.new_version;
   }
 

@@ -14,6 +14,7 @@ import { upSubject } from '../../protocol/subjects.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
 import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
+import { ImmutableRowCache } from '../../engine/immutable-rows.ts';
 import { AppError } from '../../engine/errors.ts';
 import { validate } from '../../engine/http.ts';
 import type { Logger } from '../../engine/log.ts';
@@ -87,13 +88,13 @@ export interface GrantStatus {
 
 export class NodeSharing {
   /** Signed grants never change once issued: parsed ones are kept (hot path of every cascaded access). */
-  private readonly grantCache = new Map<string, SignedGrant>();
+  private readonly grantCache: ImmutableRowCache<SignedGrant>;
   private revocationCache: SignedRevocationList | null | undefined;
-  private readonly getGrant;
   private readonly getRevocations;
 
   constructor(private readonly d: NodeSharingDeps) {
-    this.getGrant = d.db.prepare('SELECT signed FROM sharing_grants WHERE grant_id = ?');
+    const getGrant = d.db.prepare('SELECT signed FROM sharing_grants WHERE grant_id = ?');
+    this.grantCache = new ImmutableRowCache(d.db, (id) => (getGrant.get(id) as { signed: string } | undefined)?.signed);
     this.getRevocations = d.db.prepare('SELECT signed FROM sharing_revocations WHERE id = 1');
   }
 
@@ -223,16 +224,7 @@ export class NodeSharing {
   }
 
   grant(grantId: string): SignedGrant | undefined {
-    const cached = this.grantCache.get(grantId);
-    if (cached) return cached;
-    const r = this.getGrant.get(grantId) as { signed: string } | undefined;
-    if (!r) return undefined;
-    const signed = JSON.parse(r.signed) as SignedGrant;
-    if (!this.d.db.inTransaction) {
-      if (this.grantCache.size >= 10_000) this.grantCache.clear();
-      this.grantCache.set(grantId, signed);
-    }
-    return signed;
+    return this.grantCache.get(grantId);
   }
 
   /**
@@ -241,7 +233,8 @@ export class NodeSharing {
    * (Jiyuan §36) or withdrawn for non-use (Jincheng §31), with the hub's reason, or has expired.
    */
   grants(department: string | null): (Grant & { side: 'consumer' | 'provider'; status: GrantStatus })[] {
-    const entries = new Map((this.revocations()?.list.entries ?? []).map((e) => [e.grantId, e]));
+    const held = this.revocations()?.list ?? null;
+    const entries = new Map((held?.entries ?? []).map((e) => [e.grantId, e]));
     const now = this.d.clock.now().getTime();
     const rows = this.d.db
       .prepare(
@@ -249,7 +242,6 @@ export class NodeSharing {
          ORDER BY received_at DESC LIMIT 1000`,
       )
       .all({ dept: department, node: this.d.nodeId, county: this.d.county }) as { signed: string }[];
-    const held = this.revocations()?.list ?? null;
     return rows.map((r) => {
       const g = (JSON.parse(r.signed) as SignedGrant).grant;
       const e = entries.get(g.grantId);
