@@ -188,6 +188,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     hubId: config.hub.nodeId,
     hubKeys,
     commits,
+    resourceItems: (id) => (store.getView(id)?.content['dataItems'] as { code: string; identifier?: string | null }[] | undefined) ?? null,
   });
   const consumer = new ConsumerLoop(
     link,

@@ -14,6 +14,7 @@ export { itemCode, RowFilter };
 import { SHARING_ATTRIBUTES } from './catalog-entry.ts';
 import { countyCode, entryId } from './identifiers.ts';
 import { NODE_ID_RE } from './subjects.ts';
+import { safeString } from './text.ts';
 
 // ------------------------------------------------------------------------------- enum lists
 
@@ -73,8 +74,8 @@ function uniqueValues(ctx: Ctx, values: readonly unknown[], path: PropertyKey[],
 /** Same rule as Provider.code in catalog-entry.ts. */
 export const departmentCode = z.string().regex(/^[0-9A-Za-z][0-9A-Za-z_-]{1,31}$/, '部门代码格式错误 / department code must match ^[0-9A-Za-z][0-9A-Za-z_-]{1,31}$')
   .describe('部门代码 / department code');
-/** Free text with at least one non-space character. */
-const statement = (max: number) => z.string().min(1).max(max).regex(/\S/, '不能为空白 / must not be blank');
+/** Free text with at least one non-space character and no lone surrogate (protocol/text.ts). */
+const statement = (max: number) => safeString().min(1).max(max).regex(/\S/, '不能为空白 / must not be blank');
 const instant = () => z.iso.datetime({ offset: true });
 
 /** Data item codes: at least one, each once (Jiyuan §7: 最少够用, only what the scenario needs). */

@@ -18,6 +18,7 @@
 //   - a rejected review has a reason; an approved one has the unified resource code (Jincheng §13)
 import { z } from 'zod';
 import { creditCodeSchema } from './ids.ts';
+import { safeString, safeText } from './text.ts';
 
 // ------------------------------------------------------------------------------- enum lists
 
@@ -104,11 +105,12 @@ const enumDoc = (title: string, labels: Record<string, string>): string =>
 
 // ------------------------------------------------------------------------------ content
 
-const text = (max: number) => z.string().max(max);
+/** Every free-text field refuses lone surrogates (protocol/text.ts): replicas would store them differently. */
+const text = safeText;
 
 export const DataItem = z
   .strictObject({
-    name: z.string().min(1).max(100).describe('信息项名称(中文) / data item name'),
+    name: safeString().min(1).max(100).describe('信息项名称(中文) / data item name'),
     code: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, '信息项代码须为小写字母开头的 snake_case / code must match ^[a-z][a-z0-9_]{0,62}$')
       .describe('信息项代码(字段标识) / column identifier'),
     type: z.enum(DATA_ITEM_TYPES).describe('数据类型 / data type'),
@@ -126,7 +128,7 @@ export const Provider = z
   .strictObject({
     code: z.string().regex(/^[0-9A-Za-z][0-9A-Za-z_-]{1,31}$/, '部门代码格式错误 / department code must match ^[0-9A-Za-z][0-9A-Za-z_-]{1,31}$')
       .describe('提供部门代码 / department code'),
-    name: z.string().min(1).max(100).describe('提供部门名称 / department name'),
+    name: safeString().min(1).max(100).describe('提供部门名称 / department name'),
     creditCode: creditCodeSchema.optional(),
   })
   .describe('数据提供部门 / providing department');
@@ -153,17 +155,17 @@ export const OpenInfo = z
 
 export const DataDictionaryEntry = z
   .strictObject({
-    item: z.string().min(1).describe('信息项代码 / code of a data item of this entry'),
+    item: safeString().min(1).describe('信息项代码 / code of a data item of this entry'),
     values: z.array(z.strictObject({
-      code: z.string().min(1).max(64).describe('代码值 / value code'),
-      label: z.string().min(1).max(200).describe('含义 / label'),
+      code: safeString().min(1).max(64).describe('代码值 / value code'),
+      label: safeString().min(1).max(200).describe('含义 / label'),
     })).min(1).max(10000).describe('代码表 / code list'),
   })
   .describe('数据字典 / data dictionary for one item (Jincheng §10)');
 
 /** Content fields as a plain object, before cross-field rules (for extension / partials). */
 const contentFields = {
-  name: z.string().min(1).max(200).describe('数据资源名称 / resource name'),
+  name: safeString().min(1).max(200).describe('数据资源名称 / resource name'),
   abstract: text(4000).describe('资源摘要 / abstract'),
   provider: Provider,
   classification: z.enum(CLASSIFICATIONS).describe(enumDoc('资源分类 / classification', CLASSIFICATION_LABELS)),
@@ -326,7 +328,7 @@ export const CatalogReview = z
   .strictObject({
     status: z.enum(REVIEW_STATUSES).describe('审核状态 / review status'),
     reason: text(2000).nullish().describe('驳回理由 / reason, required when rejected'),
-    reviewer: z.string().min(1).max(100).nullish().describe('审核人 / reviewer'),
+    reviewer: safeString().min(1).max(100).nullish().describe('审核人 / reviewer'),
     reviewedAt: z.iso.datetime({ offset: true }).nullish().describe('审核时间 ISO 8601 / review time'),
     code: z.string().regex(RESOURCE_CODE_RE, '资源编码格式错误 / resource code must match ^[0-9A-Za-z][0-9A-Za-z./_-]{0,63}$').nullish()
       .describe('统一资源编码 / unified resource code, assigned on approval (Jincheng §13)'),

@@ -63,6 +63,7 @@ import { countyCode, countyOfEntry, entryId } from './identifiers.ts';
 import { itemCode, RowFilter } from './row-filter.ts';
 import { fromBase64, sodium, toBase64 } from './sodium.ts';
 import { NODE_ID_RE } from './subjects.ts';
+import { safeString } from './text.ts';
 import { formatZodIssues } from './validation-error.ts';
 
 export const GRANT_SIGNING_CONTEXT = 'jilian/grant/v1\0';
@@ -139,7 +140,7 @@ export const departmentCode = Provider.shape.code;
 /** RFC 3339 with Z or an offset (+08:00), like the application's period (protocol/application.ts); compared as instants. */
 const datetime = z.iso.datetime({ offset: true });
 /** No trim transform: the parsed value must be the signed value, byte for byte. */
-const nonBlank = (max: number) => z.string().max(max).refine((s) => s.trim() !== '', '不能为空 / must not be blank');
+const nonBlank = (max: number) => safeString().max(max).refine((s) => s.trim() !== '', '不能为空 / must not be blank');
 
 type Ctx = z.core.$RefinementCtx<unknown>;
 const issue = (ctx: Ctx, path: PropertyKey[], message: string): void => ctx.addIssue({ code: 'custom', path, message });

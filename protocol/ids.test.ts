@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CREDIT_CODE_CHARSET, citizenIdCheckChar, citizenIdProblem, citizenIdSchema, creditCodeCheckChar,
-  creditCodeProblem, creditCodeSchema, isValidCitizenId, isValidCreditCode,
+  creditCodeProblem, creditCodeSchema, identifierProblem, isValidCitizenId, isValidCreditCode, normalizeIdentifier,
+  parseIdentifier,
 } from './ids.ts';
 
 test('citizen ID: GB 11643-1999 standard examples are valid', () => {
@@ -117,4 +118,28 @@ test('creditCodeSchema: one clear issue per problem', () => {
   const check = creditCodeSchema.safeParse('91350100M000100Y44');
   assert.equal(check.error!.issues.length, 1);
   assert.match(check.error!.issues[0]!.message, /check character/);
+});
+
+test('parseIdentifier: trims and upper-cases typed input, then applies the import check (issue 10)', () => {
+  assert.deepEqual(parseIdentifier('citizen_id', '11010519491231002x'), { ok: true, value: '11010519491231002X' });
+  assert.deepEqual(parseIdentifier('citizen_id', ' \t11010519491231002X\u3000\uFEFF'), { ok: true, value: '11010519491231002X' });
+  assert.deepEqual(parseIdentifier('credit_code', ' 91350100m000100y43 '), { ok: true, value: '91350100M000100Y43' });
+  const wrong = parseIdentifier('citizen_id', '110105194912310021');
+  assert.equal(wrong.ok, false);
+  if (!wrong.ok) {
+    assert.match(wrong.zh, /^不是有效的公民身份号码：校验码错误/);
+    assert.match(wrong.en, /^not a valid citizen ID number: wrong check character/);
+  }
+  for (const bad of ['', '   ', '1101051949123100', '11010519491331002X', '01010519491231002X', '11010519491231002Y']) {
+    assert.equal(parseIdentifier('citizen_id', bad).ok, false, bad);
+  }
+  assert.equal(parseIdentifier('credit_code', '91350100M000100Y4I').ok, false);
+  // Only white space at the ends and ASCII case: an inner space or a non-ASCII look-alike stays invalid.
+  assert.equal(parseIdentifier('citizen_id', '110105 19491231002X').ok, false);
+  assert.equal(normalizeIdentifier('ｘ'), 'ｘ');
+  // The check itself is the import's (no normalisation): identifierProblem is citizenIdProblem / creditCodeProblem.
+  for (const v of ['11010519491231002X', '11010519491231002x', '91350100M000100Y43', 'nonsense']) {
+    assert.equal(identifierProblem('citizen_id', v), citizenIdProblem(v));
+    assert.equal(identifierProblem('credit_code', v), creditCodeProblem(v));
+  }
 });

@@ -6,7 +6,9 @@
 //
 // Case: only the canonical upper-case form is accepted (check char "X", USCC letters). Lower-case
 // input is rejected with a message saying so, rather than silently normalised, so that the stored
-// key is always byte-identical to what was validated. Callers may `.toUpperCase()` user input first.
+// key is always byte-identical to what was validated. Where a value is looked up rather than stored
+// (a verification subject), `parseIdentifier` normalises typed input (trim, ASCII upper case) first
+// and then applies the very checks the front-end import applies (`identifierProblem`).
 import { z } from 'zod';
 
 // ---------------------------------------------------------------- citizen ID (GB 11643-1999)
@@ -106,6 +108,46 @@ export function creditCodeProblem(s: string): string | null {
  */
 export function isValidCreditCode(s: string): boolean {
   return creditCodeProblem(s) === null;
+}
+
+// ------------------------------------------------------------------------------ by identifier kind
+
+/** The identifier kinds of data items (catalog-entry.ts IDENTIFIER_KINDS; not imported here to keep this module leaf). */
+export type IdentifierKindName = 'citizen_id' | 'credit_code';
+
+const KIND_ZH: Record<IdentifierKindName, string> = { citizen_id: '公民身份号码', credit_code: '统一社会信用代码' };
+const KIND_EN: Record<IdentifierKindName, string> = { citizen_id: 'citizen ID number', credit_code: 'unified social credit code' };
+
+/**
+ * Why `s` is not a valid identifier of `kind` ("中文 / English"), or null: the check the front-end
+ * import applies to identifier columns (node/frontend/converters.ts), with no normalisation.
+ */
+export function identifierProblem(kind: IdentifierKindName, s: string): string | null {
+  return kind === 'citizen_id' ? citizenIdProblem(s) : creditCodeProblem(s);
+}
+
+/**
+ * The canonical form of typed input: surrounding white space (also U+3000 and BOM) removed and ASCII
+ * letters upper-cased ("x" check character, lower-case credit codes). Nothing else is changed, so a
+ * value that is invalid stays invalid.
+ */
+export function normalizeIdentifier(s: string): string {
+  return s.trim().replace(/[a-z]+/g, (m) => m.toUpperCase());
+}
+
+export type ParsedIdentifier = { ok: true; value: string } | { ok: false; zh: string; en: string };
+
+/**
+ * Normalise (`normalizeIdentifier`) and validate (`identifierProblem`) a value of `kind` that will be
+ * compared with stored identifiers: the stored form when valid, else the problem in zh and en.
+ */
+export function parseIdentifier(kind: IdentifierKindName, raw: string): ParsedIdentifier {
+  const value = normalizeIdentifier(raw);
+  const problem = identifierProblem(kind, value);
+  if (problem === null) return { ok: true, value };
+  const at = problem.indexOf(' / ');
+  const [zh, en] = at < 0 ? [problem, problem] : [problem.slice(0, at), problem.slice(at + 3)];
+  return { ok: false, zh: `不是有效的${KIND_ZH[kind]}：${zh}`, en: `not a valid ${KIND_EN[kind]}: ${en}` };
 }
 
 // ------------------------------------------------------------------------------ zod schemas

@@ -19,9 +19,10 @@ import { departmentCode, SignedGrant, SignedRevocationList, UUID7_RE } from './g
 import { countyCode } from './identifiers.ts';
 import { itemCode, RowFilter } from './row-filter.ts';
 import { NODE_ID_RE } from './subjects.ts';
+import { safeText, safeString } from './text.ts';
 
 const uuid7 = z.string().regex(UUID7_RE, 'lower-case UUID version 7');
-const actor = z.strictObject({ id: z.string().min(1).max(200), department: departmentCode.describe('部门代码 / department code') });
+const actor = z.strictObject({ id: safeString().min(1).max(200), department: departmentCode.describe('部门代码 / department code') });
 
 /** `application.submit`. */
 export const ApplicationSubmit = z.strictObject({
@@ -58,7 +59,7 @@ export const GrantRevocations = z.strictObject({ list: SignedRevocationList });
 export type GrantRevocations = z.infer<typeof GrantRevocations>;
 
 /** Scalar a claim may hold. */
-const claimValue = z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]);
+const claimValue = z.union([safeText(1000), z.number(), z.boolean(), z.null()]);
 
 /** What a consumer asks under a grant. */
 export const AccessQuery = z.strictObject({
@@ -74,7 +75,7 @@ export type AccessQuery = z.infer<typeof AccessQuery>;
 /** 核验: does the record of `subject` hold these values? Answered per item with match / no_match. */
 export const AccessVerify = z.strictObject({
   method: z.literal('verify'),
-  subject: z.strictObject({ item: itemCode, value: z.string().min(1).max(64) }),
+  subject: z.strictObject({ item: itemCode, value: safeString().min(1).max(64) }),
   claims: z.record(itemCode, claimValue).refine((c) => Object.keys(c).length >= 1 && Object.keys(c).length <= 50, '1–50 claims'),
 });
 export type AccessVerify = z.infer<typeof AccessVerify>;

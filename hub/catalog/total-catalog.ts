@@ -25,6 +25,7 @@ import type { CatalogStore, SearchQuery, SearchResult } from '../../engine/catal
 import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
 import { AppError } from '../../engine/errors.ts';
+import { validate } from '../../engine/http.ts';
 import type { Outbox } from '../../engine/outbox.ts';
 import type { CodeAllocator } from './code-template.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
@@ -116,14 +117,15 @@ export class TotalCatalog {
             ? previous.code
             : this.d.codes.next({ muni: this.d.municipality, county: countyOfEntry(id), dept: c.provider.code, classification: c.classification, year: now.getUTCFullYear() })
           : (previous.code ?? null);
-      const review = CatalogReview.parse({
+      // Validated as input (400 with field paths): the reason is operator text, refused e.g. with a lone surrogate.
+      const review = validate(CatalogReview, {
         status: decision.decision === 'approve' ? 'approved' : 'rejected',
         reason: decision.reason ?? undefined,
         reviewer: decision.reviewer,
         reviewedAt: now.toISOString(),
         code: code ?? undefined,
         contentHash: contentHash(content),
-      });
+      }, 'INVALID_REQUEST');
       const update = writeRoot(doc, REVIEW_ROOT, { reason: null, ...review }, 'hub');
       if (update) this.broadcast('hub', [{ entryId: id, update: toBase64(update) }], now);
       this.d.audit?.append({

@@ -4,6 +4,11 @@
  * request/reply), checks that the answer is signed by the provider's node (key directory) or — for an
  * answer from packages — by the hub, opens the sealed result with its own X25519 key, audits the use
  * (`data.use`) and returns it. Bounded: no answer within `timeoutMs` is `HUB_UNREACHABLE`.
+ *
+ * A verification subject of an identifier item (citizen ID, credit code, by this node's copy of the
+ * resource's catalog entry) is normalised and validated here with the import's check before anything is
+ * sent (serve.ts `normalizeVerifyAsk`): an invalid number is VERIFY_SUBJECT_INVALID (400, `subject.value`),
+ * not a misleading "not found". The provider checks again.
  */
 import { verifyEnvelope } from '../../protocol/envelope.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
@@ -21,6 +26,7 @@ import { validate } from '../../engine/http.ts';
 import type { Identity } from '../../engine/identity.ts';
 import type { NatsLink } from '../../engine/nats-link.ts';
 import type { KeyDirectoryStore } from '../keys/directory-store.ts';
+import { normalizeVerifyAsk, type VerifyItem } from './serve.ts';
 import type { NodeSharing, DeptActor } from './service.ts';
 
 export interface AccessClientDeps {
@@ -40,6 +46,8 @@ export interface AccessClientDeps {
   timeoutMs?: number;
   /** Audit records of concurrent accesses share one commit (engine/group-commit.ts). */
   commits: GroupCommit;
+  /** Data items of a catalog entry as this node holds it (null if unknown): identifier subjects are checked against them. */
+  resourceItems?: (entryId: string) => readonly VerifyItem[] | null;
 }
 
 export interface AccessOutcome<T> {
@@ -60,17 +68,24 @@ export class AccessClient {
   }
 
   verify(actor: DeptActor, grantId: string, body: unknown): Promise<AccessOutcome<VerifyResult>> {
-    const ask = validate(AccessVerify, { ...(body as object), method: 'verify' });
-    return this.ask(actor, grantId, ask, VerifyResult);
+    const typed = validate(AccessVerify, { ...(body as object), method: 'verify' });
+    return this.ask(actor, grantId, typed, VerifyResult, (resource) => normalizeVerifyAsk(this.d.resourceItems?.(resource) ?? [], typed));
   }
 
-  private async ask<T>(actor: DeptActor, grantId: string, ask: AccessRequest['ask'], schema: { parse(v: unknown): T }): Promise<AccessOutcome<T>> {
+  private async ask<T>(
+    actor: DeptActor,
+    grantId: string,
+    typed: AccessRequest['ask'],
+    schema: { parse(v: unknown): T },
+    shape?: (resource: string) => AccessRequest['ask'],
+  ): Promise<AccessOutcome<T>> {
     const signed = this.d.sharing.grant(grantId);
     // Only the department the grant names may use it, through the node it names.
     if (!signed || signed.grant.consumer.nodeId !== this.d.nodeId || signed.grant.consumer.department !== actor.department) {
       throw new AppError('GRANT_UNKNOWN', `本部门没有授权 ${grantId}`, `your department holds no grant ${grantId}`);
     }
     const g = signed.grant;
+    const ask = shape ? shape(g.resource) : typed;
     const nc = this.d.link.connection;
     const req: AccessRequest = { requestId: uuidv7(), grantId, actor: { id: actor.id, department: actor.department }, ask };
     const auditUse = (result: 'ok' | 'denied' | 'failed', detail: Record<string, unknown>) =>

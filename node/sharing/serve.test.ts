@@ -11,7 +11,8 @@ import { QueryResult, VerifyResult } from '../../protocol/sharing-messages.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
 import { citizenIdFor, creditCodeFor, fixedClock, openFrontendDb, PERSON_ITEMS, personValues } from '../../test/helpers/frontend.ts';
 import { FrontendImporter } from '../frontend/importer.ts';
-import type { FrontendItem } from '../frontend/row-validator.ts';
+import { compileValidator, type FrontendItem } from '../frontend/row-validator.ts';
+import { parseIdentifier } from '../../protocol/ids.ts';
 import type { SourceRow } from '../frontend/readers/source.ts';
 import { getTable, type FrontendTable } from '../frontend/table-schema.ts';
 import { executeQuery, executeVerify } from './serve.ts';
@@ -208,7 +209,7 @@ describe('executeQuery', () => {
     const hit = query({ items: ['age'], where: { all: [{ item: 'name', op: 'eq', value: INJECTION }] } });
     assert.equal(hit.rows.length, 1);
     assert.equal(verify(byId(30), { name: INJECTION }).results.name, 'match');
-    assert.deepEqual(verify({ item: 'id_no', value: QUOTE_OR }, { name: QUOTE_OR }), { found: false, results: { name: 'no_match' } });
+    throwsCode(() => verify({ item: 'id_no', value: QUOTE_OR }, { name: QUOTE_OR }), 'VERIFY_SUBJECT_INVALID', ['id_no']);
     assert.equal((db.prepare('SELECT COUNT(*) AS c FROM frontend_tables').get() as { c: number }).c, 1);
     assert.equal(query({ limit: 1000 }).rows.length, LIVE_MEN.length);
   });
@@ -275,9 +276,54 @@ describe('executeVerify', () => {
     assert.deepEqual(verify(byId(1), claims), none, 'a woman: outside the row filter');
     assert.deepEqual(verify(byId(2), { name: personValues(2)[1]!, age: 75 }), none, 'deleted');
     assert.deepEqual(verify(byId(999), claims), none, 'never imported');
-    assert.deepEqual(verify({ item: 'id_no', value: 'not an id' }, claims), none, 'not convertible');
     // Without the row filter the woman is found.
     assert.equal(verify(byId(1), claims, grant({ rowFilter: null })).found, true);
+  });
+
+  it('validates an identifier subject with the import check, and normalises case and white space (issue 10)', () => {
+    const open = grant({ rowFilter: null });
+    const x = citizenIdFor(3);
+    assert.ok(x.endsWith('X'));
+    const name = personValues(3)[1]!;
+    const found = { found: true, results: { name: 'match' } };
+    assert.deepEqual(verify({ item: 'id_no', value: x }, { name }, open), found);
+    assert.deepEqual(verify({ item: 'id_no', value: `${x.slice(0, 17)}x` }, { name }, open), found, 'lower-case x is the same number');
+    assert.deepEqual(verify({ item: 'id_no', value: ` ${x}\u3000` }, { name }, open), found, 'surrounding white space is dropped');
+    // Invalid numbers are refused, not answered "not found": wrong check character, impossible date, bad shape.
+    const body = citizenIdFor(4).slice(0, 17);
+    const wrong = body + (citizenIdFor(4)[17] === '0' ? '1' : '0');
+    for (const value of [wrong, '410602195002300001', 'not an id', '41060219500104000', `${x}0`]) {
+      const e = throwsCode(() => verify({ item: 'id_no', value }, { name }, open), 'VERIFY_SUBJECT_INVALID', ['id_no']);
+      assert.equal(e.fields[0]?.path, 'subject.value', value);
+      assert.equal(e.fields[0]?.code, 'invalid_identifier');
+      assert.match(e.zh, /公民身份号码/);
+      assert.match(e.en, /citizen ID/);
+      assert.ok(!e.zh.includes(value) && !e.en.includes(value), 'the value is not echoed');
+    }
+    // Credit-code subjects (a non-key identifier) likewise; a lower-case credit-code claim matches.
+    const employer = personValues(0)[6]!;
+    assert.match(employer, /[A-Z]/);
+    assert.equal(verify({ item: 'employer', value: employer.toLowerCase() }, { age: personValues(0)[4]! }).found, true);
+    throwsCode(() => verify({ item: 'employer', value: `${employer.slice(0, 17)}${employer[17] === '0' ? '1' : '0'}` }, { age: 1 }), 'VERIFY_SUBJECT_INVALID', ['employer']);
+    assert.equal(verify(byId(0), { employer: ` ${employer.toLowerCase()} ` }).results.employer, 'match');
+    assert.equal(verify({ item: 'id_no', value: x }, { id_no: x.toLowerCase() }, open).results.id_no, 'match');
+  });
+
+  it('the subject check is the import check: a normalised subject is valid exactly when the importer would store it', () => {
+    const v = compileValidator(PERSON_ITEMS);
+    const idIndex = PERSON_ITEMS.findIndex((i) => i.code === 'id_no');
+    const ccIndex = PERSON_ITEMS.findIndex((i) => i.code === 'employer');
+    const x = citizenIdFor(3);
+    const cc = personValues(0)[6]!;
+    const values = [x, citizenIdFor(4), `${x.slice(0, 17)}0`, '410602195002300001', '010602195001040001', 'abc', cc, `${cc.slice(0, 17)}I`, citizenIdFor(4).slice(0, 17)];
+    for (const value of values) {
+      for (const [index, kind] of [[idIndex, 'citizen_id'], [ccIndex, 'credit_code']] as const) {
+        const imported = 'value' in v.convertCell(index, value);
+        const p = parseIdentifier(kind, value);
+        assert.equal(p.ok, imported, `${kind} ${value}`);
+        if (p.ok) assert.equal(p.value, value);
+      }
+    }
   });
 
   it('normalizes claims with the import converters', () => {

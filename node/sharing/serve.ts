@@ -22,8 +22,16 @@
  *   FILTER_ITEM_MASKED      `where` uses prefix / gte / lte on an item whose profile is not 'none': an ordered
  *                           or prefix condition is an oracle that recovers a masked value in a few dozen
  *                           queries (protocol/row-filter.ts). eq / ne / in only confirm guesses, as verify does.
- *   VERIFY_SUBJECT_INVALID  the subject item is not granted, or neither a key column nor an identifier item
+ *   VERIFY_SUBJECT_INVALID  the subject item is not granted, or neither a key column nor an identifier item; or
+ *                           the subject is an identifier item (citizen ID, credit code) and its value is not a
+ *                           valid one after normalisation (`normalizeVerifyAsk`, path `subject.value`)
  *   ITEM_NOT_IN_TABLE       an item the request or the grant's row filter reads is no longer in the table
+ *
+ * Identifier subjects are normalised (trimmed, ASCII upper case: a typed lower-case "x" check character) and
+ * validated with the import's own check (protocol/ids.ts `parseIdentifier`), so an invalid number is refused
+ * instead of answered "not found", and a lower-case one finds its record. The consumer's node does the same
+ * before sending (node/sharing/access-client.ts); this is the provider's own check. Claims of identifier
+ * items are normalised the same way (an invalid one simply cannot match).
  *
  * Verify with several records for the subject (a non-key identifier such as an employer's credit code, or
  * one column of a compound key): the answer is that of the best-matching record (most claims hold; the
@@ -44,6 +52,7 @@ import type { DesensitizationProfile } from '../../protocol/desensitization.ts';
 import { desensitizeRow, maskedFilterItems } from '../../protocol/desensitization.ts';
 import type { Grant } from '../../protocol/grant.ts';
 import { filterItems, filterToSql, type RowFilter } from '../../protocol/row-filter.ts';
+import { normalizeIdentifier, parseIdentifier } from '../../protocol/ids.ts';
 import { AccessQuery, AccessVerify, type QueryResult, type VerifyResult } from '../../protocol/sharing-messages.ts';
 import { formatZodIssues } from '../../protocol/validation-error.ts';
 import { compileValidator, type FrontendItem, type RowValidator, type SqlValue } from '../frontend/row-validator.ts';
@@ -259,11 +268,11 @@ export function executeQuery(db: Db, table: FrontendTable, grant: Grant, askInpu
  * found / match / no_match; stored values are compared in SQL and never read.
  */
 export function executeVerify(db: Db, table: FrontendTable, grant: Grant, askInput: z.input<typeof AccessVerify>): VerifyResult {
-  const ask = parseAsk(AccessVerify, askInput);
+  const parsed = parseAsk(AccessVerify, askInput);
   assertGrantFor(table, grant, 'verify');
-  const subjectItem = ask.subject.item;
+  const subjectItem = parsed.subject.item;
   if (!grant.items.includes(subjectItem)) throw subjectInvalid(subjectItem, 'not granted');
-  const claimItems = Object.keys(ask.claims);
+  const claimItems = Object.keys(parsed.claims);
   assertGranted(grant, claimItems, 'claims');
   const info = infoOf(table);
   assertInTable(info, table, [subjectItem, ...claimItems, ...(grant.rowFilter ? filterItems(grant.rowFilter) : [])]);
@@ -271,6 +280,7 @@ export function executeVerify(db: Db, table: FrontendTable, grant: Grant, askInp
   if (!(subject.item.primaryKey === true || table.keyCodes.includes(subjectItem) || subject.item.identifier === 'citizen_id' || subject.item.identifier === 'credit_code')) {
     throw subjectInvalid(subjectItem, 'not a key or identifier');
   }
+  const ask = normalizeVerifyAsk(table.items, parsed);
 
   const none = (): VerifyResult => ({ found: false, results: Object.fromEntries(claimItems.map((c) => [c, 'no_match' as const])) });
   const subjectValue = convert(info, subject.index, ask.subject.value);
@@ -299,6 +309,43 @@ export function executeVerify(db: Db, table: FrontendTable, grant: Grant, askInp
   if (hit === undefined) return none();
   const held = new Map(compared.map((c, k) => [c, hit[k + 1] === 1]));
   return { found: true, results: Object.fromEntries(claimItems.map((c) => [c, held.get(c) === true ? ('match' as const) : ('no_match' as const)])) };
+}
+
+/** Data item fields `normalizeVerifyAsk` reads (front-end table items or catalog data items). */
+export type VerifyItem = { code: string; identifier?: string | null };
+
+/**
+ * The ask with an identifier subject normalised and validated (protocol/ids.ts `parseIdentifier`, the
+ * import's check) and string claims of identifier items normalised; throws VERIFY_SUBJECT_INVALID (400, path
+ * `subject.value`) for an invalid identifier. Subjects of other items, and items not in `items`, are left
+ * alone. Used by the consumer's node against its catalog copy and by the provider against its table.
+ */
+export function normalizeVerifyAsk<A extends AccessVerify>(items: readonly VerifyItem[], ask: A): A {
+  const kindOf = (code: string) => {
+    const k = items.find((i) => i.code === code)?.identifier;
+    return k === 'citizen_id' || k === 'credit_code' ? k : null;
+  };
+  const kind = kindOf(ask.subject.item);
+  let subject = ask.subject;
+  if (kind !== null) {
+    const p = parseIdentifier(kind, ask.subject.value);
+    if (!p.ok) {
+      throw new AppError(
+        'VERIFY_SUBJECT_INVALID',
+        `核验主体 ${ask.subject.item} 的值${p.zh}`,
+        `the value of verification subject ${ask.subject.item} is ${p.en}`,
+        [{ path: 'subject.value', code: 'invalid_identifier', message: `${p.zh} / ${p.en}` }],
+      );
+    }
+    subject = { item: ask.subject.item, value: p.value };
+  }
+  let claims = ask.claims;
+  for (const [c, v] of Object.entries(ask.claims)) {
+    if (typeof v !== 'string' || kindOf(c) === null) continue;
+    const n = normalizeIdentifier(v);
+    if (n !== v) claims = { ...claims, [c]: n };
+  }
+  return subject === ask.subject && claims === ask.claims ? ask : { ...ask, subject, claims };
 }
 
 function subjectInvalid(item: string, why: string): AppError {

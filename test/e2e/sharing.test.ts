@@ -149,6 +149,15 @@ for (const preset of Object.keys(POLICY_PRESETS)) describe(`sharing under the ${
     assert.doesNotMatch(JSON.stringify(v.body), /金村镇/);
     const none = await api(a.running!.url, a.token, 'POST', `/api/v1/sharing/grants/${grantId}/verify`, { subject: { item: 'citizen_id', value: citizenIdFor(999) }, claims: { name: '张三' } });
     assert.deepEqual(none.body.result, { found: false, results: { name: 'no_match' } });
+    // Issue 10: the subject is checked like an import (citizenIdFor(3) ends in X): a lower-case x finds the
+    // record; an invalid number is a 400 naming subject.value, not a "not found".
+    assert.ok(citizenIdFor(3).endsWith('X'));
+    const lower = await api(a.running!.url, a.token, 'POST', `/api/v1/sharing/grants/${grantId}/verify`, { subject: { item: 'citizen_id', value: citizenIdFor(3).toLowerCase() }, claims: { name: '张敏3' } });
+    assert.deepEqual(lower.body.result, { found: true, results: { name: 'match' } }, JSON.stringify(lower.body));
+    const invalid = await api(a.running!.url, a.token, 'POST', `/api/v1/sharing/grants/${grantId}/verify`, { subject: { item: 'citizen_id', value: `${citizenIdFor(3).slice(0, 17)}0` }, claims: { name: '张敏3' } });
+    assert.equal(invalid.status, 400, JSON.stringify(invalid.body));
+    assert.equal(invalid.body.error.code, 'VERIFY_SUBJECT_INVALID');
+    assert.equal(invalid.body.error.fields[0].path, 'subject.value');
   });
 
   it('another department of county A cannot use the grant', async () => {
