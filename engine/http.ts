@@ -1,11 +1,12 @@
 /**
- * @module HTTP plumbing shared by node and hub: JSON errors mapped in one place, body limit (413),
- * zod-validated bodies and queries, bearer-token authentication.
+ * @module HTTP plumbing shared by node and hub: an access log, JSON errors mapped in one place, body
+ * limit (413), zod-validated bodies and queries, bearer-token authentication.
  */
 import { createHash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import type { Context, Hono } from 'hono';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { routePath } from 'hono/route';
 import type { z } from 'zod';
 import { formatZodIssues } from '../protocol/validation-error.ts';
 import { AppError, ERROR_STATUS } from './errors.ts';
@@ -20,8 +21,52 @@ export function errorBody(err: AppError): ErrorBody {
   return { error: { code: err.code, message: { 'zh-CN': err.zh, en: err.en }, fields: err.fields } };
 }
 
-/** Install the error mapping, 404 handler and request body limit on an app. */
+/**
+ * The route pattern that answered (`/api/v1/catalog/entries/:id`), never the raw path or query, which
+ * may carry ID numbers or names; null when no route matched (404).
+ */
+function routeOf(c: Context): string | null {
+  for (const r of [routePath(c), routePath(c, -1)]) if (r && r !== '*' && r !== '/*') return r;
+  return null;
+}
+
+/**
+ * One JSON line per request (`http.access`): method, route pattern, status, duration, bytes sent.
+ * Deliberately no headers (Authorization, cookies), no query string, no raw path, no client address:
+ * none of it is needed to operate the service and all of it can carry tokens or personal data.
+ * `bytes` counts what went onto the connection for this response (status line and headers included);
+ * `aborted` marks a client that went away before the response was complete.
+ */
+export function accessLog(log: Logger): MiddlewareHandler {
+  return async (c, next) => {
+    const t0 = performance.now();
+    const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+    const socket = outgoing?.socket;
+    const before = socket?.bytesWritten ?? 0;
+    await next();
+    const method = c.req.method;
+    const route = routeOf(c);
+    if (!outgoing) {
+      const length = c.res.headers.get('content-length');
+      log.info({ event: 'http.access', method, route, status: c.res.status, ms: Math.round(performance.now() - t0), bytes: length === null ? null : Number(length) }, 'http');
+      return;
+    }
+    let done = false;
+    const end = (aborted: boolean) => {
+      if (done) return;
+      done = true;
+      const bytes = socket ? socket.bytesWritten - before : null;
+      log.info({ event: 'http.access', method, route, status: outgoing.statusCode, ms: Math.round(performance.now() - t0), bytes, ...(aborted ? { aborted } : {}) }, 'http');
+    };
+    if (outgoing.writableFinished) return end(false);
+    outgoing.once('finish', () => end(false));
+    outgoing.once('close', () => end(!outgoing.writableFinished));
+  };
+}
+
+/** Install the access log, error mapping, 404 handler and request body limit on an app. */
 export function installErrorHandling(app: Hono<any>, log: Logger, maxBodyBytes: number, streamingPaths: readonly RegExp[] = []): void {
+  app.use('*', accessLog(log));
   // Streaming uploads (front-end imports) read the body incrementally with flat memory, so the
   // JSON body limit does not apply to them.
   const tooLarge = async (c: Context) => {
@@ -46,7 +91,7 @@ export function installErrorHandling(app: Hono<any>, log: Logger, maxBodyBytes: 
   app.notFound((c) => c.json(errorBody(new AppError('NOT_FOUND', '未找到该资源', 'no such resource')), 404));
   app.onError((err, c) => {
     if (err instanceof AppError) return c.json(errorBody(err), (ERROR_STATUS[err.code] ?? 400) as 400);
-    log.error({ event: 'http.unhandled', path: c.req.path, err: String(err), stack: (err as Error).stack }, 'unhandled error');
+    log.error({ event: 'http.unhandled', method: c.req.method, route: routeOf(c), err: String(err), stack: (err as Error).stack }, 'unhandled error');
     return c.json(errorBody(new AppError('INTERNAL', '服务器内部错误', 'internal server error')), 500);
   });
 }

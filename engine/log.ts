@@ -17,7 +17,11 @@ export function createLogger(name: string, options: LogOptions = {}): Logger {
       level: options.level ?? process.env.JILIAN_LOG_LEVEL ?? 'info',
       base: { name },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: ['secretKey', '*.secretKey', 'token', '*.token', 'authorization', '*.authorization'], censor: '[redacted]' },
+      // A second line of defence: nothing should pass these, and the access log never logs headers or queries.
+      redact: {
+        paths: ['secretKey', '*.secretKey', 'token', '*.token', 'authorization', '*.authorization', 'cookie', '*.cookie', 'password', '*.password', 'headers.authorization', 'headers.cookie', '*.headers.authorization', '*.headers.cookie'],
+        censor: '[redacted]',
+      },
     },
     destination,
   );

@@ -1,6 +1,4 @@
 /** @module Wires the municipal hub: SQLite, total catalog, streams, UP consumer, outbox publisher (DOWN), sync server, HTTP. */
-import { serve, type ServerType } from '@hono/node-server';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { loadSodium } from '../protocol/sodium.ts';
 import { downFilterSubjects, downStreamSubjects, pkgStreamSubjects, streamNames, upStreamSubjects } from '../protocol/subjects.ts';
@@ -18,6 +16,8 @@ import { KeyDirectoryService } from './keys/directory.ts';
 import { Inbox, INBOX_RETENTION_DAYS } from '../engine/inbox.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { createLogger, type Logger } from '../engine/log.ts';
+import { lockDataDir, type DataDirLock } from '../engine/data-dir-lock.ts';
+import { listenHttp, type HttpListener } from '../engine/listen.ts';
 import { NatsLink } from '../engine/nats-link.ts';
 import { Outbox } from '../engine/outbox.ts';
 import { OutboxPublisher } from '../engine/publisher.ts';
@@ -56,6 +56,8 @@ export interface StartHubOptions {
 
 export interface RunningHub {
   config: HubConfig;
+  /** The process log (JSON lines). */
+  log: Logger;
   url: string;
   db: Db;
   catalog: TotalCatalog;
@@ -80,8 +82,25 @@ export interface RunningHub {
 export async function startHub(dir: string, options: StartHubOptions = {}): Promise<RunningHub> {
   await loadSodium();
   const config = readConfig(dir, HubConfig);
-  const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.nodeId, { file: config.logFile ? join(dir, config.logFile) : undefined });
+  // One process per data directory, and the HTTP port bound before the database is opened or written.
+  let lock: DataDirLock | undefined;
+  let http: HttpListener | undefined;
+  try {
+    lock = lockDataDir(dir, { role: 'hub', nodeId: config.nodeId });
+    http = await listenHttp(config.http.host, options.httpPort ?? config.http.port);
+    lock.update({ url: http.url });
+    return await wireHub(dir, options, config, log, lock, http);
+  } catch (err) {
+    await http?.close();
+    lock?.release();
+    log.error({ event: 'hub.start_failed', code: (err as { code?: string }).code, err: String(err) }, 'municipal hub did not start');
+    throw err;
+  }
+}
+
+async function wireHub(dir: string, options: StartHubOptions, config: HubConfig, log: Logger, lock: DataDirLock, http: HttpListener): Promise<RunningHub> {
+  const clock = options.clock ?? systemClock;
   const db = openDatabase(join(dir, config.database), HUB_MIGRATIONS);
   const identity = new Identity(config.nodeId, readKeyFile(join(dir, config.keyFile)));
   const store = new CatalogStore(db);
@@ -245,10 +264,8 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
   batchTimer.unref();
   // Retention from the policy preset (Jiyuan §28, Hebi §13); records past it are archived, then purged.
   const auditDuties = startAuditMaintenance({ audit, retentionDays: policy.auditRetentionDays, archiveDir: join(dir, 'audit-archive'), clock, log, signer: identity, checkpointMs: 3_600_000 });
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: config.http.host, port: options.httpPort ?? config.http.port }, () => resolve(s));
-  });
-  const url = `http://${config.http.host}:${(server.address() as AddressInfo).port}`;
+  http.attach(app.fetch);
+  const url = http.url;
 
   link.start();
   consumer.start();
@@ -259,6 +276,7 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
   return {
     config,
     url,
+    log,
     db,
     catalog,
     registry,
@@ -285,16 +303,14 @@ export async function startHub(dir: string, options: StartHubOptions = {}): Prom
       clearInterval(directoryTimer);
       auditDuties.stop();
       clearInterval(pruneTimer);
-      await new Promise<void>((r) => {
-        server.close(() => r());
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      });
+      await http.close();
       syncServer.close();
       await consumer.stop();
       await publisher.stop();
       await link.close();
       commits.close();
       db.close();
+      lock.release();
       log.info({ event: 'hub.stopped' }, 'municipal hub stopped');
     },
   };

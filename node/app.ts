@@ -1,7 +1,5 @@
 /** @module Wires a county node together: SQLite, catalog service, NATS link, outbox publisher, DOWN consumer, anti-entropy, HTTP. */
-import { serve, type ServerType } from '@hono/node-server';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { decodePublicKey } from '../protocol/keys.ts';
 import { loadSodium } from '../protocol/sodium.ts';
 import { downFilterSubjects, streamNames } from '../protocol/subjects.ts';
@@ -13,6 +11,8 @@ import { openDatabase, type Db } from '../engine/db.ts';
 import { Identity, readBoxKeyFile, readKeyFile } from '../engine/identity.ts';
 import { Inbox, INBOX_RETENTION_DAYS } from '../engine/inbox.ts';
 import { createLogger, type Logger } from '../engine/log.ts';
+import { lockDataDir, type DataDirLock } from '../engine/data-dir-lock.ts';
+import { listenHttp, type HttpListener } from '../engine/listen.ts';
 import { NatsLink } from '../engine/nats-link.ts';
 import { nkeyConnectOptions, nodeInboxPrefix, readSeedFile } from '../engine/nats-auth.ts';
 import { Outbox } from '../engine/outbox.ts';
@@ -56,6 +56,8 @@ export interface StartNodeOptions {
 
 export interface RunningNode {
   config: NodeConfig;
+  /** The process log (JSON lines). */
+  log: Logger;
   url: string;
   db: Db;
   service: CatalogService;
@@ -98,11 +100,27 @@ export interface NodeStatus {
 }
 
 export async function startNode(dir: string, options: StartNodeOptions = {}): Promise<RunningNode> {
-
   await loadSodium();
   const config = readConfig(dir, NodeConfig);
-  const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.nodeId, { file: config.logFile ? join(dir, config.logFile) : undefined });
+  // One process per data directory, and the HTTP port bound before the database is opened or written.
+  let lock: DataDirLock | undefined;
+  let http: HttpListener | undefined;
+  try {
+    lock = lockDataDir(dir, { role: 'node', nodeId: config.nodeId });
+    http = await listenHttp(config.http.host, options.httpPort ?? config.http.port);
+    lock.update({ url: http.url });
+    return await wireNode(dir, options, config, log, lock, http);
+  } catch (err) {
+    await http?.close();
+    lock?.release();
+    log.error({ event: 'node.start_failed', code: (err as { code?: string }).code, err: String(err) }, 'county node did not start');
+    throw err;
+  }
+}
+
+async function wireNode(dir: string, options: StartNodeOptions, config: NodeConfig, log: Logger, lock: DataDirLock, http: HttpListener): Promise<RunningNode> {
+  const clock = options.clock ?? systemClock;
   const db = openDatabase(join(dir, config.database), NODE_MIGRATIONS);
   const identity = new Identity(config.nodeId, readKeyFile(join(dir, config.keyFile)));
   const hubKey = decodePublicKey(config.hub.publicKey);
@@ -255,12 +273,8 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     auditDuties.checkpointNow();
     if (link.connection) accessServer.listen(link.connection);
   });
-  const port = options.httpPort ?? config.http.port;
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: config.http.host, port }, () => resolve(s));
-  });
-  const address = server.address() as AddressInfo;
-  const url = `http://${config.http.host}:${address.port}`;
+  http.attach(app.fetch);
+  const url = http.url;
 
   // The WAN side starts after HTTP is serving: a node works locally whether or not the hub is reachable.
   link.start();
@@ -274,6 +288,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   return {
     config,
     url,
+    log,
     db,
     service,
     departments,
@@ -298,15 +313,13 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       await packageScheduler?.stop();
       await batch.stop();
       clearInterval(pruneTimer);
-      await new Promise<void>((r) => {
-        server.close(() => r());
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      });
+      await http.close();
       await consumer.stop();
       await publisher.stop();
       await link.close();
       commits.close();
       db.close();
+      lock.release();
       log.info({ event: 'node.stopped' }, 'county node stopped');
     },
   };

@@ -24,7 +24,7 @@ export async function spawnService(role: 'node' | 'hub', dir: string, timeoutMs 
     const timer = setTimeout(() => reject(new Error(`${role} did not start within ${timeoutMs} ms:\n${out}`)), timeoutMs);
     const onData = (d: Buffer) => {
       out += d.toString();
-      const m = /running: (http:\/\/\S+)/.exec(out);
+      const m = /running: (http:\/\/[^\s"]+)/.exec(out); // a JSON log line's msg
       if (m) (clearTimeout(timer), resolve(m[1]!));
     };
     child.stdout!.on('data', onData);
