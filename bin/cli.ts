@@ -3,10 +3,10 @@ import { Command } from 'commander';
 import { registerHubCommands } from '../hub/cli.ts';
 import { registerNodeCommands } from '../node/cli.ts';
 import { loadSodium } from '../protocol/sodium.ts';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerAuditCommands } from '../engine/audit/cli.ts';
-import { configPath, readConfig } from '../engine/config-file.ts';
+import { dataDirRole, readConfig } from '../engine/config-file.ts';
+import { formatCliError } from '../engine/cli-support.ts';
 import { openDatabase } from '../engine/db.ts';
 import { HubConfig } from '../hub/config.ts';
 import { HUB_MIGRATIONS } from '../hub/storage/migrations.ts';
@@ -22,14 +22,13 @@ registerNodeCommands(program.command('node').description('县（区）节点 / c
 registerHubCommands(program.command('hub').description('市级枢纽 / municipal hub: init, start, status, node registry, operators'));
 // `jilian audit verify|export --dir <dir>` works on a node's or the hub's directory alike.
 registerAuditCommands(program, (dir) => {
-  const role = (JSON.parse(readFileSync(configPath(dir), 'utf8')) as { role?: string }).role;
-  if (role === 'hub') return openDatabase(join(dir, readConfig(dir, HubConfig).database), HUB_MIGRATIONS);
+  if (dataDirRole(dir) === 'hub') return openDatabase(join(dir, readConfig(dir, HubConfig).database), HUB_MIGRATIONS);
   return openDatabase(join(dir, readConfig(dir, NodeConfig).database), NODE_MIGRATIONS);
 });
 
 // Many commands hash or sign (audit records, keys); load libsodium once before any of them runs.
 await loadSodium();
 program.parseAsync(process.argv).catch((err: unknown) => {
-  console.error(`错误 / error: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(formatCliError(err)); // zh-CN, then English; the stack only with JILIAN_DEBUG set
   process.exit(1);
 });

@@ -3,12 +3,13 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { readConfig } from '../engine/config-file.ts';
 import { openDatabase } from '../engine/db.ts';
-import { addStartCommand, openReadOnly, parsePort, printJson, splitList } from '../engine/cli-support.ts';
+import { addStartCommand, CliError, formatShanghaiTime, openReadOnly, parsePort, printJson, splitList } from '../engine/cli-support.ts';
 import { loadSodium } from '../protocol/sodium.ts';
 import { decodePublicKey } from '../protocol/keys.ts';
+import { ADMIN_CODE_RE } from '../protocol/subjects.ts';
 import { startHub } from './app.ts';
 import { HubConfig } from './config.ts';
-import { HUB_NATS_SEED_FILE, initHub } from './init.ts';
+import { FIRST_ACCOUNT, HUB_NATS_SEED_FILE, initHub } from './init.ts';
 import { renderNatsConfig } from './nats-config.ts';
 import { publicKeyOfSeed, readSeedFile } from '../engine/nats-auth.ts';
 import { writeFileSync } from 'node:fs';
@@ -58,7 +59,7 @@ export function registerHubCommands(cmd: Command): void {
     .option('--http-port <port>', 'HTTP 端口 / HTTP port', '8090')
     .option('--http-host <host>', 'HTTP 监听地址 / HTTP listen address', '127.0.0.1')
     .option('--code-template <template>', '统一资源编码模板 / unified resource code template (Jincheng §13)')
-    .option('--operator <name>', '首个操作员名称 / first operator name', 'admin')
+    .option('--operator <name>', '首个账号（目录审核员）名称 / name of the first account, a catalog reviewer', FIRST_ACCOUNT)
     .option('--nats-auth', '以枢纽 nkey 登录 NATS（NATS 使用 jilian hub nats-config 生成的配置时）/ log in to NATS with the hub nkey (when nats-server runs the generated config)')
     .action(async (o) => {
       const { config, publicKey, encryptionKey, operatorToken } = await initHub(o.dir, {
@@ -75,7 +76,7 @@ export function registerHubCommands(cmd: Command): void {
       console.log(`枢纽标识 / hub id: ${config.nodeId}`);
       console.log(`枢纽公钥 / hub public key: ${publicKey}`);
       console.log(`枢纽加密公钥 / hub encryption key: ${encryptionKey}`);
-      console.log(`操作员 ${o.operator} 令牌（只显示一次）/ operator token (shown once): ${operatorToken}`);
+      console.log(`目录审核员账号 ${o.operator} 的令牌（只显示一次）/ reviewer account ${o.operator}, token (shown once): ${operatorToken}`);
       console.log(`下一步 / next: jilian hub start --dir ${o.dir}`);
     });
 
@@ -108,12 +109,19 @@ export function registerHubCommands(cmd: Command): void {
     .requiredOption('--county <code>', '县（区）代码 / county code')
     .option('--ttl <duration>', '有效期 / validity, e.g. 30m, 24h, 7d', '24h')
     .action((o) => {
+      let ttl: number;
+      try {
+        ttl = parseTtl(o.ttl);
+      } catch {
+        throw new CliError('INVALID_REQUEST', `有效期格式不正确："${o.ttl}"，请用如 30m、24h、7d`, `invalid TTL "${o.ttl}": use e.g. 30m, 24h or 7d`);
+      }
+      if (!ADMIN_CODE_RE.test(o.county)) throw new CliError('INVALID_REQUEST', `县（区）代码 "${o.county}" 无效：须为6位行政区划代码`, `invalid county code "${o.county}": it must be a 6-digit administrative division code`);
       const db = openHubDb(o.dir);
-      const { token, expiresAt } = new JoinTokens(db, systemClock).create(o.county, parseTtl(o.ttl));
+      const { token, expiresAt } = new JoinTokens(db, systemClock).create(o.county, ttl);
       new AuditLog(db, systemClock).append({ actor: `os:${userInfo().username}`, actorRole: 'os', action: 'enroll.token', resource: o.county, result: 'ok', detail: { expiresAt, via: 'cli' } });
       db.close();
       console.log(token);
-      console.error(`有效期至 / valid until ${expiresAt}; 用法 / use: jilian node enroll <hub address> ${token} --dir … --county ${o.county} --county-name …`);
+      console.error(`有效期至 ${formatShanghaiTime(expiresAt)} / valid until ${formatShanghaiTime(expiresAt)}; 用法 / use: jilian node enroll <hub address> ${token} --dir … --county ${o.county} --county-name …`);
     });
 
   cmd
@@ -206,7 +214,10 @@ export function registerHubCommands(cmd: Command): void {
     .requiredOption('--name <name>', '操作员名称 / operator name')
     .action((o) => {
       const db = openHubDb(o.dir);
-      console.log(new OperatorStore(db).issue(o.name, new Date()));
-      db.close();
+      try {
+        console.log(new OperatorStore(db).issue(o.name, new Date(), { audit: new AuditLog(db, systemClock), actor: `os:${userInfo().username}`, actorRole: 'os', via: 'cli' }));
+      } finally {
+        db.close();
+      }
     });
 }

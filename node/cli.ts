@@ -7,7 +7,7 @@ import { startNode } from './app.ts';
 import { NodeConfig } from './config.ts';
 import { enrollNode } from './enroll.ts';
 import { initNode } from './init.ts';
-import { DepartmentStore } from './storage/departments.ts';
+import { DEPARTMENT_AUDIT_ACTIONS, DepartmentStore } from './storage/departments.ts';
 import { prepareRotation } from './keys/rotation.ts';
 import { registerAccountCommands } from '../engine/accounts/cli.ts';
 import { registerAuditCommands } from '../engine/audit/cli.ts';
@@ -22,6 +22,7 @@ import { Outbox } from '../engine/outbox.ts';
 import { upSubject } from '../protocol/subjects.ts';
 import { loadSodium } from '../protocol/sodium.ts';
 import { join } from 'node:path';
+import { userInfo } from 'node:os';
 import { NODE_MIGRATIONS } from './storage/migrations.ts';
 
 export function registerNodeCommands(cmd: Command): void {
@@ -144,7 +145,10 @@ export function registerNodeCommands(cmd: Command): void {
     return { db, close: () => db.close() };
   });
   registerAuditCommands(cmd, (dir) => openDatabase(join(dir, readConfig(dir, NodeConfig).database), NODE_MIGRATIONS));
-  registerAccountCommands(cmd, (dir) => openDatabase(join(dir, readConfig(dir, NodeConfig).database), NODE_MIGRATIONS));
+  registerAccountCommands(cmd, (dir) => openDatabase(join(dir, readConfig(dir, NodeConfig).database), NODE_MIGRATIONS), {
+    // A department account needs its department registered at this node first (jilian node dept add).
+    departmentExists: (db, code) => new DepartmentStore(db).get(code) !== undefined,
+  });
 
   const dept = cmd.command('dept').description('部门与访问令牌 / departments and their API tokens');
   dept
@@ -153,19 +157,25 @@ export function registerNodeCommands(cmd: Command): void {
     .requiredOption('-d, --dir <dir>', '数据目录 / data directory')
     .requiredOption('--code <code>', '部门代码 / department code')
     .requiredOption('--name <name>', '部门名称 / department name')
-    .action((o) => {
+    .action(async (o) => {
+      await loadSodium();
       const config = readConfig(o.dir, NodeConfig);
-      const db = openDatabase(`${o.dir}/${config.database}`, NODE_MIGRATIONS);
-      const token = new DepartmentStore(db).issue(o.code, o.name, new Date());
-      db.close();
-      console.log(token);
+      const db = openDatabase(join(o.dir, config.database), NODE_MIGRATIONS);
+      try {
+        const audit = new AuditLog(db, systemClock, { actions: DEPARTMENT_AUDIT_ACTIONS });
+        const token = new DepartmentStore(db).issue(o.code, o.name, new Date(), { audit, actor: `os:${userInfo().username}`, actorRole: 'os', via: 'cli' });
+        console.log(token);
+        console.error(`已登记部门 / department registered: ${o.code} (${o.name})；操作员账号 / operator account dept-${o.code}；令牌只显示一次 / the token is shown once`);
+      } finally {
+        db.close();
+      }
     });
   dept
     .command('list')
     .requiredOption('-d, --dir <dir>', '数据目录 / data directory')
     .action((o) => {
       const config = readConfig(o.dir, NodeConfig);
-      const db = openDatabase(`${o.dir}/${config.database}`, NODE_MIGRATIONS);
+      const db = openDatabase(join(o.dir, config.database), NODE_MIGRATIONS);
       printJson(new DepartmentStore(db).list());
       db.close();
     });

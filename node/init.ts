@@ -1,5 +1,5 @@
 /** @module `jilian node init`: write a county node's config and signing key into a data directory. */
-import { writeConfig } from '../engine/config-file.ts';
+import { assertNotInitialised, checkConfig, undoNewFiles, writeConfig } from '../engine/config-file.ts';
 import { prepareDataDir } from '../engine/init-dir.ts';
 import { NodeConfig } from './config.ts';
 import { join } from 'node:path';
@@ -41,15 +41,22 @@ export async function initNode(dir: string, o: NodeInitOptions): Promise<{ confi
     yjsClientId: 1,
     antiEntropyMs: o.antiEntropyMs ?? 30_000,
   };
-  NodeConfig.parse(draft); // fail before creating any file
-  const { publicKey, encryptionKey, yjsClientId } = await prepareDataDir(dir, keyFile);
-  let natsNkey: string | null = null;
-  if (o.natsSeed) {
-    const user = generateNkeyUser();
-    writeSeedFile(join(dir, NATS_SEED_FILE), user.seed);
-    natsNkey = user.publicKey;
+  checkConfig(NodeConfig, draft); // fail before creating any file
+  assertNotInitialised(dir);
+  const undo = undoNewFiles(dir);
+  try {
+    const { publicKey, encryptionKey, yjsClientId } = await prepareDataDir(dir, keyFile);
+    let natsNkey: string | null = null;
+    if (o.natsSeed) {
+      const user = generateNkeyUser();
+      writeSeedFile(join(dir, NATS_SEED_FILE), user.seed);
+      natsNkey = user.publicKey;
+    }
+    const config = NodeConfig.parse({ ...draft, yjsClientId, ...(o.natsSeed ? { natsSeedFile: NATS_SEED_FILE } : {}) });
+    writeConfig(dir, config);
+    return { config, publicKey, encryptionKey, natsNkey };
+  } catch (err) {
+    undo(); // a failed init leaves the directory as it was
+    throw err;
   }
-  const config = NodeConfig.parse({ ...draft, yjsClientId, ...(o.natsSeed ? { natsSeedFile: NATS_SEED_FILE } : {}) });
-  writeConfig(dir, config);
-  return { config, publicKey, encryptionKey, natsNkey };
 }

@@ -12,6 +12,7 @@ import type { AuditLog } from '../../engine/audit/log.ts';
 import { systemClock, type Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
 import { AppError } from '../../engine/errors.ts';
+import { CliError } from '../../engine/cli-support.ts';
 import { importFile } from './import-file.ts';
 import type { ImportSummary } from './importer.ts';
 import { IMPORT_FORMATS, type ImportFormat } from './readers/index.ts';
@@ -93,10 +94,7 @@ export function registerImportCommand(cmd: Command, open: (dir: string) => Impor
         console.log(`导入标识 / import id: ${summary.importId}；表 / table: ${summary.tableName}`);
       } catch (err) {
         bar.stop();
-        if (err instanceof AppError) {
-          const detail = err.fields.length ? `\n${err.fields.map((f) => `  ${f.path}: ${f.message}`).join('\n')}` : '';
-          throw new Error(`${err.zh} / ${err.en}${detail}`);
-        }
+        if (err instanceof AppError) throw new CliError(err.code, err.zh, err.en, err.fields);
         throw err;
       } finally {
         ctx.close?.();
