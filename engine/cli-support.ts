@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { summariseIssues } from '../protocol/zod-messages.ts';
+import { summariseIssues } from '../protocol/validation-error.ts';
 import { AppError, type FieldIssue } from './errors.ts';
 import type { Logger } from './log.ts';
 

@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { bilingualIssues } from '../protocol/zod-messages.ts';
+import { bilingualIssues } from '../protocol/validation-error.ts';
 import { CliError } from './cli-support.ts';
 
 export const CONFIG_FILE = 'jilian.json';

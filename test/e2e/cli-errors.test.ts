@@ -20,7 +20,7 @@ import { NODE_MIGRATIONS } from '../../node/storage/migrations.ts';
 import { HUB_MIGRATIONS } from '../../hub/storage/migrations.ts';
 import { encodePublicKey, generateSigningKeyPair } from '../../protocol/keys.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
-import { bilingualIssues } from '../../protocol/zod-messages.ts';
+import { bilingualIssues } from '../../protocol/validation-error.ts';
 import { formatShanghaiTime } from '../../engine/cli-support.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/jilian.mjs', import.meta.url));
