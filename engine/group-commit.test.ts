@@ -1,8 +1,8 @@
 /** @module Group commit: callers are answered only once their write is durable, failures stay their own, and kill -9 loses no acknowledged write. */
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, open, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -86,6 +86,60 @@ describe('GroupCommit', () => {
     await commits.run(() => void db.prepare('INSERT INTO t (v) VALUES (?)').run('n'));
     assert.equal(syncs, 0);
     assert.equal(db.pragma('synchronous', { simple: true }), 1);
+    commits.close();
+    db.close();
+  });
+
+  it('by default the fsync has its own thread: a write is acknowledged while every libuv pool thread is busy', async () => {
+    // Block every pool thread deterministically: opening a FIFO for reading waits for a writer.
+    const threads = Number.parseInt(process.env['UV_THREADPOOL_SIZE'] ?? '', 10) || 4;
+    const fifos = Array.from({ length: threads }, (_, i) => join(root, `pool-${n}-${i}.fifo`));
+    for (const f of fifos) execFileSync('mkfifo', [f]);
+    const order: string[] = [];
+    const blocked = fifos.map(
+      (f) => new Promise<void>((resolve) => open(f, 'r', (err, fd) => (order.push('pool'), err || closeSync(fd), resolve()))),
+    );
+    const release = () => {
+      for (const f of fifos) {
+        try {
+          closeSync(openSync(f, constants.O_WRONLY | constants.O_NONBLOCK)); // succeeds once a reader waits
+        } catch {
+          /* reader not there yet or gone */
+        }
+      }
+    };
+    const db = freshDb();
+    const commits = new GroupCommit(db);
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    const acked = commits.run(() => void insert.run('while-pool-busy')).then(() => order.push('commit'));
+    // Only a deadlock breaker (never reached with the fix): on the shared pool the fsync would wait for these.
+    const breaker = setTimeout(function unblock() {
+      release();
+      if (order.filter((o) => o === 'pool').length < threads) breaker.refresh();
+    }, 10_000);
+    await acked;
+    assert.deepEqual(order, ['commit'], 'acknowledged before any pool thread came free');
+    assert.equal(commits.fsyncThread!.count, 1);
+    // Now let the pool go (retrying until every blocked open has its writer).
+    clearTimeout(breaker);
+    while (order.length < threads + 1) {
+      release();
+      await Promise.race([Promise.all(blocked), new Promise((r) => setTimeout(r, 20))]);
+    }
+    assert.deepEqual(db.prepare('SELECT v FROM t').all(), [{ v: 'while-pool-busy' }]);
+    commits.close();
+    db.close();
+  });
+
+  it('a failed fsync on the dedicated thread poisons the instance too', async () => {
+    const db = freshDb();
+    const commits = new GroupCommit(db);
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    await commits.run(() => void insert.run('ok'));
+    // The worker reports an fdatasync error (EBADF for a descriptor nobody opened stands in for EIO).
+    (commits as unknown as { walFd: () => number }).walFd = () => 1 << 30;
+    await assert.rejects(commits.run(() => void insert.run('x')), /WAL fsync failed/);
+    await assert.rejects(commits.run(() => void insert.run('y')), /refusing further acknowledged writes until restart/);
     commits.close();
     db.close();
   });

@@ -8,7 +8,9 @@
  * Why the fsync is ours: with `synchronous = FULL` SQLite fsyncs the WAL inside COMMIT, blocking the
  * event loop (~0.2–0.6 ms a commit under load, a fifth of a cascaded query's budget). For these batches
  * the connection commits at `synchronous = NORMAL` (frames written to the WAL, no fsync) and we then
- * `fdatasync` the WAL file on libuv's thread pool, resolving the batch's callers only when it returns.
+ * `fdatasync` the WAL file on a dedicated worker thread, resolving the batch's callers only when it returns.
+ * Not on libuv's thread pool (`fs.fdatasync`): that pool is shared with scrypt and file I/O, and a
+ * login flood there once put 20 s of hashing in front of every acknowledged write.
  * That is the same durability FULL gives (the committed frames are on disk before anyone is told), with
  * the wait off the main thread; while one fsync runs, later batches commit and share the next one.
  * A checkpoint that moves frames into the database file fsyncs the WAL first and the database after
@@ -16,8 +18,74 @@
  * are rejected (their writes may not survive a power cut) and so is every later write: after a failed
  * fsync a later one may report success over lost pages.
  */
-import { fdatasync, fstatSync, openSync, closeSync, statSync } from 'node:fs';
+import { fstatSync, openSync, closeSync, statSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import type { Db } from './db.ts';
+
+type Datasync = (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
+
+/** The worker's whole program (CommonJS, evaluated; no loader needed): fdatasync each descriptor it is sent. */
+const FSYNC_WORKER = `
+const { parentPort } = require('node:worker_threads');
+const { fdatasyncSync } = require('node:fs');
+parentPort.on('message', ({ id, fd }) => {
+  let error = null;
+  try { fdatasyncSync(fd); } catch (e) { error = { message: String((e && e.message) || e), code: e && e.code }; }
+  parentPort.postMessage({ id, error });
+});
+`;
+
+/**
+ * fdatasync on a thread of its own, so durability latency does not depend on libuv's pool. Descriptors
+ * are process-wide, so the worker syncs the very fd the main thread opened. The worker holds the
+ * process open only while an fsync is outstanding. If it dies, outstanding fsyncs fail (and so poison
+ * the group commit: whether their frames reached the disk is unknown).
+ */
+export class FsyncThread {
+  private worker: Worker | null = null;
+  private readonly pending = new Map<number, (err: NodeJS.ErrnoException | null) => void>();
+  private nextId = 1;
+  /** fsyncs run so far (tests). */
+  count = 0;
+
+  readonly datasync: Datasync = (fd, done) => {
+    const worker = (this.worker ??= this.start());
+    const id = this.nextId++;
+    this.pending.set(id, done);
+    this.count++;
+    if (this.pending.size === 1) worker.ref();
+    worker.postMessage({ id, fd });
+  };
+
+  private start(): Worker {
+    const worker = new Worker(FSYNC_WORKER, { eval: true, execArgv: [], env: {}, stdout: false, stderr: false });
+    worker.unref();
+    worker.on('message', (m: { id: number; error: { message: string; code?: string } | null }) => {
+      const done = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      if (this.pending.size === 0) worker.unref();
+      done?.(m.error ? Object.assign(new Error(m.error.message), { code: m.error.code }) : null);
+    });
+    const lost = (why: string) => {
+      if (this.worker === worker) this.worker = null;
+      const err = new Error(`fsync worker ${why}`);
+      for (const [id, done] of [...this.pending]) {
+        this.pending.delete(id);
+        done(err);
+      }
+    };
+    worker.on('error', (err) => lost(`failed: ${err.message}`));
+    worker.on('exit', (code) => lost(`exited (${code})`));
+    return worker;
+  }
+
+  /** Stop the worker (nothing may be outstanding). */
+  close(): void {
+    const worker = this.worker;
+    this.worker = null;
+    if (worker) void worker.terminate();
+  }
+}
 
 interface Pending {
   write: () => void;
@@ -44,14 +112,17 @@ export class GroupCommit {
   lastCommitSync = 0;
 
   private readonly maxBatch: number;
-  private readonly datasync: (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
+  private readonly datasync: Datasync;
+  /** The dedicated fsync thread, unless a datasync was injected. */
+  readonly fsyncThread: FsyncThread | null;
 
   constructor(
     private readonly db: Db,
-    opts: { maxBatch?: number; /** fs.fdatasync; injectable so tests can hold or fail it. */ datasync?: (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void } = {},
+    opts: { maxBatch?: number; /** Default: fdatasync on a dedicated worker thread; injectable so tests can hold or fail it. */ datasync?: Datasync } = {},
   ) {
     this.maxBatch = opts.maxBatch ?? 512;
-    this.datasync = opts.datasync ?? fdatasync;
+    this.fsyncThread = opts.datasync ? null : new FsyncThread();
+    this.datasync = opts.datasync ?? this.fsyncThread!.datasync;
     // Only a file database in WAL mode at FULL (or EXTRA) needs the deferred fsync; at NORMAL or OFF
     // the operator chose weaker durability and a commit is final when it returns.
     const journal = String(db.pragma('journal_mode', { simple: true })).toLowerCase();
@@ -168,5 +239,6 @@ export class GroupCommit {
   private releaseWal(): void {
     if (this.wal) closeSync(this.wal.fd);
     this.wal = null;
+    this.fsyncThread?.close();
   }
 }

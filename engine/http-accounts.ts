@@ -2,9 +2,14 @@
  * @module Account routes shared by node and hub: password login (throttled), account list and
  * creation (system administrator), disabling (system administrator), token issue and revocation
  * (security administrator). The administrator accounts themselves are created with the local CLI.
+ * Login is throttled per (name, client address), the address being the socket peer unless that is a
+ * trusted proxy; its password hash passes the process-wide hashing gate (429 when saturated). Account
+ * ids in paths are parsed strictly (decimal digits only), anything else is 400 at `id`.
  */
 import { z } from 'zod';
-import type { Account, AccountStore } from './accounts/store.ts';
+import { parseAccountId, type Account, type AccountStore } from './accounts/store.ts';
+import { LoginConfig, TrustedProxies } from './accounts/client-address.ts';
+import { configurePasswordHashing, HashingBusy } from './accounts/password.ts';
 import type { AuditLog } from './audit/log.ts';
 import type { FailureLimiter } from './accounts/rate-limit.ts';
 import { ROLES, type Role } from './accounts/roles.ts';
@@ -32,26 +37,35 @@ export interface AccountRouteDeps {
   onLogin?: (name: string, ok: boolean) => void;
   /** Records every change of access (account created or disabled, token issued or revoked). */
   audit?: AuditLog;
+  /** Config `login`: trusted proxies for `X-Forwarded-For`, password hashing limits (process-wide). */
+  login?: LoginConfig | undefined;
 }
 
-function accountId(raw: string): number {
-  const id = Number(raw);
-  if (!Number.isInteger(id) || id < 1) throw new AppError('NOT_FOUND', '账号不存在', 'no such account');
-  return id;
-}
+const accountId = (raw: string | undefined): number => parseAccountId(raw, 'id');
 
 export function registerAccountRoutes(book: RouteBook, d: AccountRouteDeps): void {
+  const login = LoginConfig.parse(d.login ?? {});
+  const proxies = new TrustedProxies(login.trustedProxies);
+  configurePasswordHashing({ concurrency: login.hashConcurrency, queue: login.hashQueue });
   const record = (by: Account, action: string, resource: string, detail: Record<string, string | number | null>) =>
     d.audit?.append({ actor: by.name, actorRole: by.role, department: by.department, action, resource, result: 'ok', detail });
   book.add({ method: 'POST', path: '/api/v1/login', roles: 'public', summary: 'Password login → API token (throttled)' }, async (c) => {
     const body = await jsonBody(c, LoginBody);
-    const key = `${body.name}|${c.req.header('x-forwarded-for') ?? 'direct'}`;
+    // The socket peer, not a header the client wrote (X-Forwarded-For only from a trusted proxy).
+    const key = `${body.name}|${proxies.clientAddress(c)}`;
     const wait = d.limiter.retryAfterMs(key);
     if (wait > 0) {
       c.header('Retry-After', String(Math.ceil(wait / 1000)));
       throw new AppError('TOO_MANY_ATTEMPTS', '登录失败次数过多，请稍后再试', 'too many failed logins; try again later');
     }
-    const account = await d.accounts.login(body.name, body.password);
+    let account: Account | undefined;
+    try {
+      account = await d.accounts.login(body.name, body.password);
+    } catch (err) {
+      // Too many hashes running and waiting: refused at once, not counted as a failure.
+      if (err instanceof HashingBusy) c.header('Retry-After', String(err.retryAfterSeconds));
+      throw err;
+    }
     d.onLogin?.(body.name, Boolean(account));
     if (!account) {
       d.limiter.fail(key);
@@ -75,7 +89,7 @@ export function registerAccountRoutes(book: RouteBook, d: AccountRouteDeps): voi
   });
 
   book.add({ method: 'POST', path: '/api/v1/accounts/:id/disable', roles: ['sysadmin'], summary: 'Disable an account' }, (c) => {
-    const id = accountId(c.req.param('id')!);
+    const id = accountId(c.req.param('id'));
     if (id === c.get('account').id) throw new AppError('CONFLICT', '不能停用自己的账号', 'you cannot disable your own account');
     if (!d.accounts.disable(id, d.clock.now())) throw new AppError('NOT_FOUND', '账号不存在或已停用', 'no such enabled account');
     record(c.get('account'), 'account.disable', d.accounts.byId(id)!.name, {});
@@ -83,7 +97,7 @@ export function registerAccountRoutes(book: RouteBook, d: AccountRouteDeps): voi
   });
 
   book.add({ method: 'POST', path: '/api/v1/accounts/:id/tokens', roles: ['secadmin'], summary: 'Issue an API token for an account (shown once)' }, (c) => {
-    const account = d.accounts.byId(accountId(c.req.param('id')!));
+    const account = d.accounts.byId(accountId(c.req.param('id')));
     if (!account || account.disabledAt) throw new AppError('NOT_FOUND', '账号不存在或已停用', 'no such enabled account');
     const token = d.accounts.issueToken(account.id, d.clock.now());
     record(c.get('account'), 'token.issue', account.name, {});
@@ -91,7 +105,7 @@ export function registerAccountRoutes(book: RouteBook, d: AccountRouteDeps): voi
   });
 
   book.add({ method: 'DELETE', path: '/api/v1/accounts/:id/tokens', roles: ['secadmin'], summary: 'Revoke all tokens of an account' }, (c) => {
-    const id = accountId(c.req.param('id')!);
+    const id = accountId(c.req.param('id'));
     const target = d.accounts.byId(id);
     if (!target) throw new AppError('NOT_FOUND', '账号不存在', 'no such account');
     const revoked = d.accounts.revokeTokens(id, d.clock.now());

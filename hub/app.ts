@@ -243,7 +243,7 @@ async function wireHub(dir: string, options: StartHubOptions, config: HubConfig,
   });
 
   const accounts = new AccountStore(db);
-  const app = createHubApp({ catalog, enrollment, directory, joinTokens, accounts, registry, rejections, clock, status, log, maxBodyBytes: config.maxBodyBytes, audit, sharing });
+  const app = createHubApp({ catalog, enrollment, directory, joinTokens, accounts, registry, rejections, clock, status, log, maxBodyBytes: config.maxBodyBytes, audit, sharing, login: config.login });
   const sharingTick = () => {
     try {
       sharing.tick();

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { NODE_ID_RE } from '../protocol/envelope.ts';
 import { countyCode } from '../protocol/messages.ts';
+import { LoginConfig } from '../engine/accounts/client-address.ts';
 import { DEFAULT_CODE_TEMPLATE } from './catalog/code-template.ts';
 
 export const HubConfig = z
@@ -32,6 +33,8 @@ export const HubConfig = z
     /** After a node rotates its signing key, its old key is still accepted this long (messages in flight). */
     keyGraceHours: z.number().min(0).default(72),
     maxBodyBytes: z.number().int().min(1024).default(1024 * 1024),
+    /** Password login: trusted reverse proxies (X-Forwarded-For), hashing concurrency and queue (engine/accounts/client-address.ts). */
+    login: LoginConfig.optional(),
     /** Regulation preset (jincheng, yaohai, jiyuan, hebi, jiaozuo) and overrides (protocol/policy.ts). */
     policy: z.string().default('jincheng'),
     policyOverrides: z.unknown().optional(),

@@ -256,7 +256,7 @@ async function wireNode(dir: string, options: StartNodeOptions, config: NodeConf
   const pruneTimer = setInterval(pruneInbox, 6 * 3_600_000);
   pruneTimer.unref();
 
-  const app = createNodeApp({ db, service, departments, accounts: new AccountStore(db), clock, status, log, maxBodyBytes: config.maxBodyBytes, audit, sharing: { sharing, access: accessClient, batch } });
+  const app = createNodeApp({ db, service, departments, accounts: new AccountStore(db), clock, status, log, maxBodyBytes: config.maxBodyBytes, audit, sharing: { sharing, access: accessClient, batch }, login: config.login });
   // Audit retention comes from the policy preset (Jiyuan §28: ≥ 6 months; Hebi §13: ≥ 3 years); the
   // chain head goes to the hub signed, so history cannot be rewritten unnoticed.
   const auditDuties = startAuditMaintenance({

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { NODE_ID_RE } from '../protocol/envelope.ts';
 import { countyCode } from '../protocol/messages.ts';
+import { LoginConfig } from '../engine/accounts/client-address.ts';
 
 export const NodeConfig = z
   .object({
@@ -35,6 +36,8 @@ export const NodeConfig = z
     /** A batch grant's shaped snapshot (node/sharing/grant-packages.ts) is rebuilt at most this often. */
     grantPackageMinSeconds: z.number().min(0).default(300),
     logFile: z.string().optional(),
+    /** Password login: trusted reverse proxies (X-Forwarded-For), hashing concurrency and queue (engine/accounts/client-address.ts). */
+    login: LoginConfig.optional(),
   })
   .strict();
 export type NodeConfig = z.infer<typeof NodeConfig>;

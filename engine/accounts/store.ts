@@ -40,6 +40,29 @@ export interface Account {
 
 const COLUMNS = 'id, name, role, department, disabled_at AS disabledAt, created_at AS createdAt';
 
+const ACCOUNT_ID_RE = /^[1-9][0-9]*$/;
+
+/**
+ * An account id as a user typed it (URL path, CLI option): decimal digits only, no sign, leading zero,
+ * space, fraction, exponent or hex (`Number('0x7')` is 7), and a safe integer. Anything else is 400
+ * INVALID_REQUEST naming `path`.
+ */
+export function parseAccountId(raw: unknown, path = 'id'): number {
+  const id = typeof raw === 'string' && ACCOUNT_ID_RE.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(id)) {
+    throw new AppError('INVALID_REQUEST', `账号编号不合法：${path} 须为正整数（十进制，无符号、空格或前导零）`, `invalid account id: ${path} must be a positive decimal integer (no sign, spaces or leading zeros)`, [
+      { path, code: 'invalid', message: 'positive decimal integer' },
+    ]);
+  }
+  return id;
+}
+
+/** Guard for ids reaching the store from code: a positive safe integer, nothing coerced. */
+function checkId(id: number): number {
+  if (!Number.isSafeInteger(id) || id < 1) throw new AppError('INVALID_REQUEST', '账号编号不合法', 'invalid account id', [{ path: 'id', code: 'invalid', message: 'positive integer' }]);
+  return id;
+}
+
 export class AccountStore {
   private authStmt: Statement | undefined;
 
@@ -63,6 +86,7 @@ export class AccountStore {
 
   /** Issue a new API token for an account; shown once. */
   issueToken(accountId: number, now: Date): string {
+    checkId(accountId);
     const token = `jl_${randomBytes(32).toString('base64url')}`;
     this.db.prepare('INSERT INTO api_tokens (token_hash, account_id, created_at) VALUES (?, ?, ?)').run(hashToken(token), accountId, now.toISOString());
     return token;
@@ -70,7 +94,7 @@ export class AccountStore {
 
   /** Revoke every token of an account (security administrator). */
   revokeTokens(accountId: number, now: Date): number {
-    return this.db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL').run(now.toISOString(), accountId).changes;
+    return this.db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL').run(now.toISOString(), checkId(accountId)).changes;
   }
 
   /** The enabled account a token belongs to, if the token is valid. */
@@ -83,7 +107,10 @@ export class AccountStore {
     return this.authStmt.get(hashToken(token)) as Account | undefined;
   }
 
-  /** Password login; returns the account or undefined (callers throttle failures). */
+  /**
+   * Password login; returns the account or undefined (callers throttle failures). The hash, real or
+   * dummy, passes the process-wide hashing gate, so it may throw HashingBusy (429) under a flood.
+   */
   async login(name: string, password: string): Promise<Account | undefined> {
     const row = this.db.prepare('SELECT id, password_hash AS hash FROM accounts WHERE name = ? AND disabled_at IS NULL').get(name) as { id: number; hash: string | null } | undefined;
     // Compare against a dummy hash when the account is unknown, so timing does not reveal which names exist.
@@ -92,15 +119,16 @@ export class AccountStore {
   }
 
   async setPassword(accountId: number, password: string): Promise<void> {
+    checkId(accountId);
     this.db.prepare('UPDATE accounts SET password_hash = ? WHERE id = ?').run(await hashPassword(password), accountId);
   }
 
   disable(accountId: number, now: Date): boolean {
-    return this.db.prepare('UPDATE accounts SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL').run(now.toISOString(), accountId).changes > 0;
+    return this.db.prepare('UPDATE accounts SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL').run(now.toISOString(), checkId(accountId)).changes > 0;
   }
 
   byId(id: number): Account | undefined {
-    return this.db.prepare(`SELECT ${COLUMNS} FROM accounts WHERE id = ?`).get(id) as Account | undefined;
+    return this.db.prepare(`SELECT ${COLUMNS} FROM accounts WHERE id = ?`).get(checkId(id)) as Account | undefined;
   }
 
   byName(name: string): Account | undefined {

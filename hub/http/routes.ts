@@ -5,6 +5,7 @@ import { CatalogListQuery } from '../../engine/catalog-store.ts';
 import { installErrorHandling, jsonBody, validate } from '../../engine/http.ts';
 import { FailureLimiter } from '../../engine/accounts/rate-limit.ts';
 import type { AccountStore } from '../../engine/accounts/store.ts';
+import type { LoginConfig } from '../../engine/accounts/client-address.ts';
 import type { Clock } from '../../engine/clock.ts';
 import { registerAccountRoutes } from '../../engine/http-accounts.ts';
 import { RouteBook, type AuthEnv, type RouteSpec } from '../../engine/http-auth.ts';
@@ -43,6 +44,8 @@ export interface HubRouteDeps {
   maxBodyBytes: number;
   audit: AuditLog;
   sharing?: SharingService;
+  /** Config `login` (trusted proxies, password hashing limits). */
+  login?: LoginConfig | undefined;
 }
 
 const JoinTokenBody = z.object({ county: z.string().regex(/^[1-9][0-9]{5}$/), ttlHours: z.number().positive().max(24 * 30).default(24) }).strict();
@@ -56,7 +59,7 @@ export function createHubApp(d: HubRouteDeps): Hono<AuthEnv> & { routes: RouteSp
   book.add({ method: 'POST', path: '/api/v1/enroll', roles: 'public', summary: 'Enroll a county node with a join token' }, async (c) =>
     c.json(d.enrollment.enroll(await jsonBody(c, EnrollRequest)), 201),
   );
-  registerAccountRoutes(book, { accounts: d.accounts, limiter: new FailureLimiter(d.clock), clock: d.clock, creatableRoles: ['reviewer'], onLogin: auditLogins(d.audit), audit: d.audit });
+  registerAccountRoutes(book, { accounts: d.accounts, limiter: new FailureLimiter(d.clock), clock: d.clock, creatableRoles: ['reviewer'], onLogin: auditLogins(d.audit), audit: d.audit, login: d.login });
   registerAuditRoutes(book, d.audit);
   if (d.sharing) registerSharingRoutes(book, d.sharing);
 

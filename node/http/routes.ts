@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { CatalogListQuery } from '../../engine/catalog-store.ts';
 import { FailureLimiter } from '../../engine/accounts/rate-limit.ts';
 import type { AccountStore } from '../../engine/accounts/store.ts';
+import type { LoginConfig } from '../../engine/accounts/client-address.ts';
 import type { Clock } from '../../engine/clock.ts';
 import { AppError } from '../../engine/errors.ts';
 import { registerAccountRoutes } from '../../engine/http-accounts.ts';
@@ -36,6 +37,8 @@ export interface NodeRouteDeps {
   log: Logger;
   maxBodyBytes: number;
   audit: AuditLog;
+  /** Config `login` (trusted proxies, password hashing limits). */
+  login?: LoginConfig | undefined;
   /** The sharing API (applications, grants, cascaded access). */
   sharing?: { sharing: NodeSharing; access: AccessClient; batch: BatchReceiver };
 }
@@ -55,7 +58,7 @@ export function createNodeApp(d: NodeRouteDeps): Hono<AuthEnv> & { routes: Route
 
   book.add({ method: 'GET', path: '/api/v1/health', roles: 'public', summary: 'Liveness' }, (c) => c.json({ ok: true }));
   book.add({ method: 'GET', path: '/api/v1/openapi.json', roles: 'public', summary: 'This API as OpenAPI 3.1' }, (c) => c.json(nodeOpenApi()));
-  registerAccountRoutes(book, { accounts: d.accounts, limiter: new FailureLimiter(d.clock), clock: d.clock, creatableRoles: ['dept_operator', 'dept_reader'], onLogin: auditLogins(d.audit), audit: d.audit });
+  registerAccountRoutes(book, { accounts: d.accounts, limiter: new FailureLimiter(d.clock), clock: d.clock, creatableRoles: ['dept_operator', 'dept_reader'], onLogin: auditLogins(d.audit), audit: d.audit, login: d.login });
   registerAuditRoutes(book, d.audit);
   if (d.sharing) registerSharingRoutes(book, d.sharing);
 
