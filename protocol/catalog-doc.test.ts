@@ -10,6 +10,7 @@ import {
   docStateVector,
   encodeEntryState,
   encodeStateVectorText,
+  isCanonicalStateVector,
   loadEntryDoc,
   parseStateVector,
   readRoot,
@@ -216,8 +217,51 @@ describe('state vectors', () => {
   it('parseStateVector inverts the text form and refuses malformed text (MESSAGE_INVALID)', () => {
     assert.deepEqual(parseStateVector(''), new Map());
     assert.deepEqual(parseStateVector('9:4,10:1'), new Map([[9, 4], [10, 1]]));
-    for (const bad of ['9:', ':4', '9:4,', '9;4', 'a:1', '-1:2', '9:4 ', '12345678901:1']) {
+    for (const bad of ['9:', ':4', '9:4,', '9;4', 'a:1', '-1:2', '9:4 ', '12345678901234567:1']) {
       assert.equal(codeOf(() => parseStateVector(bad)), 'MESSAGE_INVALID', bad);
+    }
+  });
+
+  it('parseStateVector accepts exactly the canonical texts (PROTOCOL.md §10.1): one spelling per vector', () => {
+    const accepted: [string, [number, number][]][] = [
+      ['0:1', [[0, 1]]],
+      ['1:1,2:1', [[1, 1], [2, 1]]],
+      ['9:4,10:1,100:2', [[9, 4], [10, 1], [100, 2]]],
+      ['4294967295:300', [[4294967295, 300]]],
+      ['1099511627783:1', [[1099511627783, 1]]], // a client id above 2^32 that a crafted update can carry
+      ['9007199254740991:9007199254740991', [[Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER]]],
+    ];
+    for (const [text, pairs] of accepted) {
+      assert.deepEqual([...parseStateVector(text)], pairs, text);
+      assert.equal(canonicalStateVector(parseStateVector(text)), text, `${text} is canonical`);
+      assert.ok(isCanonicalStateVector(text), text);
+    }
+    const refused = [
+      '1:0', '7:3,8:0', // zero clock: omitted in the canonical form, so "" and "1:0" would be two spellings
+      '01:2', '1:02', '00:1', '0:0', // leading zeros
+      '1:2,1:3', '1:2,1:2', // a client twice
+      '2:1,1:1', '10:1,9:4', // not ascending (10 before 9 is the byte order, not the numeric one)
+      '+1:2', '1:+2', '1e3:1', '1.0:1', '0x1:1', ' 1:2', '1:2\n', ',', '1:2,,3:4', ',1:2',
+      '١:2', '1:٢', // Arabic-Indic digits: only ASCII 0-9
+      '9007199254740992:1', '1:9007199254740992', // above 2^53 - 1
+    ];
+    for (const text of refused) {
+      assert.equal(codeOf(() => parseStateVector(text)), 'MESSAGE_INVALID', JSON.stringify(text));
+      assert.ok(!isCanonicalStateVector(text), JSON.stringify(text));
+    }
+    // The hub's diff for a pull request parses the requester's vector the same way.
+    assert.equal(codeOf(() => encodeStateVectorText('1:0')), 'MESSAGE_INVALID');
+  });
+
+  it('every state vector Yjs produces is canonical and parses back', () => {
+    const doc = loadEntryDoc(2 ** 40 + 7); // crafted updates may carry client ids beyond Yjs's random uint32
+    writeRoot(doc, CONTENT_ROOT, { name: 'a' });
+    const replica = loadEntryDoc(3, encodeEntryState(doc));
+    writeRoot(replica, CONTENT_ROOT, { abstract: 'b' });
+    writeRoot(loadEntryDoc(0, encodeEntryState(replica)), CONTENT_ROOT, { name: 'c' });
+    for (const d of [doc, replica, loadEntryDoc(9)]) {
+      const text = docStateVector(d);
+      assert.equal(canonicalStateVector(parseStateVector(text)), text);
     }
   });
 

@@ -65,9 +65,9 @@ export function encodeEntryState(doc: Y.Doc, remoteStateVector?: Uint8Array): Ui
 }
 
 /**
- * Canonical text form of a state vector: `client:clock` pairs sorted by client, comma separated.
- * Yjs's binary vector lists clients in insertion order, which differs between replicas; digests need
- * one spelling.
+ * Canonical text form of a state vector (PROTOCOL.md §10.1): `client:clock` pairs with clock > 0,
+ * sorted by client numerically, comma separated, decimal without leading zeros. Yjs's binary vector
+ * lists clients in insertion order, which differs between replicas; digests need one spelling.
  */
 export function canonicalStateVector(sv: Map<number, number>): string {
   return [...sv.entries()]
@@ -81,16 +81,51 @@ export function docStateVector(doc: Y.Doc): string {
   return canonicalStateVector(Y.decodeStateVector(Y.encodeStateVector(doc)));
 }
 
-/** Parse the canonical text form; throws ProtocolError on malformed input. */
+/** Largest client id and clock a state vector may hold: 2^53 − 1, what Yjs (lib0 varuint) decodes. */
+export const MAX_STATE_VECTOR_NUMBER = Number.MAX_SAFE_INTEGER;
+
+/** One pair of the §10.1 grammar: client `0` or without a leading zero, clock ≥ 1 without a leading zero, both ≤ 16 digits. */
+const SV_PAIR_RE = /^(0|[1-9][0-9]{0,15}):([1-9][0-9]{0,15})$/;
+
+/**
+ * Parse the canonical text form, strictly: exactly the texts `canonicalStateVector` produces are
+ * accepted, so each vector has one spelling (PROTOCOL.md §10.1). Refused with ProtocolError
+ * MESSAGE_INVALID: a malformed pair (`01:2`, `1:01`, `+1:2`, `1:2 `, empty), a zero clock (`1:0`: the
+ * canonical form omits such clients), a number above 2^53 − 1, a repeated client (`1:2,1:3`) and
+ * clients out of ascending order (`2:1,1:1`).
+ */
 export function parseStateVector(text: string): Map<number, number> {
   const sv = new Map<number, number>();
   if (text === '') return sv;
+  const refuse = (reason: string, pair: string): never => {
+    throw new ProtocolError('MESSAGE_INVALID', `malformed state vector: ${reason}`, { pair: pair.slice(0, 40) });
+  };
+  let previous = -1;
   for (const pair of text.split(',')) {
-    const m = /^(\d{1,10}):(\d{1,15})$/.exec(pair);
-    if (!m) throw new ProtocolError('MESSAGE_INVALID', 'malformed state vector', { pair: pair.slice(0, 40) });
-    sv.set(Number(m[1]), Number(m[2]));
+    const m = SV_PAIR_RE.exec(pair);
+    if (!m) {
+      if (/^[0-9]+:0+$/.test(pair)) refuse('a zero clock is omitted, not written', pair);
+      refuse('each pair is client:clock, decimal without leading zeros', pair);
+    }
+    const client = Number(m![1]);
+    const clock = Number(m![2]);
+    if (client > MAX_STATE_VECTOR_NUMBER || clock > MAX_STATE_VECTOR_NUMBER) refuse('number above 2^53 - 1', pair);
+    if (client === previous) refuse('client listed twice', pair);
+    if (client < previous) refuse('clients not in ascending order', pair);
+    previous = client;
+    sv.set(client, clock);
   }
   return sv;
+}
+
+/** True when `text` is a canonical state vector (§10.1), i.e. `parseStateVector` accepts it. */
+export function isCanonicalStateVector(text: string): boolean {
+  try {
+    parseStateVector(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Binary Yjs state vector from the canonical text form (for `Y.encodeStateAsUpdate`). */

@@ -2,9 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
+import { readFileSync } from 'node:fs';
 import {
-  CatalogContent, CatalogContentPatch, CatalogEntryView, CatalogReview, deriveEntryStatus, mergeCatalogContent,
-  type CatalogContentInput,
+  CATALOG_RULES, CatalogContent, CatalogContentPatch, CatalogEntryView, CatalogReview, deriveEntryStatus, mergeCatalogContent,
+  REVIEW_KEYS, type CatalogContentInput,
 } from './catalog-entry.ts';
 import { sampleCatalogContents } from './catalog-samples.ts';
 import { schemas } from './schemas.ts';
@@ -252,7 +253,7 @@ test('CatalogReview: reason when rejected, code when approved (Jincheng §13)', 
 test('CatalogEntryView: derived status and code must match', () => {
   const content = CatalogContent.parse(population());
   const review = CatalogReview.parse({ status: 'approved', code: '140500/GAJ-00001' });
-  const view = { id: 'e-1', county: '140525', content, review, status: 'approved', code: '140500/GAJ-00001', updatedAt: '2024-03-02T01:30:00Z' };
+  const view = { id: '140525-01943a2b-7c3d-7e2f-9a7b-1c2d3e4f5a6b', county: '140525', content, review, status: 'approved', code: '140500/GAJ-00001', updatedAt: '2024-03-02T01:30:00Z' };
   assert.equal(CatalogEntryView.parse(view).reviewStale, false);
   assert.deepEqual(paths(CatalogEntryView, { ...view, status: 'pending' }), ['status']);
   assert.deepEqual(paths(CatalogEntryView, { ...view, code: null }), ['code']);
@@ -268,4 +269,91 @@ test('every registry schema converts to JSON Schema without throwing', () => {
     const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
     assert.equal(json['type'], 'object', name);
   }
+});
+
+// --------------------------------------------------------------- rule ids (PROTOCOL.md §7.4, §7.5, §7.7)
+
+type Mutable = Record<string, any>;
+/** Issues whose message and params name `rule`, as [path, message] pairs. */
+function ruleIssues(schema: z.ZodType, value: unknown, rule: string): string[] {
+  const r = schema.safeParse(value);
+  assert.equal(r.success, false, `${rule}: expected a validation error`);
+  const named = r.error!.issues.filter((i) => (i as { params?: { rule?: string } }).params?.rule === rule);
+  for (const i of named) assert.ok(i.message.startsWith(`[${rule}] `), `${rule}: message names the rule: ${i.message}`);
+  // The API's formatting keeps the id: formatZodIssues rows carry the message.
+  const rows = formatZodIssues(r.error!).filter((row) => row.message.startsWith(`[${rule}] `));
+  assert.equal(rows.length, named.length);
+  return rows.map((row) => row.path);
+}
+
+/** One violation per rule, built from a valid sample; the path is where the issue is reported. */
+const VIOLATIONS: Record<string, { path: string; make: () => Mutable; schema?: z.ZodType }> = {
+  'CE-1': { path: 'dataItems.1.name', make: () => { const c: Mutable = population(); c.dataItems[1].name = c.dataItems[0].name; return c; } },
+  'CE-2': { path: 'dataItems.1.code', make: () => { const c: Mutable = population(); c.dataItems[1].code = c.dataItems[0].code; return c; } },
+  'CE-3': { path: 'dataItems.0.type', make: () => { const c: Mutable = population(); c.dataItems[0].type = 'integer'; return c; } },
+  'CE-4': { path: 'dataItems.0.length', make: () => { const c: Mutable = population(); c.dataItems[0].length = 15; return c; } },
+  'CE-5': { path: 'sharing.legalBasis', make: () => { const c: Mutable = realEstate(); c.sharing.legalBasis = ' \u3000'; return c; } },
+  'CE-6': { path: 'sharing.scope', make: () => { const c: Mutable = realEstate(); delete c.sharing.scope; delete c.sharing.conditions; return c; } },
+  'CE-7': { path: 'sharingMethods.1', make: () => { const c: Mutable = population(); c.sharingMethods = ['api', 'api']; return c; } },
+  'CE-8': { path: 'sharingMethods', make: () => { const c: Mutable = realEstate(); c.sharingMethods = []; return c; } },
+  'CE-9': { path: 'open.basis', make: () => { const c: Mutable = realEstate(); c.open = { attribute: 'not_open' }; return c; } },
+  'CE-10': { path: 'open.conditions', make: () => { const c: Mutable = realEstate(); c.open = { attribute: 'conditional', basis: '依申请', methods: ['api'] }; return c; } },
+  'CE-11': { path: 'open.methods', make: () => { const c: Mutable = realEstate(); c.open.methods = ['api']; return c; } },
+  'CE-12': { path: 'open.methods', make: () => { const c: Mutable = population(); c.sharing = { attribute: 'unconditional' }; c.open = { attribute: 'unconditional' }; return c; } },
+  'CE-13': { path: 'open.methods.1', make: () => { const c: Mutable = population(); c.open = { attribute: 'unconditional', methods: ['api', 'api'] }; return c; } },
+  'CE-14': { path: 'open.attribute', make: () => { const c: Mutable = realEstate(); c.open = { attribute: 'unconditional', methods: ['download'] }; return c; } },
+  'CE-15': { path: 'baseCategory', make: () => { const c: Mutable = population(); delete c.baseCategory; return c; } },
+  'CE-16': { path: 'sharing.attribute', make: () => { const c: Mutable = population(); c.sharing = { attribute: 'not_shared', legalBasis: '《保密法》' }; c.sharingMethods = []; return c; } },
+  'CE-17': { path: 'dataItems', make: () => { const c: Mutable = population(); c.dataItems[0].identifier = null; return c; } },
+  'CE-18': { path: 'baseCategory', make: () => { const c: Mutable = realEstate(); c.baseCategory = 'population'; return c; } },
+  'CE-19': { path: 'grading', make: () => { const c: Mutable = population(); c.grading = 'L2'; return c; } },
+  'CE-20': { path: 'dataDictionary.1.item', make: () => { const c: Mutable = population(); c.dataDictionary.push({ ...c.dataDictionary[0] }); return c; } },
+  'CE-21': { path: 'dataDictionary.0.item', make: () => { const c: Mutable = population(); c.dataDictionary[0].item = 'no_such_item'; return c; } },
+  'CE-22': { path: 'dataDictionary.0.values.1.code', make: () => { const c: Mutable = population(); c.dataDictionary[0].values[1].code = c.dataDictionary[0].values[0].code; return c; } },
+  'CR-1': { path: 'reason', schema: CatalogReview, make: () => ({ status: 'rejected', reason: '\u3000', reviewer: 'a', reviewedAt: '2025-01-02T03:04:05.000Z', code: null, contentHash: null }) },
+  'CR-2': { path: 'code', schema: CatalogReview, make: () => ({ status: 'approved', reason: null, reviewer: 'a', reviewedAt: '2025-01-02T03:04:05.000Z', code: null }) },
+  'CV-1': { path: 'status', schema: CatalogEntryView, make: () => ({ ...approvedView(), status: 'pending' }) },
+  'CV-2': { path: 'code', schema: CatalogEntryView, make: () => ({ ...approvedView(), code: 'OTHER-1' }) },
+  'CV-3': { path: 'county', schema: CatalogEntryView, make: () => ({ ...approvedView(), county: '140526' }) },
+};
+
+function approvedView(): Mutable {
+  return {
+    id: '140525-01943a2b-7c3d-7e2f-9a7b-1c2d3e4f5a6b', county: '140525', content: CatalogContent.parse(population()),
+    review: { status: 'approved', code: '140500/GAJ-00001' }, status: 'approved', code: '140500/GAJ-00001', reviewStale: false,
+    updatedAt: '2024-03-02T01:30:00.000Z',
+  };
+}
+
+test('every cross-field rule has a stable id, and its violation yields an issue naming it', () => {
+  assert.deepEqual(Object.keys(VIOLATIONS), Object.keys(CATALOG_RULES), 'one violation case per rule, in id order');
+  for (const [rule, v] of Object.entries(VIOLATIONS)) {
+    const schema = v.schema ?? CatalogContent;
+    const paths = ruleIssues(schema, v.make(), rule);
+    assert.deepEqual(paths, [v.path], `${rule} is reported once, at ${v.path}`);
+  }
+  // No rule fires on the valid samples (their issues would name a rule).
+  for (const c of sampleCatalogContents()) assert.ok(CatalogContent.safeParse(c).success, c.name);
+});
+
+test('blank means empty after ECMAScript trim: U+3000 and U+00A0 count as white space (CE-5, CE-6, CE-9, CE-10, CR-1)', () => {
+  const c: Mutable = realEstate();
+  c.sharing.legalBasis = '\u00a0\u3000\t\n';
+  assert.deepEqual(ruleIssues(CatalogContent, c, 'CE-5'), ['sharing.legalBasis']);
+  c.sharing.legalBasis = '\u200b'; // ZERO WIDTH SPACE is not white space to String.prototype.trim
+  assert.ok(CatalogContent.safeParse(c).success);
+});
+
+test('PROTOCOL.md lists exactly the rule ids of CATALOG_RULES, in order', () => {
+  const spec = readFileSync(new URL('./PROTOCOL.md', import.meta.url), 'utf8');
+  const ids = [...spec.matchAll(/^\| `(C[ERV]-\d+)` \|/gm)].map((m) => m[1]);
+  assert.deepEqual(ids, Object.keys(CATALOG_RULES));
+});
+
+test('REVIEW_KEYS are the members of CatalogReview, and PROTOCOL.md §7.5 lists exactly them', () => {
+  assert.deepEqual([...REVIEW_KEYS].sort(), Object.keys(CatalogReview.shape).sort());
+  const spec = readFileSync(new URL('./PROTOCOL.md', import.meta.url), 'utf8');
+  const section = spec.slice(spec.indexOf('### 7.5 `review`'), spec.indexOf('### 7.6'));
+  const keys = [...section.matchAll(/^\| `([A-Za-z]+)` \|/gm)].map((m) => m[1]);
+  assert.deepEqual(keys, [...REVIEW_KEYS]);
 });

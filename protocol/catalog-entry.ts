@@ -2,22 +2,14 @@
 //
 // Entries are replicated as Yjs maps with separate ownership: the providing department's node
 // writes `content`, the municipal hub writes `review`. Cross-field rules live in superRefine
-// checks; they are not expressed in the exported JSON Schema, so they are listed here:
-//   - data item names and codes are unique (Jincheng §11: complete, consistent, accurately named)
-//   - identifier items are strings of length 18 (Jiyuan §20, Hebi §11)
-//   - conditional / not-shared entries carry a legal basis (Jiyuan §14, §32(1); Hebi §14; Jincheng §23)
-//   - conditional entries state their conditions or scope (Jincheng §23, Hebi §14)
-//   - sharing methods are unique, and present unless the entry is not shared (Jincheng §9, §17)
-//   - conditional / not-open entries carry a basis (Jiyuan §39, Hebi §18); conditional ones their
-//     conditions (Hebi §19); open entries name their open methods (Jincheng §9)
-//   - data open to the public unconditionally is also shared unconditionally (Jincheng §11, §20)
-//   - base entries name a base category and are shared unconditionally (Jiyuan §15, §32(2); Hebi §14)
-//   - population / legal-entity base entries carry an ID-number / credit-code item (Jiyuan §20, Hebi §11)
-//   - entries with sensitive items are graded L3 or above (Jincheng §35; Hebi §26, §27(4))
-//   - dictionaries refer to existing items, once each, with unique value codes (Jincheng §10)
-//   - a rejected review has a reason; an approved one has the unified resource code (Jincheng §13)
+// checks; the exported JSON Schema cannot express them. Each has a stable id, normative in
+// PROTOCOL.md §7.4 (CE-*), §7.5 (CR-*) and §7.7 (CV-*), listed in `CATALOG_RULES` below; every
+// issue a rule reports carries the id as `params.rule` and as the message prefix `[CE-5] `, so a
+// refusal names the rule it broke.
 import { z } from 'zod';
 import { creditCodeSchema } from './ids.ts';
+import { ENTRY_ID_RE } from './identifiers.ts';
+import { ADMIN_CODE_RE } from './subjects.ts';
 import { safeString, safeText } from './text.ts';
 
 // ------------------------------------------------------------------------------- enum lists
@@ -185,104 +177,142 @@ const contentFields = {
   withdrawn: z.boolean().default(false).describe('已撤销发布 / withdrawn; needs the authority\'s approval (Jincheng §19)'),
 };
 
+/**
+ * The cross-field rules, by stable id (PROTOCOL.md §7.4, §7.5, §7.7: same ids, same order). An id is
+ * never reused or renumbered; a withdrawn rule keeps its id out of use.
+ */
+export const CATALOG_RULES = {
+  'CE-1': 'data item names are unique (Jincheng §11)',
+  'CE-2': 'data item codes are unique (Jincheng §11)',
+  'CE-3': 'an identifier item has type string (Jiyuan §20, Hebi §11)',
+  'CE-4': 'an identifier item has length 18 when it states a length (Jiyuan §20, Hebi §11)',
+  'CE-5': 'conditional and not_shared entries have a non-blank sharing.legalBasis (Jiyuan §14, §32(1); Hebi §14; Jincheng §23)',
+  'CE-6': 'conditional entries have non-blank sharing.conditions or sharing.scope (Jincheng §23, Hebi §14)',
+  'CE-7': 'sharing methods are unique',
+  'CE-8': 'sharingMethods is non-empty unless the entry is not_shared (Jincheng §9, §17)',
+  'CE-9': 'conditional and not_open entries have a non-blank open.basis (Jiyuan §39, Hebi §18)',
+  'CE-10': 'conditionally open entries have non-blank open.conditions (Hebi §19)',
+  'CE-11': 'not_open entries have no open methods',
+  'CE-12': 'unconditionally and conditionally open entries have at least one open method (Jincheng §9)',
+  'CE-13': 'open methods are unique',
+  'CE-14': 'unconditionally open entries are shared unconditionally (Jincheng §11, §20)',
+  'CE-15': 'base entries have a baseCategory (Jiyuan §15)',
+  'CE-16': 'base entries are shared unconditionally (Jiyuan §15, §32(2); Hebi §14)',
+  'CE-17': 'population base entries have a citizen_id item, legal_entity base entries a credit_code item (Jiyuan §20, Hebi §11)',
+  'CE-18': 'only base entries have a baseCategory',
+  'CE-19': 'entries with a sensitive item are graded L3 or L4 (Jincheng §35; Hebi §26, §27(4))',
+  'CE-20': 'each data item has at most one dictionary (Jincheng §10)',
+  'CE-21': 'a dictionary names an existing data item code (Jincheng §10)',
+  'CE-22': 'value codes are unique within a dictionary (Jincheng §10)',
+  'CR-1': 'a rejected review has a non-blank reason',
+  'CR-2': 'an approved review has a code (Jincheng §13)',
+  'CV-1': 'status is the status derived from content and review',
+  'CV-2': 'code equals review.code, or null when review has none',
+  'CV-3': 'county is the first six characters of id',
+} as const;
+export type CatalogRule = keyof typeof CATALOG_RULES;
+
 type Ctx = z.core.$RefinementCtx<unknown>;
 type Rec = Record<string, unknown>;
 const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
 const recs = (v: unknown): Rec[] => (Array.isArray(v) ? v.filter(isRec) : []);
+/** Blank: not a string, or only ECMAScript white space / line terminators (String.prototype.trim: U+3000 and U+00A0 too). */
 const blank = (v: unknown): boolean => typeof v !== 'string' || v.trim() === '';
-const issue = (ctx: Ctx, path: PropertyKey[], message: string): void => ctx.addIssue({ code: 'custom', path, message });
+/** Reports a broken rule: the id in `params.rule` and as the message prefix, so every formatting of the issue names it. */
+const issue = (ctx: Ctx, rule: CatalogRule, path: PropertyKey[], message: string): void =>
+  ctx.addIssue({ code: 'custom', path, message: `[${rule}] ${message}`, params: { rule } });
 
-/** Reports the later occurrence of each repeated value of `key` among `rows`. */
-function uniqueBy(ctx: Ctx, rows: unknown[], key: string | null, path: (i: number) => PropertyKey[], what: string): void {
+/** Reports the later occurrence of each repeated value of `key` among `rows` (equal as JavaScript `===`). */
+function uniqueBy(ctx: Ctx, rule: CatalogRule, rows: unknown[], key: string | null, path: (i: number) => PropertyKey[], what: string): void {
   const seen = new Set<unknown>();
   rows.forEach((row, i) => {
     const v = key === null ? row : isRec(row) ? row[key] : undefined;
     if (v === undefined) return;
-    if (seen.has(v)) issue(ctx, path(i), `${what}重复 / duplicate ${String(v)}`);
+    if (seen.has(v)) issue(ctx, rule, path(i), `${what}重复 / duplicate ${String(v)}`);
     seen.add(v);
   });
 }
 
-/** Cross-field rules of a catalog entry's content. Written defensively: runs even when fields failed. */
+/** Cross-field rules of a catalog entry's content (CE-1 … CE-22). Written defensively: runs even when fields failed. */
 function checkContent(c: Rec, ctx: Ctx): void {
   const items = Array.isArray(c['dataItems']) ? (c['dataItems'] as unknown[]) : [];
   // Jincheng §11: complete, logically consistent, accurately named.
-  uniqueBy(ctx, items, 'name', (i) => ['dataItems', i, 'name'], '信息项名称');
-  uniqueBy(ctx, items, 'code', (i) => ['dataItems', i, 'code'], '信息项代码');
+  uniqueBy(ctx, 'CE-1', items, 'name', (i) => ['dataItems', i, 'name'], '信息项名称');
+  uniqueBy(ctx, 'CE-2', items, 'code', (i) => ['dataItems', i, 'code'], '信息项代码');
   items.forEach((it, i) => {
     if (!isRec(it) || it['identifier'] == null) return;
     // Jiyuan §20, Hebi §11: identifiers are ID numbers / credit codes, both 18 characters.
-    if (it['type'] !== 'string') issue(ctx, ['dataItems', i, 'type'], '标识信息项须为 string / identifier items must have type string');
-    if (it['length'] !== undefined && it['length'] !== 18) issue(ctx, ['dataItems', i, 'length'], '标识信息项长度应为18 / identifier items have length 18');
+    if (it['type'] !== 'string') issue(ctx, 'CE-3', ['dataItems', i, 'type'], '标识信息项须为 string / identifier items must have type string');
+    if (it['length'] !== undefined && it['length'] !== 18) issue(ctx, 'CE-4', ['dataItems', i, 'length'], '标识信息项长度应为18 / identifier items have length 18');
   });
 
   const sharing = isRec(c['sharing']) ? c['sharing'] : {};
   const sAttr = sharing['attribute'];
   if ((sAttr === 'conditional' || sAttr === 'not_shared') && blank(sharing['legalBasis'])) {
     // Jiyuan §14, §32(1); Hebi §14; Jincheng §23; Yaohai §13.
-    issue(ctx, ['sharing', 'legalBasis'], '有条件共享和不予共享须提供法律法规依据 / conditional and not-shared entries need a legal basis');
+    issue(ctx, 'CE-5', ['sharing', 'legalBasis'], '有条件共享和不予共享须提供法律法规依据 / conditional and not-shared entries need a legal basis');
   }
   if (sAttr === 'conditional' && blank(sharing['conditions']) && blank(sharing['scope'])) {
     // Jincheng §23 (标明共享范围), Hebi §14 (明确共享条件).
-    issue(ctx, ['sharing', 'scope'], '有条件共享须标明共享范围或条件 / conditional entries need a scope or conditions');
+    issue(ctx, 'CE-6', ['sharing', 'scope'], '有条件共享须标明共享范围或条件 / conditional entries need a scope or conditions');
   }
   const methods = Array.isArray(c['sharingMethods']) ? (c['sharingMethods'] as unknown[]) : null;
   if (methods !== null) {
-    uniqueBy(ctx, methods, null, (i) => ['sharingMethods', i], '共享方式');
+    uniqueBy(ctx, 'CE-7', methods, null, (i) => ['sharingMethods', i], '共享方式');
     // Jincheng §9, §17: shared data is published through at least one method.
-    if (methods.length === 0 && sAttr !== 'not_shared') issue(ctx, ['sharingMethods'], '须至少选择一种共享方式 / at least one sharing method is required');
+    if (methods.length === 0 && sAttr !== 'not_shared') issue(ctx, 'CE-8', ['sharingMethods'], '须至少选择一种共享方式 / at least one sharing method is required');
   }
 
   const open = isRec(c['open']) ? c['open'] : {};
   const oAttr = open['attribute'];
   if ((oAttr === 'conditional' || oAttr === 'not_open') && blank(open['basis'])) {
     // Jiyuan §39, Hebi §18.
-    issue(ctx, ['open', 'basis'], '有条件开放和不予开放须提供依据 / conditional and not-open entries need a basis');
+    issue(ctx, 'CE-9', ['open', 'basis'], '有条件开放和不予开放须提供依据 / conditional and not-open entries need a basis');
   }
   if (oAttr === 'conditional' && blank(open['conditions'])) {
-    issue(ctx, ['open', 'conditions'], '有条件开放须明确开放条件 / conditional opening needs conditions (Hebi §19)');
+    issue(ctx, 'CE-10', ['open', 'conditions'], '有条件开放须明确开放条件 / conditional opening needs conditions (Hebi §19)');
   }
   const oMethods = open['methods'];
   if (oAttr === 'not_open' && Array.isArray(oMethods) && oMethods.length > 0) {
-    issue(ctx, ['open', 'methods'], '不予开放的资源不应有开放方式 / not-open entries have no open methods');
+    issue(ctx, 'CE-11', ['open', 'methods'], '不予开放的资源不应有开放方式 / not-open entries have no open methods');
   } else if ((oAttr === 'unconditional' || oAttr === 'conditional') && (!Array.isArray(oMethods) || oMethods.length === 0)) {
-    issue(ctx, ['open', 'methods'], '开放的资源须明确开放方式 / open entries need open methods (Jincheng §9)');
+    issue(ctx, 'CE-12', ['open', 'methods'], '开放的资源须明确开放方式 / open entries need open methods (Jincheng §9)');
   }
-  if (Array.isArray(oMethods)) uniqueBy(ctx, oMethods, null, (i) => ['open', 'methods', i], '开放方式');
+  if (Array.isArray(oMethods)) uniqueBy(ctx, 'CE-13', oMethods, null, (i) => ['open', 'methods', i], '开放方式');
   if (oAttr === 'unconditional' && sAttr !== undefined && sAttr !== 'unconditional') {
     // Jincheng §11 (logical consistency), §20 (sharing is the rule).
-    issue(ctx, ['open', 'attribute'], '无条件开放的数据应无条件共享 / data open to everyone must be shared unconditionally');
+    issue(ctx, 'CE-14', ['open', 'attribute'], '无条件开放的数据应无条件共享 / data open to everyone must be shared unconditionally');
   }
 
   const cls = c['classification'];
   if (cls === 'base') {
-    if (c['baseCategory'] === undefined) issue(ctx, ['baseCategory'], '基础类资源须注明基础信息资源类别 / base entries need a base category (Jiyuan §15)');
+    if (c['baseCategory'] === undefined) issue(ctx, 'CE-15', ['baseCategory'], '基础类资源须注明基础信息资源类别 / base entries need a base category (Jiyuan §15)');
     // Jiyuan §15, §32(2); Hebi §14: base databases are shared unconditionally.
-    if (sAttr !== undefined && sAttr !== 'unconditional') issue(ctx, ['sharing', 'attribute'], '基础数据库须无条件共享 / base resources are shared unconditionally');
+    if (sAttr !== undefined && sAttr !== 'unconditional') issue(ctx, 'CE-16', ['sharing', 'attribute'], '基础数据库须无条件共享 / base resources are shared unconditionally');
     // Jiyuan §20, Hebi §11: natural persons keyed by ID number, organisations by credit code.
     const need = c['baseCategory'] === 'population' ? 'citizen_id' : c['baseCategory'] === 'legal_entity' ? 'credit_code' : null;
     if (need !== null && !recs(items).some((it) => it['identifier'] === need)) {
-      issue(ctx, ['dataItems'], `须包含标识为 ${need} 的信息项 / needs a data item with identifier ${need}`);
+      issue(ctx, 'CE-17', ['dataItems'], `须包含标识为 ${need} 的信息项 / needs a data item with identifier ${need}`);
     }
   } else if (c['baseCategory'] !== undefined) {
-    issue(ctx, ['baseCategory'], '仅基础类资源可注明基础信息资源类别 / baseCategory is only for base entries');
+    issue(ctx, 'CE-18', ['baseCategory'], '仅基础类资源可注明基础信息资源类别 / baseCategory is only for base entries');
   }
 
   // Jincheng §35; Hebi §26, §27(4): sensitive data needs stronger protection, hence a higher grade.
   if ((c['grading'] === 'L1' || c['grading'] === 'L2') && recs(items).some((it) => it['sensitive'] === true)) {
-    issue(ctx, ['grading'], '含敏感信息项的资源应为L3或以上 / entries with sensitive items are graded L3 or L4');
+    issue(ctx, 'CE-19', ['grading'], '含敏感信息项的资源应为L3或以上 / entries with sensitive items are graded L3 or L4');
   }
 
   // Jincheng §10: data dictionary matches the data structure.
   const codes = new Set(recs(items).map((it) => it['code']));
   const dict = Array.isArray(c['dataDictionary']) ? (c['dataDictionary'] as unknown[]) : [];
-  uniqueBy(ctx, dict, 'item', (i) => ['dataDictionary', i, 'item'], '字典信息项');
+  uniqueBy(ctx, 'CE-20', dict, 'item', (i) => ['dataDictionary', i, 'item'], '字典信息项');
   dict.forEach((d, i) => {
     if (!isRec(d)) return;
     if (typeof d['item'] === 'string' && !codes.has(d['item'])) {
-      issue(ctx, ['dataDictionary', i, 'item'], `字典引用了不存在的信息项 / no data item with code ${d['item']}`);
+      issue(ctx, 'CE-21', ['dataDictionary', i, 'item'], `字典引用了不存在的信息项 / no data item with code ${d['item']}`);
     }
-    if (Array.isArray(d['values'])) uniqueBy(ctx, d['values'], 'code', (j) => ['dataDictionary', i, 'values', j, 'code'], '代码值');
+    if (Array.isArray(d['values'])) uniqueBy(ctx, 'CE-22', d['values'], 'code', (j) => ['dataDictionary', i, 'values', j, 'code'], '代码值');
   });
 }
 
@@ -336,38 +366,58 @@ export const CatalogReview = z
       .describe('所审内容的哈希 / hex BLAKE2b-256 of the canonical JSON of the reviewed content'),
   })
   .superRefine((r, ctx) => {
-    if (r.status === 'rejected' && blank(r.reason)) issue(ctx as Ctx, ['reason'], '驳回须说明理由 / a rejection needs a reason');
+    if (r.status === 'rejected' && blank(r.reason)) issue(ctx as Ctx, 'CR-1', ['reason'], '驳回须说明理由 / a rejection needs a reason');
     // Jincheng §13: the authority codes entries uniformly as part of its review.
-    if (r.status === 'approved' && r.code == null) issue(ctx as Ctx, ['code'], '审核通过须赋予统一资源编码 / approval assigns a unified resource code');
+    if (r.status === 'approved' && r.code == null) issue(ctx as Ctx, 'CR-2', ['code'], '审核通过须赋予统一资源编码 / approval assigns a unified resource code');
   })
   .describe('目录审核 / catalog review, owned by the municipal hub');
 export type CatalogReview = z.infer<typeof CatalogReview>;
+/**
+ * The keys of the `review` root, all of which the hub sets on every decision (PROTOCOL.md §7.5;
+ * `TotalCatalog.review` writes `{ reason: null, ...CatalogReview }`, a null for an absent value).
+ */
+export const REVIEW_KEYS = ['status', 'reason', 'reviewer', 'reviewedAt', 'code', 'contentHash'] as const satisfies readonly (keyof CatalogReview)[];
 
 // ------------------------------------------------------------------------------ view
 
-/** Derived status: a withdrawn entry (Jincheng §19) is withdrawn whatever its review says. */
-export function deriveEntryStatus(content: { withdrawn?: boolean }, review: { status: ReviewStatus }): EntryStatus {
-  return content.withdrawn === true ? 'withdrawn' : review.status;
+/**
+ * Derived status: a withdrawn entry (Jincheng §19) is withdrawn whatever its review says; an entry
+ * whose review root holds no decision (no `status`, or `pending`) is pending.
+ */
+export function deriveEntryStatus(content: { withdrawn?: boolean | undefined }, review: { status?: ReviewStatus | undefined }): EntryStatus {
+  return content.withdrawn === true ? 'withdrawn' : (review.status ?? 'pending');
 }
+
+/**
+ * The `review` root of an entry the hub has not decided yet: empty (the hub writes nothing before
+ * its first decision, §7.5). A decided review is a `CatalogReview`.
+ */
+export const PendingReview = z.strictObject({}).describe('未审核 / no decision yet: the hub has written no review key');
 
 export const CatalogEntryView = z
   .strictObject({
-    id: z.string().min(1).max(128).describe('条目标识 / entry id'),
-    county: z.string().regex(/^[1-9]\d{5}$/, '行政区划代码应为6位数字 / county must be a 6-digit administrative division code')
-      .describe('所属区县行政区划代码 / county administrative division code'),
+    id: z.string().regex(ENTRY_ID_RE, '条目标识应为 <区县代码>-<uuid> / entry id must be <county>-<uuid>').describe('条目标识 / entry id'),
+    county: z.string().regex(ADMIN_CODE_RE, '行政区划代码应为6位数字 / county must be a 6-digit administrative division code')
+      .describe('所属区县行政区划代码 / county administrative division code (= the first six characters of id)'),
     content: CatalogContent,
-    review: CatalogReview,
+    review: z.union([CatalogReview, PendingReview])
+      .describe('审核 / the review root without null keys: a CatalogReview once the hub decided, {} while pending'),
     status: z.enum(ENTRY_STATUSES).describe('状态 / derived status'),
-    code: z.string().nullable().describe('统一资源编码 / unified resource code (= review.code)'),
+    code: z.string().regex(RESOURCE_CODE_RE, '资源编码格式错误 / resource code must match ^[0-9A-Za-z][0-9A-Za-z./_-]{0,63}$').nullable()
+      .describe('统一资源编码 / unified resource code (= review.code, null if none)'),
     reviewStale: z.boolean().default(false).describe('内容在审核后已变更 / content changed after the last review decision'),
     updatedAt: z.iso.datetime({ offset: true }).describe('更新时间 / last update'),
   })
   .superRefine((v, ctx) => {
-    if (!isRec(v.content) || !isRec(v.review)) return;
-    if (REVIEW_STATUSES.includes(v.review.status) && v.status !== deriveEntryStatus(v.content, v.review)) {
-      issue(ctx as Ctx, ['status'], `状态应为 ${deriveEntryStatus(v.content, v.review)} / status does not match content and review`);
+    if (typeof v.id === 'string' && ENTRY_ID_RE.test(v.id) && typeof v.county === 'string' && ADMIN_CODE_RE.test(v.county) && v.county !== v.id.slice(0, 6)) {
+      issue(ctx as Ctx, 'CV-3', ['county'], 'county 应为条目标识的前六位 / county must be the first six characters of id');
     }
-    if (v.code !== (v.review.code ?? null)) issue(ctx as Ctx, ['code'], 'code 应等于 review.code / code must equal review.code');
+    if (!isRec(v.content) || !isRec(v.review)) return;
+    const review = v.review as { status?: ReviewStatus; code?: string | null };
+    if ((review.status === undefined || REVIEW_STATUSES.includes(review.status)) && v.status !== deriveEntryStatus(v.content, review)) {
+      issue(ctx as Ctx, 'CV-1', ['status'], `状态应为 ${deriveEntryStatus(v.content, review)} / status does not match content and review`);
+    }
+    if (v.code !== (review.code ?? null)) issue(ctx as Ctx, 'CV-2', ['code'], 'code 应等于 review.code / code must equal review.code');
   })
   .describe('目录条目视图 / catalog entry as returned by the API');
 export type CatalogEntryView = z.infer<typeof CatalogEntryView>;

@@ -64,3 +64,81 @@ export function countyOfUpSubject(muni: string, subject: string): string | null 
   if (parts.length < 5 || parts[0] !== 'jl' || parts[1] !== muni || parts[2] !== 'up') return null;
   return parts[3] ?? null;
 }
+
+/** One row of the subject table (PROTOCOL.md §4): a subject pattern and the message tags that travel on it. */
+export interface SubjectRoute {
+  /** The pattern as PROTOCOL.md writes it: `<muni>`, `<county>`, `<type>` (the message tag), `<packageId>`, `<index>`. */
+  subject: string;
+  /** Who publishes → who subscribes. */
+  direction: string;
+  /** Tags published on the subject (for request/reply: the requests). Empty: raw bytes, no envelope. */
+  carries: readonly string[];
+  /** Request/reply only: the tags a reply may carry (`raw` = the raw bytes of a package chunk, no envelope). */
+  replies: readonly string[];
+  transport: string;
+}
+
+/**
+ * Every subject the protocol uses and every tag on it, in the order of PROTOCOL.md §4's table. The
+ * subject helpers above build these subjects; protocol/subjects.test.ts checks the table in the
+ * spec against this list, this list against MESSAGE_TYPES, and the helpers' literal uses in the
+ * hub and node code against this list.
+ */
+export const SUBJECT_ROUTES: readonly SubjectRoute[] = [
+  {
+    subject: 'jl.<muni>.up.<county>.<type>',
+    direction: 'county node → hub',
+    carries: ['catalog.update', 'keys.rotate', 'audit.checkpoint', 'package.offer', 'application.submit', 'application.decide'],
+    replies: [],
+    transport: 'JetStream, stream UP',
+  },
+  {
+    subject: 'jl.<muni>.down.all.<type>',
+    direction: 'hub → every node',
+    carries: ['catalog.update', 'keys.directory', 'grant.revocations'],
+    replies: [],
+    transport: 'JetStream, stream DOWN',
+  },
+  {
+    subject: 'jl.<muni>.down.<county>.<type>',
+    direction: 'hub → one county',
+    carries: ['package.resume', 'package.status', 'package.grant', 'application.update', 'grant.issue'],
+    replies: [],
+    transport: 'JetStream, stream DOWN',
+  },
+  {
+    subject: 'jl.<muni>.pkg.<county>.<packageId>.<index>',
+    direction: 'county node → hub',
+    carries: [],
+    replies: [],
+    transport: 'JetStream, stream PKG',
+  },
+  {
+    subject: 'jl.<muni>.rpc.<county>.catalog.sync',
+    direction: 'node → hub',
+    carries: ['catalog.sync.digest', 'catalog.sync.pull'],
+    replies: ['catalog.sync.digest.reply', 'catalog.sync.pull.reply', 'error'],
+    transport: 'core NATS request/reply, not persisted',
+  },
+  {
+    subject: 'jl.<muni>.rpc.<county>.package.chunk',
+    direction: 'consumer node → hub',
+    carries: ['package.chunk.get'],
+    replies: ['raw', 'error'],
+    transport: 'core NATS request/reply',
+  },
+  {
+    subject: 'jl.<muni>.rpc.<county>.access',
+    direction: 'consumer node → hub',
+    carries: ['access.request'],
+    replies: ['access.answer', 'error'],
+    transport: 'core NATS request/reply',
+  },
+  {
+    subject: 'jl.<muni>.serve.<county>.access',
+    direction: 'hub → provider node',
+    carries: ['access.forward'],
+    replies: ['access.answer', 'error'],
+    transport: 'core NATS request/reply',
+  },
+];

@@ -1,9 +1,11 @@
 /**
- * @module Anti-entropy digests (PROTOCOL.md §Anti-entropy).
+ * @module Anti-entropy digests (PROTOCOL.md §10.2).
  *
  * A range digest is BLAKE2b-256 over the lines `<entry id> TAB <canonical state vector> LF` of every
  * entry in the range, sorted by id (byte order). Equal digests mean both sides hold the same entries
- * with the same state vectors, so nothing needs to move.
+ * with the same state vectors, so nothing needs to move. The state vector text is the canonical form
+ * of §10.1 (`canonicalStateVector` / the strict `parseStateVector` in catalog-doc.ts): it has one
+ * spelling per vector, so equal vectors always hash alike.
  */
 import { sodium, toHex } from './sodium.ts';
 

@@ -1,5 +1,5 @@
 /** @module Checks the golden wire vectors (protocol/vectors/envelopes.json) against the implementation, and that they regenerate byte for byte. */
-import { nkeys } from '@nats-io/transport-node';
+import { nkeyAuthenticator, nkeys } from '@nats-io/transport-node';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
@@ -8,7 +8,9 @@ import { GENESIS_HASH, hashRecord, recordBytes, type AuditRecord } from '../engi
 import { ndjsonLine } from '../engine/audit/format.ts';
 import { generateVectors, VECTORS_FILE, type VectorsFile } from '../scripts/make-vectors.ts';
 import { AuditCheckpoint, checkpointSignedBytes, verifyCheckpoint } from './audit-checkpoint.ts';
-import { canonicalStateVector, docStateVector, loadEntryDoc, readRoot } from './catalog-doc.ts';
+import { canonicalStateVector, docStateVector, loadEntryDoc, parseStateVector, readRoot } from './catalog-doc.ts';
+import { CatalogReview, REVIEW_KEYS } from './catalog-entry.ts';
+import { contentHash } from './catalog-view.ts';
 import { EnrollRequest, verifyEnrollProof } from './enrollment.ts';
 import { verifyEnvelope, type KeyLookup } from './envelope.ts';
 import { ProtocolError } from './errors.ts';
@@ -90,6 +92,17 @@ describe('test vectors', () => {
       }
     });
   }
+
+  it('NATS login: the CONNECT signature over the nonce is what nats.js sends (§4.1)', () => {
+    const l = vectors.natsLogin;
+    const auth = nkeyAuthenticator(utf8(l.nkeySeed))(l.nonce) as { nkey: string; sig: string };
+    assert.deepEqual(auth, { nkey: l.nkey, sig: l.sigBase64 });
+    assert.ok(vectors.keys.keys.some((k) => k.algorithm === 'nkey' && k.publicKey === l.nkey && k.nkeySeed === l.nkeySeed));
+    const raw = nkeys.fromPublic(l.nkey);
+    assert.ok(raw.verify(utf8(l.nonce), fromBase64(l.sigBase64)));
+    assert.deepEqual(Buffer.from(l.sigBase64Url, 'base64url'), Buffer.from(l.sigBase64, 'base64'));
+    assert.match(l.sigBase64Url, /^[A-Za-z0-9_-]{86}$/);
+  });
 
   it('keys derive from their seeds', () => {
     for (const k of vectors.keys.keys) {
@@ -245,6 +258,30 @@ describe('test vectors', () => {
     for (const c of vectors.stateVectors.cases) assert.equal(canonicalStateVector(new Map(c.clients)), c.canonical);
   });
 
+  it('state vector parsing: canonical texts are accepted, every other spelling refused (§10.1)', () => {
+    const cases = vectors.stateVectors.parseCases;
+    assert.ok(cases.some((c) => c.expect === 'valid') && cases.some((c) => c.text === '1:0' && c.expect === 'MESSAGE_INVALID'));
+    assert.ok(cases.some((c) => c.text === '01:2' && c.expect === 'MESSAGE_INVALID'));
+    for (const c of cases) {
+      if (c.expect === 'valid') {
+        assert.deepEqual([...parseStateVector(c.text)], c.clients, c.text);
+        assert.equal(canonicalStateVector(new Map(c.clients)), c.text, `${c.text} is its own canonical form`);
+      } else {
+        assert.equal(c.clients, null);
+        assert.throws(() => parseStateVector(c.text), (e: unknown) => e instanceof ProtocolError && e.code === c.expect, JSON.stringify(c.text));
+      }
+    }
+    for (const c of vectors.stateVectors.cases) assert.deepEqual(parseStateVector(c.canonical), new Map(c.clients.filter(([, clock]) => clock > 0)));
+  });
+
+  it('the review step is what the hub writes: a valid CatalogReview of the content it approved (§7.5)', () => {
+    const [content, review] = vectors.yjs.steps;
+    assert.equal(review!.root, 'review');
+    assert.deepEqual(Object.keys(review!.fields).sort(), [...REVIEW_KEYS].sort());
+    assert.ok(CatalogReview.safeParse(review!.rootAfter).success);
+    assert.equal(review!.rootAfter['contentHash'], contentHash(content!.rootAfter));
+  });
+
   it('range digests', () => {
     assert.ok(vectors.rangeDigests.cases.length >= 3);
     for (const c of vectors.rangeDigests.cases) {
@@ -253,6 +290,27 @@ describe('test vectors', () => {
       // The same digest as one-shot BLAKE2b-256 over the hashed text: what an integrator computes.
       assert.equal(sodium().to_hex(sodium().crypto_generichash(32, new TextEncoder().encode(c.hashedText), null)), c.digestHex);
     }
+  });
+
+  it('every member name of the file is named in PROTOCOL.md §15', () => {
+    const spec = readFileSync(new URL('./PROTOCOL.md', import.meta.url), 'utf8');
+    const start = spec.indexOf('## 15. Test vectors');
+    const section = spec.slice(start, spec.indexOf('## 16.', start));
+    const named = new Set([...section.matchAll(/`([A-Za-z][A-Za-z0-9]*)`/g)].map((m) => m[1]!));
+    // Members whose values are data (payloads, roots, records, key tables by node id) are not walked.
+    const opaque = new Set(['registeredSenders', 'fields', 'rootAfter', 'directory', 'record', 'request', 'checkpoint']);
+    const missing: string[] = [];
+    const walk = (value: unknown, path: string, parentKey: string): void => {
+      if (Array.isArray(value)) return value.forEach((v) => walk(v, path, parentKey));
+      if (value === null || typeof value !== 'object') return;
+      for (const [key, v] of Object.entries(value)) {
+        if (!named.has(key)) missing.push(`${path}.${key}`);
+        if (!opaque.has(key) && !opaque.has(`${parentKey}.${key}`)) walk(v, `${path}.${key}`, key);
+      }
+    };
+    walk(vectors, '', '');
+    // acceptedKeys.times[].keys / .envelopes are maps keyed by node id / vector name, not members.
+    assert.deepEqual([...new Set(missing)].filter((p) => !/^\.acceptedKeys\.times\.(keys|envelopes)\./.test(p)), []);
   });
 
   it('regenerate byte for byte', async () => {

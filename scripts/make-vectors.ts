@@ -23,7 +23,8 @@ import * as Y from 'yjs';
 import { GENESIS_HASH, hashRecord, recordBytes, type AuditRecord, type ChainedFields } from '../engine/audit/chain.ts';
 import { ndjsonLine } from '../engine/audit/format.ts';
 import { checkpointSignedBytes, keySigner, signCheckpoint, verifyCheckpoint, type AuditCheckpoint } from '../protocol/audit-checkpoint.ts';
-import { CONTENT_ROOT, canonicalStateVector, docStateVector, loadEntryDoc, readRoot, REVIEW_ROOT, writeRoot, type EntryRoot } from '../protocol/catalog-doc.ts';
+import { CONTENT_ROOT, canonicalStateVector, docStateVector, loadEntryDoc, parseStateVector, readRoot, REVIEW_ROOT, writeRoot, type EntryRoot } from '../protocol/catalog-doc.ts';
+import { contentHash } from '../protocol/catalog-view.ts';
 import { EnrollRequest, signEnrollProof, verifyEnrollProof, type ProofFields } from '../protocol/enrollment.ts';
 import { encodeEnvelope, ENVELOPE_HEADER_BYTES, verifyEnvelope, type Envelope, type KeyLookup } from '../protocol/envelope.ts';
 import { ProtocolError } from '../protocol/errors.ts';
@@ -146,7 +147,23 @@ export interface VectorsFile {
     entryId: string;
     steps: { clientId: number; root: EntryRoot; fields: Record<string, unknown>; updateBase64: string; stateVectorAfter: string; rootAfter: Record<string, unknown> }[];
   };
-  stateVectors: { description: string; cases: { clients: [number, number][]; canonical: string }[] };
+  natsLogin: {
+    description: string;
+    /** The nkey user that logs in (an entry of `keys`), its seed text and the server's INFO nonce. */
+    nkey: string;
+    nkeySeed: string;
+    nonce: string;
+    /** base64 (RFC 4648 §4, padded) of Ed25519-Sign(seed, UTF-8(nonce)): CONNECT `sig` as nats.js sends it. */
+    sigBase64: string;
+    /** The same signature as base64url without padding, which nats-server also accepts. */
+    sigBase64Url: string;
+  };
+  stateVectors: {
+    description: string;
+    cases: { clients: [number, number][]; canonical: string }[];
+    /** Texts a receiver parses (§10.1): `valid` with the pairs in order, or the refusal code (clients null). */
+    parseCases: { text: string; expect: 'valid' | 'MESSAGE_INVALID'; clients: [number, number][] | null }[];
+  };
   rangeDigests: { description: string; cases: { lines: VectorLine[]; hashedText: string; digestHex: string }[] };
   enrollment: { description: string; context: string; cases: EnrollmentCase[] };
   rotationProofs: { description: string; context: string; cases: RotationCase[] };
@@ -291,6 +308,12 @@ export async function generateVectors(): Promise<string> {
   const node524Encryption = encryption(`${NODE_524} encryption`, fill(0xe4));
   const countyNkey = nats(`${COUNTY_NODE} NATS user`, seed(224));
   const otherNkey = nats('another NATS user (swapped into the enrollment negative)', fill(0x4e));
+  const natsLogin = (() => {
+    const nonce = 'dGhpcy1pcy1hLW5vbmNl';
+    const sig = sodium().crypto_sign_detached(new TextEncoder().encode(nonce), sodium().crypto_sign_seed_keypair(seed(224)).privateKey);
+    const sigBase64 = toBase64(sig);
+    return { nkey: countyNkey, nkeySeed: userNkey(seed(224)).seed, nonce, sigBase64, sigBase64Url: sigBase64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '') };
+  })();
   const keyOf = (kp: SigningKeyPair) => seedOf.get(kp)!;
   const b64 = (kp: SigningKeyPair) => encodePublicKey(kp.publicKey);
   const registeredSenders: Record<string, string> = { [COUNTY_NODE]: b64(county), [HUB_NODE]: b64(hub) };
@@ -320,13 +343,14 @@ export async function generateVectors(): Promise<string> {
   const contentAfter = readRoot(doc, CONTENT_ROOT);
 
   const hubDoc = loadEntryDoc(HUB_CLIENT_ID, Y.encodeStateAsUpdate(doc));
+  // What the hub writes on a first approval (§7.5): every review key, contentHash of the content it approved.
   const review = {
     status: 'approved',
     reason: null,
     reviewer: 'admin',
     reviewedAt: '2025-01-02T03:04:05.000Z',
     code: '140500-140525-B-zz-mzj-000001',
-    contentHash: '0'.repeat(64),
+    contentHash: contentHash(contentAfter),
   };
   const reviewUpdate = writeRoot(hubDoc, REVIEW_ROOT, review, 'hub')!;
   const steps: VectorsFile['yjs']['steps'] = [
@@ -352,6 +376,17 @@ export async function generateVectors(): Promise<string> {
     [[HUB_CLIENT_ID, 6], [42, 0], [COUNTY_CLIENT_ID, 3]],
     [[4294967295, 300], [1, 1]],
   ] as [number, number][][]).map((clients) => ({ clients, canonical: canonicalStateVector(new Map(clients)) }));
+  const svParseCases: VectorsFile['stateVectors']['parseCases'] = [
+    '', '0:1', '9:4,10:1,100:2', `${COUNTY_CLIENT_ID}:3,${HUB_CLIENT_ID}:6`, '4294967295:300', '9007199254740991:9007199254740991',
+    '1:0', '01:2', '1:02', '1:2,1:3', '10:1,9:4', '+1:2', '1:2 ', '1:2,', '9007199254740992:1',
+  ].map((text) => {
+    try {
+      return { text, expect: 'valid' as const, clients: [...parseStateVector(text)] };
+    } catch (err) {
+      if (!(err instanceof ProtocolError) || err.code !== 'MESSAGE_INVALID') throw err;
+      return { text, expect: 'MESSAGE_INVALID' as const, clients: null };
+    }
+  });
 
   // ------------------------------------------------------------------ audit chain of the county node
   const chainFields: ChainedFields[] = [
@@ -707,14 +742,24 @@ export async function generateVectors(): Promise<string> {
         '(base32 of 0xA0 ‖ public key ‖ CRC-16/XMODEM little-endian; nkeySeed the matching "SU…" seed).',
       keys,
     },
+    natsLogin: {
+      description:
+        'NATS nkey login (PROTOCOL.md §4.1): the client signs the UTF-8 bytes of the INFO nonce with the nkey seed\'s Ed25519 key (no context string) and sends ' +
+        'CONNECT { nkey, sig }; sig is base64 of the 64-byte signature (nats.js: standard base64 with padding; nats-server also accepts base64url without padding).',
+      ...natsLogin,
+    },
     yjs: {
       description: 'The Yjs v1 updates carried by the catalog.update vectors: step 1 by the county client into "content" of an empty doc, step 2 by the hub client into "review" on top of step 1.',
       entryId: ENTRY_ID,
       steps,
     },
     stateVectors: {
-      description: 'Canonical state vector text: client:clock pairs, zero clocks omitted, sorted by client numerically, comma separated. `clients` is in arbitrary (Yjs) order.',
+      description:
+        'Canonical state vector text (PROTOCOL.md §10.1): client:clock pairs, zero clocks omitted, sorted by client numerically, comma separated, decimal without leading zeros. ' +
+        'cases: `clients` in arbitrary (Yjs) order → `canonical`. parseCases: a received text → `valid` with its pairs in order, or MESSAGE_INVALID ' +
+        '(zero clock, leading zero, repeated or unsorted client, sign, trailing space or comma, above 2^53 - 1).',
       cases: svCases,
+      parseCases: svParseCases,
     },
     rangeDigests: {
       description: 'BLAKE2b-256 (crypto_generichash, 32 bytes, no key) over hashedText = the lines "<id>\\t<sv>\\n", sorted by id.',
