@@ -39,6 +39,8 @@ export interface AccountRouteDeps {
   audit?: AuditLog;
   /** Config `login`: trusted proxies for `X-Forwarded-For`, password hashing limits (process-wide). */
   login?: LoginConfig | undefined;
+  /** Whether `code` is a department of this side (the node: registered with `dept add`); absent = not checked. */
+  departmentExists?: (code: string) => boolean;
 }
 
 const accountId = (raw: string | undefined): number => parseAccountId(raw, 'id');
@@ -81,6 +83,11 @@ export function registerAccountRoutes(book: RouteBook, d: AccountRouteDeps): voi
     const body = await jsonBody(c, CreateBody);
     if (!d.creatableRoles.includes(body.role)) {
       throw new AppError('FORBIDDEN', `管理员角色（${body.role}）只能在本机命令行创建`, `administrator roles (${body.role}) are created only with the local CLI`);
+    }
+    if (body.department && d.departmentExists && !d.departmentExists(body.department)) {
+      throw new AppError('NOT_FOUND', `部门 ${body.department} 不存在：请先用 dept add 登记`, `department ${body.department} does not exist: register it first with dept add`, [
+        { path: 'department', code: 'not_found', message: '部门未登记 / department not registered' },
+      ]);
     }
     const account = d.accounts.create({ name: body.name, role: body.role, department: body.department ?? null }, d.clock.now());
     if (body.password) await d.accounts.setPassword(account.id, body.password);

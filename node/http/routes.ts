@@ -58,7 +58,7 @@ export function createNodeApp(d: NodeRouteDeps): Hono<AuthEnv> & { routes: Route
 
   book.add({ method: 'GET', path: '/api/v1/health', roles: 'public', summary: 'Liveness' }, (c) => c.json({ ok: true }));
   book.add({ method: 'GET', path: '/api/v1/openapi.json', roles: 'public', summary: 'This API as OpenAPI 3.1' }, (c) => c.json(nodeOpenApi()));
-  registerAccountRoutes(book, { accounts: d.accounts, limiter: new FailureLimiter(d.clock), clock: d.clock, creatableRoles: ['dept_operator', 'dept_reader'], onLogin: auditLogins(d.audit), audit: d.audit, login: d.login });
+  registerAccountRoutes(book, { accounts: d.accounts, limiter: new FailureLimiter(d.clock), clock: d.clock, creatableRoles: ['dept_operator', 'dept_reader'], onLogin: auditLogins(d.audit), audit: d.audit, login: d.login, departmentExists: (code) => d.departments.get(code) !== undefined });
   registerAuditRoutes(book, d.audit);
   if (d.sharing) registerSharingRoutes(book, d.sharing);
 

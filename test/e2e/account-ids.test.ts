@@ -83,4 +83,23 @@ describe('account ids from users are parsed strictly (issue 10)', () => {
     assert.equal(((await res.json()) as { id: number }).id, 7);
     assert.notEqual(accounts.byId(7)!.disabledAt, null);
   });
+  it('an account for a department the node has not registered is refused (404 at department), and none is created', async () => {
+    const before = accounts.list().length;
+    const res = await app.request('/api/v1/accounts', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${sys}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'reader-nosuch', role: 'dept_reader', department: 'nosuch' }),
+    });
+    const body = (await res.json()) as { error: { code: string; fields: { path: string }[] } };
+    assert.equal(res.status, 404, JSON.stringify(body));
+    assert.equal(body.error.code, 'NOT_FOUND');
+    assert.deepEqual(body.error.fields.map((f) => f.path), ['department']);
+    assert.equal(accounts.list().length, before);
+    const ok = await app.request('/api/v1/accounts', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${sys}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'reader-gaj', role: 'dept_reader', department: 'jc-gaj' }),
+    });
+    assert.equal(ok.status, 201, 'a registered department still works');
+  });
 });
