@@ -540,7 +540,6 @@ describe('fuzz: verifyEnvelope', () => {
     for (const [type, c] of perType) {
       assert.ok((c.ok ?? 0) > 0 && (c.MESSAGE_INVALID ?? 0) > 0, `seed ${SEED}: ${type} was not exercised past the signature: ${JSON.stringify(c)}`);
     }
-    assert.ok(ms < 30_000 * SCALE, `seed ${SEED}: ${ENVELOPE_INPUTS} envelopes took ${ms.toFixed(0)} ms`);
   });
 });
 
@@ -567,7 +566,6 @@ describe('fuzz: applyChecked (the Yjs merge of a verified catalog.update)', () =
     for (const code of ['ok', 'UPDATE_INVALID', 'UPDATE_FORBIDDEN', 'UPDATE_MISSING_DEPENDENCIES']) {
       assert.ok((counts[code] ?? 0) > 0, `seed ${SEED}: no ${code} in ${JSON.stringify(counts)}`);
     }
-    assert.ok(ms < 30_000 * SCALE, `seed ${SEED}: ${YJS_INPUTS} updates took ${ms.toFixed(0)} ms`);
   });
 });
 
@@ -725,7 +723,6 @@ describe('fuzz: hub ingest (TotalCatalog.applyFromCounty, UP handler) on SQLite'
       assert.ok((counts[code] ?? 0) > 0, `seed ${SEED}: no ${code} in ${JSON.stringify(counts)}`);
     }
     assert.ok(h.store.stats().entries >= ids.length / 2, `seed ${SEED}: too few entries stored (${h.store.stats().entries})`);
-    assert.ok(ms < 60_000 * SCALE, `seed ${SEED}: ${INGEST_INPUTS} payloads took ${ms.toFixed(0)} ms`);
   });
 
   it(`${HANDLER_INPUTS} re-signed catalog.update, keys.rotate and audit.checkpoint envelopes through the UP handler: it never throws`, { timeout: 120_000 * SCALE }, (t) => {
