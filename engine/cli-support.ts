@@ -7,24 +7,23 @@ import Database from 'better-sqlite3';
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { summariseIssues } from '../protocol/validation-error.ts';
-import { AppError, type FieldIssue } from './errors.ts';
+import { AppError, isDomainError, toAppError, type ErrorCode, type FieldIssue } from './errors.ts';
 import type { Logger } from './log.ts';
 
+/** "CODE: 中文 / English" and one line per field: how an error reads at the terminal. */
+function describe(e: AppError): string {
+  return `${e.code}: ${e.zh} / ${e.en}${e.fields.map((f) => `\n  ${f.path || '(根 root)'}: ${f.message}`).join('')}`;
+}
+
 /**
- * An error for the person at the terminal: a code and both languages. Its `message` already holds
- * all of it ("CODE: 中文 / English" and one line per field), so it reads well in a log too.
+ * An error for the person at the terminal: an AppError whose `message` already holds all of it
+ * (code, both languages, one line per field), so it reads well in a log too.
  */
-export class CliError extends Error {
+export class CliError extends AppError {
   override readonly name = 'CliError';
-  constructor(
-    readonly code: string,
-    readonly zh: string,
-    readonly en: string,
-    readonly fields: FieldIssue[] = [],
-  ) {
-    super(`${code}: ${zh} / ${en}${fields.map((f) => `\n  ${f.path || '(根 root)'}: ${f.message}`).join('')}`);
+  constructor(code: ErrorCode, zh: string, en: string, fields: FieldIssue[] = []) {
+    super(code, zh, en, fields);
+    this.message = describe(this);
   }
 }
 
@@ -107,14 +106,15 @@ export async function fetchOrExplain(url: URL, init: RequestInit): Promise<Respo
   }
 }
 
-/** How the `jilian` command prints an error: "错误 / error: CODE: 中文 / English", field lines, Shanghai times; the stack only with JILIAN_DEBUG. */
+/**
+ * How the `jilian` command prints an error: "错误 / error: CODE: 中文 / English", field lines, Shanghai
+ * times; the stack only with JILIAN_DEBUG. Domain errors go through `toAppError` as over HTTP; any other
+ * error is INTERNAL followed by its own message, which the operator at the terminal needs and may see.
+ */
 export function formatCliError(err: unknown, debug = Boolean(process.env.JILIAN_DEBUG)): string {
-  let text: string;
-  if (err instanceof CliError) text = err.message;
-  else if (err instanceof AppError) text = new CliError(err.code, err.zh, err.en, err.fields).message;
-  else if (err instanceof z.ZodError) text = `INVALID_INPUT: 输入不合法 / invalid input: ${summariseIssues(err)}`;
-  else if (err instanceof Error && err.message === 'fetch failed') text = unreachable('(?)', err).message;
-  else text = err instanceof Error ? err.message : String(err);
+  const shown = err instanceof Error && err.message === 'fetch failed' ? unreachable('(?)', err) : err;
+  let text = describe(toAppError(shown));
+  if (!isDomainError(shown)) text += ` (${shown instanceof Error ? shown.message : String(shown)})`;
   const out = `错误 / error: ${localizeTimestamps(text)}`;
   return debug && err instanceof Error && err.stack ? `${out}\n${err.stack}` : out;
 }

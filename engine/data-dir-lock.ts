@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { AppError } from './errors.ts';
+import { AppError, type ErrorCode } from './errors.ts';
 
 export const LOCK_FILE = 'jilian.lock';
 export const HOLDER_FILE = 'jilian.lock.json';
@@ -37,7 +37,7 @@ export interface DataDirLock {
  * or one reading `code`/`zh`/`en`) shows the whole of it. Used for start-up refusals the CLI prints.
  */
 export class StartupError extends AppError {
-  constructor(code: string, zh: string, en: string) {
+  constructor(code: ErrorCode, zh: string, en: string) {
     super(code, zh, en);
     this.message = `${zh} / ${en} (${code})`;
   }

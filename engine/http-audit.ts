@@ -2,7 +2,7 @@
 import type { AuditLog } from './audit/log.ts';
 import { AuditQuery } from './audit/log.ts';
 import type { RouteBook } from './http-auth.ts';
-import { validate } from './http.ts';
+import { validate } from './validate.ts';
 
 export function registerAuditRoutes(book: RouteBook, audit: AuditLog): void {
   book.add({ method: 'GET', path: '/api/v1/audit', roles: ['auditor'], summary: 'Search the audit log by person, department, resource, action and time' }, (c) => {

@@ -1,6 +1,6 @@
 /**
- * @module HTTP plumbing shared by node and hub: an access log, JSON errors mapped in one place, body
- * limit (413), zod-validated bodies and queries, bearer-token authentication.
+ * @module HTTP plumbing shared by node and hub: an access log, JSON errors mapped in one place (`toAppError`),
+ * body limit (413), zod-validated JSON bodies, bearer-token authentication.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -8,13 +8,13 @@ import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { routePath } from 'hono/route';
 import type { z } from 'zod';
-import { formatZodIssues } from '../protocol/validation-error.ts';
-import { AppError, ERROR_STATUS } from './errors.ts';
+import { AppError, ERROR_STATUS, isDomainError, toAppError, type ErrorCode, type FieldIssue } from './errors.ts';
 import type { Logger } from './log.ts';
+import { validate } from './validate.ts';
 
 /** What every error response body looks like. */
 export interface ErrorBody {
-  error: { code: string; message: { 'zh-CN': string; en: string }; fields: { path: string; code: string; message: string }[] };
+  error: { code: ErrorCode; message: { 'zh-CN': string; en: string }; fields: FieldIssue[] };
 }
 
 export function errorBody(err: AppError): ErrorBody {
@@ -90,9 +90,9 @@ export function installErrorHandling(app: Hono<any>, log: Logger, maxBodyBytes: 
   });
   app.notFound((c) => c.json(errorBody(new AppError('NOT_FOUND', '未找到该资源', 'no such resource')), 404));
   app.onError((err, c) => {
-    if (err instanceof AppError) return c.json(errorBody(err), (ERROR_STATUS[err.code] ?? 400) as 400);
-    log.error({ event: 'http.unhandled', method: c.req.method, route: routeOf(c), err: String(err), stack: (err as Error).stack }, 'unhandled error');
-    return c.json(errorBody(new AppError('INTERNAL', '服务器内部错误', 'internal server error')), 500);
+    if (!isDomainError(err)) log.error({ event: 'http.unhandled', method: c.req.method, route: routeOf(c), err: String(err), stack: (err as Error).stack }, 'unhandled error');
+    const e = toAppError(err);
+    return c.json(errorBody(e), ERROR_STATUS[e.code]);
   });
 }
 
@@ -130,17 +130,6 @@ export async function jsonBody<T extends z.ZodType>(c: Context, schema: T): Prom
     throw new AppError('INVALID_REQUEST', '请求体不是合法的 JSON', 'request body is not valid JSON');
   }
   return validate(schema, raw, 'INVALID_REQUEST');
-}
-
-/** Validate a value; failure becomes AppError `code` with zod's field paths. */
-export function validate<T extends z.ZodType>(schema: T, value: unknown, code = 'INVALID_REQUEST'): z.infer<T> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const fields = formatZodIssues(parsed.error);
-    const where = fields.map((f) => f.path || '(root)').slice(0, 5).join(', ');
-    throw new AppError(code, `输入不合法：${where}`, `invalid input: ${where}`, fields);
-  }
-  return parsed.data;
 }
 
 /** SHA-256 hex of an API token: tokens are random 256-bit values, so a fast hash suffices at rest. */

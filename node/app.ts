@@ -24,6 +24,7 @@ import { NODE_MIGRATIONS } from './storage/migrations.ts';
 import { AuditLog } from '../engine/audit/log.ts';
 import { FRONTEND_AUDIT_ACTIONS } from './frontend/importer.ts';
 import { startAuditMaintenance } from '../engine/audit/maintenance.ts';
+import { dataDirPublicKeys } from '../engine/audit/keyring.ts';
 import { loadPolicy } from '../protocol/policy.ts';
 import { upSubject } from '../protocol/subjects.ts';
 import { DepartmentStore } from './storage/departments.ts';
@@ -129,7 +130,8 @@ async function wireNode(dir: string, options: StartNodeOptions, config: NodeConf
   const inbox = new Inbox(db);
   const departments = new DepartmentStore(db);
   const policy = loadPolicy(config.policy, config.policyOverrides);
-  const audit = new AuditLog(db, clock, { signer: identity, actions: [...FRONTEND_AUDIT_ACTIONS, ...NODE_SHARING_AUDIT_ACTIONS] });
+  // Signatures by the key before a rotation still verify; purges keep the policy's retention (issue 10).
+  const audit = new AuditLog(db, clock, { signer: identity, verifyKeys: () => dataDirPublicKeys(dir, config.keyFile), retentionDays: policy.auditRetentionDays, actions: [...FRONTEND_AUDIT_ACTIONS, ...NODE_SHARING_AUDIT_ACTIONS] });
   const service = new CatalogService({ db, store, outbox, clock, municipality: config.municipality, county: config.county, clientId: config.yjsClientId, audit });
 
   const directory = new KeyDirectoryStore(db);

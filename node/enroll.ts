@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { EnrollResponse, signEnrollProof, type EnrollRequest } from '../protocol/enrollment.ts';
 import { toBase64 } from '../protocol/sodium.ts';
 import { CliError, fetchOrExplain, parseHttpUrl } from '../engine/cli-support.ts';
+import { isErrorCode } from '../engine/errors.ts';
 import { assertNotInitialised, checkConfig, undoNewFiles, writeConfig } from '../engine/config-file.ts';
 import { readKeyFile } from '../engine/identity.ts';
 import { prepareDataDir } from '../engine/init-dir.ts';
@@ -83,7 +84,7 @@ export async function enrollNode(dir: string, o: EnrollOptions): Promise<{ confi
     const body = (await res.json().catch(() => null)) as { error?: { code: string; message: { 'zh-CN': string; en: string } } } | null;
     if (!res.ok) {
       const e = body?.error;
-      if (e?.code && e.message?.['zh-CN'] && e.message.en) throw new CliError(e.code, e.message['zh-CN'], e.message.en);
+      if (e?.code && e.message?.['zh-CN'] && e.message.en) throw new CliError(isErrorCode(e.code) ? e.code : 'INTERNAL', e.message['zh-CN'], e.message.en);
       throw new CliError('HUB_ANSWER_INVALID', `${url.origin} 答复 HTTP ${res.status}：该地址可能不是 jilian 市级枢纽`, `${url.origin} answered HTTP ${res.status}: is this the address of a jilian hub?`);
     }
     const answer = EnrollResponse.safeParse(body);

@@ -26,6 +26,7 @@ import { key32, sig64 } from './base64-schemas.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { RESOURCE_CODE_RE, type DataItem } from './catalog-entry.ts';
 import type { KeyLookup } from './envelope.ts';
+import { PackageError } from './errors.ts';
 import { entryId } from './identifiers.ts';
 import { fromBase64, randomBytes, sealBox, sodium, toBase64, toHex } from './sodium.ts';
 import { NODE_ID_RE } from './subjects.ts';
@@ -52,33 +53,8 @@ export const MAX_RECIPIENTS = 256;
 export const PACKAGE_KINDS = ['snapshot', 'delta'] as const;
 export const PACKAGE_COMPRESSIONS = ['deflate-raw', 'none'] as const;
 
-export const PACKAGE_ERROR_CODES = [
-  'PACKAGE_MALFORMED',
-  'PACKAGE_UNKNOWN_SENDER',
-  'PACKAGE_BAD_SIGNATURE',
-  'PACKAGE_NOT_RECIPIENT',
-  'PACKAGE_KEY_MISMATCH',
-  'PACKAGE_CHUNK_INVALID',
-  'PACKAGE_TRUNCATED',
-  'PACKAGE_HASH_MISMATCH',
-  // Refusals of an offer by policy rather than by the format (PACKAGES.md §8, table):
-  'PACKAGE_STALE',
-  'PACKAGE_NOT_ALLOWED',
-] as const;
-export type PackageErrorCode = (typeof PACKAGE_ERROR_CODES)[number];
-
-/** A package, recipient entry or chunk was refused; `detail` carries safe context (never key material). */
-export class PackageError extends Error {
-  override readonly name = 'PackageError';
-  constructor(
-    readonly code: PackageErrorCode,
-    message: string,
-    readonly detail: Record<string, unknown> = {},
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+// The package error class and its codes live with the other protocol errors (errors.ts).
+export { PACKAGE_ERROR_CODES, PackageError, type PackageErrorCode } from './errors.ts';
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits');

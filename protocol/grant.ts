@@ -59,6 +59,7 @@ import { sig64 } from './base64-schemas.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { Provider, RESOURCE_CODE_RE, type SharingMethod } from './catalog-entry.ts';
 import { DesensitizationProfile } from './desensitization.ts';
+import { GrantError } from './errors.ts';
 import { countyCode, countyOfEntry, entryId } from './identifiers.ts';
 import { itemCode, RowFilter } from './row-filter.ts';
 import { fromBase64, sodium, toBase64 } from './sodium.ts';
@@ -101,32 +102,8 @@ export type RevocationKind = (typeof REVOCATION_KINDS)[number];
 
 // ------------------------------------------------------------------------------ errors
 
-export const GRANT_ERROR_CODES = [
-  'GRANT_MALFORMED',
-  'GRANT_BAD_SIGNATURE',
-  'GRANT_WRONG_ISSUER',
-  'HUB_KEY_MISSING',
-  'REVOCATIONS_MALFORMED',
-  'REVOCATIONS_BAD_SIGNATURE',
-  'REVOCATIONS_WRONG_ISSUER',
-  'REVOCATIONS_ROLLBACK',
-  'REVOCATIONS_CONFLICT',
-] as const;
-export type GrantErrorCode = (typeof GRANT_ERROR_CODES)[number];
-
-/** A grant or revocation list was refused; zh and en messages, `detail` carries safe context (never key material). */
-export class GrantError extends Error {
-  override readonly name = 'GrantError';
-  constructor(
-    readonly code: GrantErrorCode,
-    readonly zh: string,
-    readonly en: string,
-    readonly detail: Record<string, unknown> = {},
-    options?: { cause?: unknown },
-  ) {
-    super(`${zh} / ${en}`, options);
-  }
-}
+// The grant error class and its codes live with the other protocol errors (errors.ts).
+export { GRANT_ERROR_CODES, GrantError, type GrantErrorCode } from './errors.ts';
 
 // ------------------------------------------------------------------------------ schemas
 

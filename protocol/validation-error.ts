@@ -81,11 +81,3 @@ export function bilingualIssues(error: z.ZodError): BilingualIssue[] {
     return [{ path, code: issue.code, ...both, message: `${both.zh} / ${both.en}` }];
   });
 }
-
-/** "path: message; path: message" for at most `max` issues (and how many more), for one-line errors. */
-export function summariseIssues(error: z.ZodError, max = 8): string {
-  const rows = bilingualIssues(error);
-  const shown = rows.slice(0, max).map((r) => `${r.path || '(根 root)'}: ${r.message}`);
-  if (rows.length > max) shown.push(`另有 ${rows.length - max} 项 / ${rows.length - max} more`);
-  return shown.join('; ');
-}

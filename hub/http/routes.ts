@@ -2,7 +2,8 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { CatalogListQuery } from '../../engine/catalog-store.ts';
-import { installErrorHandling, jsonBody, validate } from '../../engine/http.ts';
+import { installErrorHandling, jsonBody } from '../../engine/http.ts';
+import { validate } from '../../engine/validate.ts';
 import { FailureLimiter } from '../../engine/accounts/rate-limit.ts';
 import type { AccountStore } from '../../engine/accounts/store.ts';
 import type { LoginConfig } from '../../engine/accounts/client-address.ts';

@@ -29,7 +29,7 @@ import type { GroupCommit } from '../../engine/group-commit.ts';
 import type { CatalogStore } from '../../engine/catalog-store.ts';
 import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
-import { AppError, errorReply } from '../../engine/errors.ts';
+import { AppError, errorReply, fromErrorReply, isDomainError } from '../../engine/errors.ts';
 import type { Identity } from '../../engine/identity.ts';
 import type { Logger } from '../../engine/log.ts';
 import type { PackageReceiver } from '../packages/receiver.ts';
@@ -115,7 +115,7 @@ export class AccessRouter {
       const e = errorReply(err);
       try {
         if (err instanceof ProtocolError) this.d.rejections.record(err, msg.subject, env?.from ?? claimedSender(err), this.d.clock.now());
-        else if (!(err instanceof AppError)) this.d.log.error({ event: 'access.error', err: String(err) }, 'access routing failed');
+        else if (!isDomainError(err)) this.d.log.error({ event: 'access.error', err: String(err) }, 'access routing failed');
       } catch (recordErr) {
         this.d.log.error({ event: 'access.error', err: String(recordErr) }, 'could not record a refused access');
       }
@@ -147,10 +147,7 @@ export class AccessRouter {
         const r = this.d.registry.get(id);
         return r && r.node.county === g.provider.county ? r.keys : undefined;
       });
-      if (env.type === 'error') {
-        const e = env.payload as PayloadOf<'error'>;
-        throw new AppError(e.code, e.message, e.message);
-      }
+      if (env.type === 'error') throw fromErrorReply(env.payload as PayloadOf<'error'>);
       if (env.type !== 'access.answer') throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `provider answered ${env.type}`);
       return { answer: reply.data, source: 'provider' };
     }

@@ -18,6 +18,7 @@ import { fromBase64 } from '../../protocol/sodium.ts';
 import { schemaHashOf, schemaItemsOf, type SchemaItem } from '../../protocol/data-package.ts';
 import { downCountySubject } from '../../protocol/subjects.ts';
 import type { Clock } from '../../engine/clock.ts';
+import { errorReply, isDomainError, isErrorCode } from '../../engine/errors.ts';
 import type { Db } from '../../engine/db.ts';
 import type { Identity } from '../../engine/identity.ts';
 import type { Logger } from '../../engine/log.ts';
@@ -167,10 +168,11 @@ export class BatchDistributor {
       msg.respond(chunk, { headers: h });
     } catch (err) {
       try {
-        if (!(err instanceof ProtocolError)) this.d.log.error({ event: 'package.chunk_error', err: String(err) }, 'chunk request failed');
-        const code = err instanceof ProtocolError ? String((err.detail as { code?: string } | undefined)?.code ?? err.code) : 'INTERNAL';
-        const message = err instanceof ProtocolError ? err.message.slice(0, 1000) : 'internal error';
-        msg.respond(this.d.identity.seal('error', Date.now(), { code, message }, this.d.clock.now()));
+        if (!isDomainError(err)) this.d.log.error({ event: 'package.chunk_error', err: String(err) }, 'chunk request failed');
+        const reply = errorReply(err);
+        // A refusal by the grant (GRANT_REVOKED, …) names that code rather than the UPDATE_FORBIDDEN wrapping it.
+        const inner = err instanceof ProtocolError ? err.detail.code : undefined;
+        msg.respond(this.d.identity.seal('error', Date.now(), isErrorCode(inner) ? { ...reply, code: inner } : reply, this.d.clock.now()));
       } catch (replyErr) {
         this.d.log.warn({ event: 'package.chunk_reply_failed', err: String(replyErr) }, 'could not answer a chunk request');
       }

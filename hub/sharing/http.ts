@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { ApplicationEvent, APPLICATION_STATES } from '../../protocol/application.ts';
-import { jsonBody, validate } from '../../engine/http.ts';
+import { jsonBody } from '../../engine/http.ts';
+import { validate } from '../../engine/validate.ts';
 import type { RouteBook } from '../../engine/http-auth.ts';
 import type { SharingService } from './service.ts';
 

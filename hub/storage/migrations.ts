@@ -106,4 +106,29 @@ export const HUB_MIGRATIONS: readonly Migration[] = [
     name: 'grant packages: snapshots shaped by the provider for one batch grant',
     sql: GRANT_PACKAGES_HUB_SQL,
   },
+  {
+    version: 10,
+    name: 'audit seal: the last signed head of the audit log',
+    // Frozen copy of AUDIT_SEAL_SQL (engine/audit/log.ts) as of this version; issue 10.
+    sql: `
+CREATE TABLE audit_seal (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  checkpoint TEXT NOT NULL
+);
+CREATE TRIGGER audit_seal_no_delete BEFORE DELETE ON audit_seal BEGIN SELECT RAISE(ABORT, '审计封记不可删除 / audit seal cannot be deleted'); END;
+CREATE TRIGGER audit_seal_no_rewind BEFORE UPDATE ON audit_seal WHEN NEW.seq < OLD.seq BEGIN SELECT RAISE(ABORT, '审计封记不可回退 / audit seal cannot go back'); END;
+`,
+  },
+  {
+    version: 11,
+    name: 'audit checkpoints: the purge anchor and the signed purge record that moved it',
+    // Frozen copy of CHECKPOINT_ANCHOR_SQL (engine/audit/checkpoint.ts) as of this version; issue 10.
+    sql: `
+ALTER TABLE audit_checkpoints ADD COLUMN first_seq INTEGER;
+ALTER TABLE audit_checkpoints ADD COLUMN first_prev_hash TEXT;
+ALTER TABLE audit_checkpoints ADD COLUMN purge TEXT;
+`,
+  },
 ];

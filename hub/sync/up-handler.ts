@@ -93,7 +93,8 @@ export function createUpHandler(d: UpHandlerDeps): { handle: (msg: JsMsg) => voi
         const key = d.registry.get(env.from)!.keys.find((k) => verifyCheckpoint(cp, k));
         if (!key) throw new ProtocolError('MESSAGE_INVALID', `audit checkpoint of ${env.from} is not signed by its key`);
         const outcome = d.db.transaction(() => {
-          const result = d.checkpoints.record(cp, key, d.clock.now());
+          // Any accepted key may have signed the purge record it carries (a rotation between purge and checkpoint).
+          const result = d.checkpoints.record(cp, key, d.clock.now(), d.registry.get(env.from)!.keys);
           if (result.ok) d.inbox.record(env.from, env.seq, d.clock.now());
           return result;
         })();

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import * as Y from 'yjs';
 import { CatalogStore } from '../../engine/catalog-store.ts';
 import { openDatabase, type Db } from '../../engine/db.ts';
-import { AppError } from '../../engine/errors.ts';
+import { AppError, type ErrorCode } from '../../engine/errors.ts';
 import { Outbox } from '../../engine/outbox.ts';
 import { CONTENT_ROOT, docStateVector, encodeEntryState, loadEntryDoc, readRoot, REVIEW_ROOT, writeRoot } from '../../protocol/catalog-doc.ts';
 import type { CatalogContent } from '../../protocol/catalog-entry.ts';
@@ -33,7 +33,7 @@ const MARKET: Department = { code: 'jc-scjgj', name: '晋城市市场监督管�
 const population = (): CatalogContent => sampleCatalogContents()[0]!;
 const legalEntity = (): CatalogContent => sampleCatalogContents()[1]!;
 
-const appError = (fn: () => unknown, code: string): AppError => thrownWithCode(fn, AppError, code);
+const appError = (fn: () => unknown, code: ErrorCode): AppError => thrownWithCode(fn, AppError, code);
 
 describe('CatalogService (county node)', () => {
   let dir: string;

@@ -16,7 +16,7 @@ import type { CatalogStore, SearchQuery, SearchResult } from '../../engine/catal
 import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
 import { AppError } from '../../engine/errors.ts';
-import { validate } from '../../engine/http.ts';
+import { validate } from '../../engine/validate.ts';
 import type { Outbox } from '../../engine/outbox.ts';
 import type { Department } from '../storage/departments.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';

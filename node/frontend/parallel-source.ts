@@ -7,7 +7,7 @@
  * inheriting `--import tsx` is not enough on Node 20, and `jilian` registers tsx with `register()`.
  */
 import { Worker } from 'node:worker_threads';
-import { AppError } from '../../engine/errors.ts';
+import { AppError, isErrorCode } from '../../engine/errors.ts';
 import { EncodedBatch, type PreparedBatch } from './batch.ts';
 import type { ImportFormat } from './readers/source.ts';
 import type { FromWorker, ReaderWorkerData, ToWorker } from './reader-worker.ts';
@@ -112,7 +112,7 @@ export function parallelSource(o: ParallelSourceOptions): PreparedSource {
         const m = queue.shift()!;
         if (m.type === 'done') return;
         if (m.type === 'error') {
-          throw m.code !== undefined ? new AppError(m.code, m.zh ?? m.message, m.en ?? m.message, m.fields ?? []) : new Error(m.message);
+          throw m.code !== undefined ? new AppError(isErrorCode(m.code) ? m.code : 'INTERNAL', m.zh ?? m.message, m.en ?? m.message, m.fields ?? []) : new Error(m.message);
         }
         if (m.type === 'chunk') {
           send({ type: 'credit' });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CatalogContent, CatalogContentPatch } from '../../protocol/catalog-entry.ts';
 import { ApplicationEvent, ApplicationRequest } from '../../protocol/application.ts';
 import { AccessQuery, AccessVerify, QueryResult, VerifyResult } from '../../protocol/sharing-messages.ts';
+import { ERROR_STATUS } from '../../engine/errors.ts';
 
 const errorResponse = {
   description: 'Error (JSON: code, zh-CN and en message, field paths)',
@@ -116,7 +117,7 @@ export function nodeOpenApi(): unknown {
             error: {
               type: 'object',
               properties: {
-                code: { type: 'string' },
+                code: { type: 'string', description: 'stable error code; its HTTP status is fixed per code (engine/errors.ts ERROR_STATUS)', enum: Object.keys(ERROR_STATUS) },
                 message: { type: 'object', properties: { 'zh-CN': { type: 'string' }, en: { type: 'string' } } },
                 fields: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } } } },
               },

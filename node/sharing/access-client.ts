@@ -21,8 +21,8 @@ import { uuidv7 } from '../../protocol/uuid7.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
 import type { GroupCommit } from '../../engine/group-commit.ts';
 import type { Clock } from '../../engine/clock.ts';
-import { AppError } from '../../engine/errors.ts';
-import { validate } from '../../engine/http.ts';
+import { AppError, fromErrorReply } from '../../engine/errors.ts';
+import { validate } from '../../engine/validate.ts';
 import type { Identity } from '../../engine/identity.ts';
 import type { NatsLink } from '../../engine/nats-link.ts';
 import type { KeyDirectoryStore } from '../keys/directory-store.ts';
@@ -115,11 +115,7 @@ export class AccessClient {
     try {
       const env = verifyEnvelope(bytes, providerKeys);
       answeredBy = env.from;
-      if (env.type === 'error') {
-        const e = env.payload as PayloadOf<'error'>;
-        const [zh, en] = e.message.includes(' / ') ? e.message.split(' / ', 2) : [e.message, e.message];
-        throw new AppError(e.code, zh!, en!);
-      }
+      if (env.type === 'error') throw fromErrorReply(env.payload as PayloadOf<'error'>);
       if (env.type !== 'access.answer') throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `unexpected answer ${env.type}`);
       answer = env.payload as AccessAnswer;
       // Live answers come from the provider's node; only package answers may come from the hub.

@@ -11,7 +11,7 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { verifyEnvelope } from '../../protocol/envelope.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
-import { checkGrantUsable, GrantError, verifyGrant, type Grant } from '../../protocol/grant.ts';
+import { checkGrantUsable, verifyGrant, type Grant } from '../../protocol/grant.ts';
 import type { PayloadOf } from '../../protocol/messages.ts';
 import { askedItems, type AccessForward } from '../../protocol/sharing-messages.ts';
 import { fromBase64, sealBox, toBase64 } from '../../protocol/sodium.ts';
@@ -20,7 +20,7 @@ import type { AuditLog } from '../../engine/audit/log.ts';
 import type { GroupCommit } from '../../engine/group-commit.ts';
 import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
-import { AppError, errorReply } from '../../engine/errors.ts';
+import { AppError, errorReply, isDomainError } from '../../engine/errors.ts';
 import type { Identity } from '../../engine/identity.ts';
 import type { Logger } from '../../engine/log.ts';
 import { getTable } from '../frontend/table-schema.ts';
@@ -77,12 +77,7 @@ export class AccessServer {
       const env = verifyEnvelope(bytes, (id) => (id === this.d.hubId ? this.d.hubKeys() : undefined));
       if (env.type !== 'access.forward') throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `${env.type} is not an access.forward`);
       f = env.payload as AccessForward;
-      try {
-        grant = this.verified(f.grant);
-      } catch (err) {
-        if (err instanceof GrantError) throw new AppError(err.code, err.zh, err.en);
-        throw err;
-      }
+      grant = this.verified(f.grant);
       const req = f.request;
       if (grant.grantId !== req.grantId) throw new AppError('GRANT_WRONG_RESOURCE', '请求与授权不符', 'the request names another grant');
       if (grant.provider.county !== this.d.county) throw new AppError('GRANT_WRONG_RESOURCE', `授权的提供方不是本区县`, `the grant's provider is not this county`);
@@ -125,7 +120,7 @@ export class AccessServer {
       );
     } catch (err) {
       const e = errorReply(err);
-      if (!(err instanceof AppError) && !(err instanceof ProtocolError)) this.d.log.error({ event: 'access.error', err: String(err) }, 'access failed');
+      if (!isDomainError(err)) this.d.log.error({ event: 'access.error', err: String(err) }, 'access failed');
       const fw = f;
       const resource = grant?.resource ?? f?.request.grantId ?? 'unknown';
       await this.d.commits.run(() => this.d.audit.append({

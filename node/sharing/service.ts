@@ -16,7 +16,7 @@ import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
 import { ImmutableRowCache } from '../../engine/immutable-rows.ts';
 import { AppError } from '../../engine/errors.ts';
-import { validate } from '../../engine/http.ts';
+import { validate } from '../../engine/validate.ts';
 import type { Logger } from '../../engine/log.ts';
 import type { Outbox } from '../../engine/outbox.ts';
 

@@ -78,4 +78,19 @@ export const NODE_MIGRATIONS: readonly Migration[] = [
     name: 'grant packages: snapshots shaped by the provider for one batch grant',
     sql: GRANT_PACKAGES_SQL,
   },
+  {
+    version: 10,
+    name: 'audit seal: the last signed head of the audit log',
+    // Frozen copy of AUDIT_SEAL_SQL (engine/audit/log.ts) as of this version; issue 10.
+    sql: `
+CREATE TABLE audit_seal (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  checkpoint TEXT NOT NULL
+);
+CREATE TRIGGER audit_seal_no_delete BEFORE DELETE ON audit_seal BEGIN SELECT RAISE(ABORT, '审计封记不可删除 / audit seal cannot be deleted'); END;
+CREATE TRIGGER audit_seal_no_rewind BEFORE UPDATE ON audit_seal WHEN NEW.seq < OLD.seq BEGIN SELECT RAISE(ABORT, '审计封记不可回退 / audit seal cannot go back'); END;
+`,
+  },
 ];
