@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { routePath } from 'hono/route';
-import type { z } from 'zod';
+import { ZodError, type z } from 'zod';
 import { AppError, ERROR_STATUS, isDomainError, toAppError, type ErrorCode, type FieldIssue } from './errors.ts';
 import type { Logger } from './log.ts';
 import { validate } from './validate.ts';
@@ -90,8 +90,11 @@ export function installErrorHandling(app: Hono<any>, log: Logger, maxBodyBytes: 
   });
   app.notFound((c) => c.json(errorBody(new AppError('NOT_FOUND', '未找到该资源', 'no such resource')), 404));
   app.onError((err, c) => {
-    if (!isDomainError(err)) log.error({ event: 'http.unhandled', method: c.req.method, route: routeOf(c), err: String(err), stack: (err as Error).stack }, 'unhandled error');
-    const e = toAppError(err);
+    // Client input is validated with `validate` (an AppError); a ZodError reaching here is a server-side
+    // parse that failed — a bug to log and answer 500, not the client's fault.
+    const internal = !isDomainError(err) || err instanceof ZodError;
+    if (internal) log.error({ event: 'http.unhandled', method: c.req.method, route: routeOf(c), err: String(err), stack: (err as Error).stack }, 'unhandled error');
+    const e = internal ? toAppError(null) : toAppError(err);
     return c.json(errorBody(e), ERROR_STATUS[e.code]);
   });
 }
