@@ -7,7 +7,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../protocol/keys.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
 import { openDatabase, type Db } from '../db.ts';
-import { CHECKPOINT_SCHEMA_SQL, CheckpointStore, checkpointSignedBytes, keySigner, signCheckpoint, verifyCheckpoint, type CheckpointSigner } from './checkpoint.ts';
+import { CHECKPOINT_ANCHOR_SQL, CHECKPOINT_SCHEMA_SQL, CheckpointStore, checkpointSignedBytes, keySigner, signCheckpoint, verifyCheckpoint, type CheckpointSigner } from './checkpoint.ts';
 import { AUDIT_SCHEMA_SQL, AuditLog } from './log.ts';
 import { dropGuards, FakeClock, rewriteFrom } from './testing.ts';
 
@@ -32,6 +32,7 @@ describe('audit checkpoints', () => {
     db = openDatabase(join(dir, `cp-${n++}.db`), [
       { version: 1, name: 'audit', sql: AUDIT_SCHEMA_SQL },
       { version: 2, name: 'checkpoints', sql: CHECKPOINT_SCHEMA_SQL },
+      { version: 3, name: 'checkpoint anchors', sql: CHECKPOINT_ANCHOR_SQL },
     ]);
     kp = generateSigningKeyPair();
     signer = keySigner('county-410602', kp.secretKey);

@@ -3,11 +3,13 @@ import type { Command } from 'commander';
 import { createWriteStream } from 'node:fs';
 import { userInfo } from 'node:os';
 import { finished } from 'node:stream/promises';
+import { decodePublicKey } from '../../protocol/keys.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
 import { printJson } from '../cli-support.ts';
 import { systemClock } from '../clock.ts';
 import type { Db } from '../db.ts';
 import { EXPORT_FORMATS, type ExportFormat } from './format.ts';
+import { dataDirAuditContext } from './keyring.ts';
 import { AuditLog } from './log.ts';
 
 /** ISO 8601 date or date-time; a bare date (2024-05-01) means 00:00 China Standard Time (UTC+8). */
@@ -22,13 +24,25 @@ export function registerAuditCommands(cmd: Command, openDb: (dir: string) => Db)
 
   audit
     .command('verify')
-    .description('校验审计哈希链，损坏时以状态码 1 退出并给出首个损坏序号 / verify the hash chain; exits 1 with the first broken seq')
+    .description(
+      '校验审计哈希链及全部签名（清理锚点、清理记录、封记），用数据目录中的本节点公钥与政策保存期；损坏时以状态码 1 退出并给出首个损坏序号 / ' +
+        "verify the hash chain and every signature (purge anchor, purge records, seal) with the node's public key and the policy's retention from the data directory; exits 1 with the first broken seq",
+    )
     .requiredOption('-d, --dir <dir>', '数据目录 / data directory')
+    .option('--public-key <key>', '另认可的签名公钥（base64，可多次；如轮换前更早的密钥）/ another accepted signing public key (base64, repeatable; e.g. a key older than the previous one)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .action(async (o) => {
       await loadSodium();
+      const extra = (o.publicKey as string[]).map((k) => {
+        try {
+          return decodePublicKey(k);
+        } catch {
+          throw new Error(`--public-key 不是有效的 Ed25519 公钥 / --public-key is not a valid Ed25519 public key: ${k}`);
+        }
+      });
+      const context = dataDirAuditContext(o.dir);
       const db = openDb(o.dir);
       try {
-        const result = new AuditLog(db, systemClock).verify();
+        const result = new AuditLog(db, systemClock).verify({ publicKeys: [...context.keys, ...extra], ...(context.retentionDays ? { retentionDays: context.retentionDays } : {}) });
         printJson(result);
         if (!result.ok) {
           console.error(`审计链损坏 / audit chain broken: ${result.message['zh-CN']} / ${result.message.en}`);

@@ -1,13 +1,14 @@
 /**
  * @module Periodic audit duties: purge records past the policy's retention (exported to an archive
- * file first) and hand a signed checkpoint of the chain head to whoever sends it to the hub.
+ * file first; the purge is signed) and seal the chain head: a signed checkpoint kept locally (so an
+ * emptied or shortened log fails `audit verify`) and handed to whoever sends it to the hub.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { fileArchiver } from './archive.ts';
-import { signCheckpoint, type AuditCheckpoint, type CheckpointSigner } from './checkpoint.ts';
+import type { AuditCheckpoint, CheckpointSigner } from './checkpoint.ts';
 import type { AuditLog } from './log.ts';
 
 export interface AuditMaintenanceDeps {
@@ -17,7 +18,7 @@ export interface AuditMaintenanceDeps {
   clock: Clock;
   log: Logger;
   signer: CheckpointSigner;
-  /** Called with a new checkpoint whenever the head moved since the last one. */
+  /** Called with a new checkpoint whenever the head moved since the last one, in the transaction that seals it. */
   onCheckpoint?: (cp: AuditCheckpoint) => void;
   checkpointMs: number;
 }
@@ -25,11 +26,14 @@ export interface AuditMaintenanceDeps {
 export function startAuditMaintenance(d: AuditMaintenanceDeps): { checkpointNow: () => void; stop: () => void } {
   let lastSeq = -1;
   const checkpointNow = () => {
-    if (!d.onCheckpoint) return;
     const head = d.audit.head();
     if (head.seq === lastSeq) return;
-    d.onCheckpoint(signCheckpoint(head, d.signer, d.clock.now()));
-    lastSeq = head.seq;
+    try {
+      d.audit.seal(d.onCheckpoint, d.signer);
+      lastSeq = head.seq;
+    } catch (err) {
+      d.log.error({ event: 'audit.seal_failed', err: String(err) }, 'audit checkpoint failed');
+    }
   };
   const purge = () => {
     try {
@@ -42,6 +46,8 @@ export function startAuditMaintenance(d: AuditMaintenanceDeps): { checkpointNow:
     }
   };
   purge();
+  // Without a recipient (the hub's own log) nothing else seals at start-up.
+  if (!d.onCheckpoint) checkpointNow();
   const purgeTimer = setInterval(purge, 24 * 3_600_000);
   const cpTimer = setInterval(checkpointNow, d.checkpointMs);
   purgeTimer.unref();

@@ -34,7 +34,8 @@ describe('AuditLog.purge', () => {
     db?.close();
     db = openDatabase(join(dir, `purge-${n++}.db`), [{ version: 1, name: 'audit', sql: AUDIT_SCHEMA_SQL }]);
     clock = new FakeClock(T0);
-    log = new AuditLog(db, clock);
+    // Purges are signed with the node's key (issue 10): without a signer they are refused.
+    log = new AuditLog(db, clock, { signer: keySigner('county-410602', keys().secretKey) });
   });
   after(() => {
     db?.close();
@@ -64,14 +65,15 @@ describe('AuditLog.purge', () => {
     // Records 1..13 are at day 0..360 < 386; record 14 is at day 390.
     assert.deepEqual(exported.map((r) => r.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
     assert.ok(exported.every((r) => new Date(r.at) < cutoff));
-    assert.deepEqual(result, { purged: 13, firstRetainedSeq: 14 });
+    assert.deepEqual({ ...result, statement: undefined }, { purged: 13, firstRetainedSeq: 14, statement: undefined });
+    assert.deepEqual([result.statement?.fromSeq, result.statement?.toSeq, result.statement?.toPrevHash, result.statement?.retentionDays], [1, 14, exported[12]!.hash, 184]);
     const v = log.verify();
     assert.ok(v.ok, JSON.stringify(v));
     assert.equal(v.count, 8, '7 retained + the audit.purge record');
     const purgeRecord = log.search({ action: 'audit.purge', limit: 1 }).records[0]!;
     assert.equal(purgeRecord.seq, 21);
     assert.equal(purgeRecord.prevHash, headBefore.hash);
-    assert.deepEqual(purgeRecord.detail, { before: cutoff.toISOString(), purged: 13, firstRetainedSeq: 14, lastPurgedHash: exported[12]!.hash });
+    assert.deepEqual(purgeRecord.detail, { before: cutoff.toISOString(), purged: 13, firstRetainedSeq: 14, lastPurgedHash: exported[12]!.hash, statement: result.statement });
     assert.equal((db.prepare('SELECT MIN(seq) AS s FROM audit_log').get() as { s: number }).s, 14);
   });
 
@@ -87,16 +89,16 @@ describe('AuditLog.purge', () => {
     log.purge(new Date(T0.getTime() + 100 * DAY), () => {});
     assert.ok(log.verify().ok);
     const r = log.purge(new Date(T0.getTime() + 200 * DAY), () => {});
-    assert.deepEqual(r, { purged: 3, firstRetainedSeq: 8 });
+    assert.deepEqual({ purged: r.purged, firstRetainedSeq: r.firstRetainedSeq, from: r.statement?.fromSeq }, { purged: 3, firstRetainedSeq: 8, from: 5 });
     assert.deepEqual(pick(log.verify()), { ok: true, count: 15, head: log.head(), guardsIntact: true });
     assert.equal((db.prepare('SELECT purged_count FROM audit_meta').get() as { purged_count: number }).purged_count, 7);
   });
 
   it('purging everything leaves the anchor as the head, and the next append chains from it', () => {
-    fill(3);
-    clock.advance(DAY);
+    fill(3); // days 0, 30, 60
+    clock.advance(200 * DAY); // day 260: a cutoff after day 60 is past the 184-day floor
     const last = log.head();
-    log.purge(new Date(clock.now().getTime() + DAY), () => {});
+    log.purge(new Date(clock.now().getTime() - 184 * DAY), () => {});
     // The audit.purge record itself was written after the cutoff's "now"; everything before it is gone.
     const [purge] = log.search({ limit: 10 }).records;
     assert.equal(purge?.seq, 4);
@@ -117,6 +119,7 @@ describe('AuditLog.purge', () => {
 
   it('an exporter that throws aborts the purge: nothing is deleted', () => {
     fill(10);
+    clock.advance(100 * DAY);
     assert.throws(() => log.purge(new Date(T0.getTime() + 100 * DAY), () => {
       throw new Error('disk full');
     }), /disk full/);
@@ -131,10 +134,10 @@ describe('AuditLog.purge', () => {
     db.transaction(() => {
       for (let i = 1; i <= 2500; i++) log.append(event(i));
     })();
-    clock.advance(DAY);
+    clock.advance(185 * DAY);
     const sizes: number[] = [];
     let last = 0;
-    log.purge(clock.now(), (batch) => {
+    log.purge(new Date(clock.now().getTime() - 184 * DAY), (batch) => {
       sizes.push(batch.length);
       for (const r of batch) assert.equal(r.seq, ++last);
     });
@@ -144,6 +147,7 @@ describe('AuditLog.purge', () => {
 
   it('the file archiver writes a durable, re-verifiable NDJSON file before the delete', () => {
     fill(10);
+    clock.advance(200 * DAY);
     const file = join(dir, `archive-${n}.ndjson`);
     log.purge(new Date(T0.getTime() + 100 * DAY), fileArchiver(file, 'ndjson'));
     log.purge(new Date(T0.getTime() + 200 * DAY), fileArchiver(file, 'ndjson'));
@@ -188,17 +192,18 @@ describe('AuditLog.purge', () => {
     });
   });
 
-  it('with a signer, the anchor carries a signed checkpoint; forging the anchor breaks it', () => {
+  it('with a signer, the anchor carries a signed purge record; forging the anchor breaks it', () => {
     const kp = keys();
     log = new AuditLog(db, clock, { signer: keySigner('county-410602', kp.secretKey) });
     fill(20);
     const r = log.purgeExpired(loadPolicy('jiyuan'), () => {});
-    assert.equal(r.checkpoint?.seq, 13);
-    assert.equal(r.checkpoint?.nodeId, 'county-410602');
+    assert.equal(r.statement?.toSeq, 14);
+    assert.equal(r.statement?.nodeId, 'county-410602');
     assert.ok(log.verify({ publicKey: kp.publicKey }).ok);
-    assert.deepEqual(pick(log.verify({ publicKey: keys().publicKey })), { firstBrokenSeq: 14, reason: 'anchor-mismatch' });
+    // Checked with another key, the purge record's signature does not hold (issue 10: verify checks it with the node's key).
+    assert.deepEqual(pick(log.verify({ publicKey: keys().publicKey })), { firstBrokenSeq: 21, reason: 'signature-invalid' }, 'the audit.purge record at 21 carries it');
     dropGuards(db);
-    // Delete the first retained row too and move the anchor past it with its true prev hash: only the signed checkpoint catches it.
+    // Delete the first retained row too and move the anchor past it with its true prev hash: only the signed purge record catches it.
     const h14 = (db.prepare('SELECT hash FROM audit_log WHERE seq = 14').get() as { hash: Uint8Array }).hash;
     db.prepare('DELETE FROM audit_log WHERE seq = 14').run();
     db.prepare('UPDATE audit_meta SET first_seq = 15, first_prev_hash = ?').run(h14);

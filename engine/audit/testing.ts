@@ -1,7 +1,7 @@
 /** @module Helpers for the audit tests: a hand-moved clock and what an attacker with the database file does. */
-import type { Db } from '../db.ts';
+import type { Db, Migration } from '../db.ts';
 import { hashRecord } from './chain.ts';
-import { AUDIT_TRIGGERS, type VerifyResult } from './log.ts';
+import { AUDIT_SCHEMA_SQL, AUDIT_SEAL_MIGRATION_NAME, AUDIT_SEAL_SQL, AUDIT_SEAL_TRIGGERS, AUDIT_TRIGGERS, type VerifyResult } from './log.ts';
 import { rowFields, type AuditRow } from './row.ts';
 
 /** A clock the test moves by hand. */
@@ -15,9 +15,15 @@ export class FakeClock {
   }
 }
 
+/** The audit tables as node and hub have them: the log, then the seal (a later migration there). */
+export const AUDIT_TEST_MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'audit', sql: AUDIT_SCHEMA_SQL },
+  { version: 2, name: AUDIT_SEAL_MIGRATION_NAME, sql: AUDIT_SEAL_SQL },
+];
+
 /** Drop the append-only triggers, as an attacker with write access to the file would first. */
 export function dropGuards(db: Db): void {
-  for (const t of AUDIT_TRIGGERS) db.exec(`DROP TRIGGER IF EXISTS ${t}`);
+  for (const t of [...AUDIT_TRIGGERS, ...AUDIT_SEAL_TRIGGERS]) db.exec(`DROP TRIGGER IF EXISTS ${t}`);
 }
 
 /** The break position and reason of a verify result, or the whole result if it passed (so a failing assert shows it). */

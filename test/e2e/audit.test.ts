@@ -14,6 +14,9 @@ import { encodeEnvelope } from '../../protocol/envelope.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
 import { upSubject } from '../../protocol/subjects.ts';
 import { readKeyFile } from '../../engine/identity.ts';
+import { AUDIT_SEAL_TRIGGERS, AUDIT_TRIGGERS } from '../../engine/audit/log.ts';
+import { openDatabase } from '../../engine/db.ts';
+import { NODE_MIGRATIONS } from '../../node/storage/migrations.ts';
 import { api, Cluster, deptOf, MUNI, waitFor } from '../helpers/cluster.ts';
 import { sampleFor } from '../helpers/entries.ts';
 
@@ -77,5 +80,31 @@ describe('audit log', () => {
     assert.equal(c.hub!.checkpoints.latest(nodeId)?.hash, head.hash, 'the vouched-for head stays');
     const hubAudit = c.hub!.audit.search({ action: 'wire.rejected' });
     assert.ok(hubAudit.records.some((r) => r.actor === nodeId));
+  });
+
+  it('a node whose oldest audit rows were deleted behind a faked anchor is refused at its next checkpoint and fails verify (issue 10)', async () => {
+    const node = c.node(A);
+    const a = node.running!;
+    const nodeId = `county-${A}`;
+    a.checkpointAudit();
+    await waitFor('checkpoint at the hub', () => c.hub!.checkpoints.latest(nodeId)?.seq === a.audit.head().seq);
+    assert.equal(c.hub!.checkpoints.latest(nodeId)?.firstSeq, 1, 'the checkpoint names the purge anchor (none yet)');
+    // Whoever holds the database file: drop the guards, delete the oldest rows, write an anchor that chains.
+    const db = openDatabase(join(node.dir, 'jilian.db'), NODE_MIGRATIONS);
+    for (const t of [...AUDIT_TRIGGERS, ...AUDIT_SEAL_TRIGGERS]) db.exec(`DROP TRIGGER IF EXISTS ${t}`);
+    const h3 = (db.prepare('SELECT hash FROM audit_log WHERE seq = 3').get() as { hash: Uint8Array }).hash;
+    db.prepare('DELETE FROM audit_log WHERE seq <= 3').run();
+    db.prepare('INSERT INTO audit_meta VALUES (1, 4, ?, 3, ?, ?, NULL)').run(h3, new Date().toISOString(), new Date().toISOString());
+    db.close();
+    const auditor = c.token(A, 'auditor');
+    const local = await api(a.url, auditor, 'GET', '/api/v1/audit/verify');
+    assert.equal(local.body.ok, false);
+    assert.equal(local.body.reason, 'anchor-unsigned');
+    await api(a.url, auditor, 'GET', '/api/v1/audit?limit=1'); // an audited search: the head moves on, so a checkpoint goes out
+    a.checkpointAudit();
+    await waitFor('moved anchor refused', () =>
+      c.hub!.rejections.recent(50).some((r) => r.code === 'AUDIT_HISTORY_REWRITTEN' && r.sender === nodeId && /without a signed purge record/.test(r.message)),
+    );
+    assert.equal(c.hub!.checkpoints.latest(nodeId)?.firstSeq, 1, 'the hub keeps the anchor it was shown before');
   });
 });
