@@ -117,8 +117,10 @@ describe('front-end importer', () => {
     await run(db, rowsOf(people(0, 5)));
     const before = versions(db);
     const del = (i: number): SourceRow => ({ rowNumber: 0, record: [citizenIdFor(i)], delete: true });
-    const s = await run(db, rowsOf([del(1), del(3), del(1), { rowNumber: 0, record: [citizenIdFor(99)], delete: true }, { rowNumber: 0, record: ['123'], delete: true }]));
-    assert.deepEqual([s.deleted, s.unchanged, s.rejected], [2, 1, 2]);
+    const s = await run(db, rowsOf([del(1), del(3), { rowNumber: 0, record: [citizenIdFor(99)], delete: true }, { rowNumber: 0, record: ['123'], delete: true }]));
+    assert.deepEqual([s.deleted, s.unchanged, s.rejected], [2, 0, 2]);
+    const again = await run(db, rowsOf([del(1)]));
+    assert.deepEqual([again.deleted, again.unchanged, again.rejected], [0, 1, 0]);
     const tomb = table(db).find((r) => r.id_no === citizenIdFor(1))!;
     assert.equal(tomb._deleted, 1);
     assert.equal(tomb.name, null, 'a tombstone keeps only its key');
@@ -134,14 +136,72 @@ describe('front-end importer', () => {
     db.close();
   });
 
-  it('a later duplicate key in the same file updates the earlier row', async () => {
+  it('a key twice in one import: the first row is kept, the later one is a reject naming both rows, across batches', async () => {
     const db = fresh();
-    const again = personValues(0);
-    again[1] = '改名';
-    const s = await run(db, rowsOf([...people(0, 3), again]));
-    assert.deepEqual([s.inserted, s.updated], [3, 1]);
-    assert.equal(table(db).find((r) => r.id_no === citizenIdFor(0))!.name, '改名');
+    const rename = (i: number, name: string) => Object.assign(personValues(i), { 1: name });
+    // Rows 2..11 are people 0..9; then (row 12) person 0 renamed, in the second batch of 7; (row 13) person 9
+    // again, identical; (row 14) a delete of person 3; (row 15) person 20 with a bad age, then (row 16)
+    // person 20 valid: a rejected row does not claim its key.
+    const bad20 = Object.assign(personValues(20), { 4: 'old' });
+    const records: (string[] | SourceRow)[] = [...people(0, 10), rename(0, '改名'), personValues(9), { rowNumber: 14, record: [citizenIdFor(3)], delete: true }, bad20, personValues(20)];
+    const rejectsPath = join(dir, 'dups.csv');
+    const s = await run(db, rowsOf(records), { rejectsPath });
+    assert.deepEqual([s.read, s.inserted, s.updated, s.unchanged, s.deleted, s.rejected], [15, 11, 0, 0, 0, 4]);
+    const byId = new Map(table(db).map((r) => [r.id_no as string, r]));
+    assert.equal(byId.get(citizenIdFor(0))!.name, personValues(0)[1], 'the first occurrence is kept');
+    assert.equal(byId.get(citizenIdFor(3))!._deleted, 0, 'a duplicate delete is refused too');
+    const lines = readFileSync(rejectsPath, 'utf8').trim().split('\n').slice(1);
+    assert.deepEqual(lines.map((l) => l.split(',').slice(0, 2).join(',')), ['12,id_no', '13,id_no', '14,id_no', '15,age']);
+    assert.equal(lines[0], '12,id_no,主键与第 2 行重复：保留第 2 行，本行未导入,duplicate key: same as row 2 (row 2 is kept; this row is not imported)');
+    assert.match(lines[1]!, /第 11 行.*same as row 11/);
+    assert.match(lines[2]!, /第 5 行.*same as row 5/);
     db.close();
+  });
+
+  it('re-running a file with a duplicate key changes nothing: unchanged, same versions, the duplicate refused again', async () => {
+    const db = fresh();
+    const records = [...people(0, 10), Object.assign(personValues(4), { 1: '另一个名字' })];
+    const first = await run(db, rowsOf(records));
+    assert.deepEqual([first.inserted, first.updated, first.rejected], [10, 0, 1]);
+    const before = versions(db);
+    const counter = db.prepare('SELECT value FROM frontend_versions').pluck().get();
+    const again = await run(db, rowsOf(records));
+    assert.deepEqual([again.inserted, again.updated, again.unchanged, again.rejected], [0, 0, 10, 1]);
+    assert.deepEqual(versions(db), before);
+    assert.equal(db.prepare('SELECT value FROM frontend_versions').pluck().get(), counter);
+    db.close();
+  });
+
+  it('duplicates are found across a resume: the keys of committed batches are kept with the import, and dropped when it finishes', async () => {
+    // 20 people, then people 1 and 15 again: the interrupted run commits rows of two batches (14) and the
+    // 3 read before the fault; the resumed run meets the duplicates.
+    const all = [...people(0, 20), Object.assign(personValues(1), { 1: '重复一' }), Object.assign(personValues(15), { 1: '重复二' })];
+    const rows: SourceRow[] = all.map((r, i) => ({ rowNumber: i + 2, record: r }));
+    async function* failing(): AsyncGenerator<SourceRow> {
+      for (const [i, r] of rows.entries()) {
+        if (i === 17) throw new Error('disk went away');
+        yield r;
+      }
+    }
+    const keyBatches = (d: Db) => d.prepare("SELECT COUNT(*) FROM frontend_import_keys WHERE import_id = 'dup-resume'").pluck().get();
+    const db = fresh();
+    await assert.rejects(run(db, failing(), { importId: 'dup-resume' }), /disk went away/);
+    assert.equal(keyBatches(db), 3, 'the keys of the three committed batches survive the failure');
+    const resumed = await run(db, rowsOf(rows), { importId: 'dup-resume' });
+    assert.equal(resumed.resumedFrom, 17);
+    assert.equal(keyBatches(db), 0, 'and are dropped when the import finishes');
+    const db2 = fresh();
+    const straight = await run(db2, rowsOf(rows), { importId: 'dup-straight' });
+    assert.deepEqual([straight.inserted, straight.updated, straight.rejected], [20, 0, 2]);
+    const strip = (s: typeof resumed) => ({ ...s, importId: '', resumedFrom: 0, batches: 0, schema: '' });
+    assert.deepEqual(strip(resumed), strip(straight));
+    const content = (d: Db) => table(d).map(({ _version, _updated_at, ...rest }) => rest);
+    assert.deepEqual(content(db), content(db2));
+    const rejects = (d: Db, id: string) => d.prepare('SELECT row_number, column_code, reason_en FROM frontend_import_rejects WHERE import_id = ? ORDER BY id').all(id);
+    assert.deepEqual(rejects(db, 'dup-resume'), rejects(db2, 'dup-straight'));
+    assert.deepEqual((rejects(db, 'dup-resume') as { row_number: number }[]).map((r) => r.row_number), [22, 23]);
+    db.close();
+    db2.close();
   });
 
   it('an interrupted import resumes after its last committed batch and ends as an uninterrupted one', async () => {
@@ -223,9 +283,10 @@ describe('front-end importer', () => {
 
   it('imports NDJSON with deletes through a file, and resumes an interrupted file import by its hash', async () => {
     const db = fresh();
+    await run(db, rowsOf(people(6, 7)));
     const file = join(dir, 'people.ndjson');
     const lines = people(0, 6).map((v) => JSON.stringify(Object.fromEntries(PERSON_ITEMS.map((it, i) => [it.code, v[i]]))));
-    lines.push(JSON.stringify({ _delete: true, 公民身份号码: citizenIdFor(2) }));
+    lines.push(JSON.stringify({ _delete: true, 公民身份号码: citizenIdFor(6) }));
     writeFileSync(file, lines.join('\n') + '\n');
     const s = await importFile(db, fixedClock(), { entryId: ENTRY, items: PERSON_ITEMS, file });
     assert.deepEqual([s.inserted, s.deleted, s.rejected], [6, 1, 0]);

@@ -7,9 +7,14 @@
  * with exactly the result of an uninterrupted run.
  *
  * Re-import is an idempotent upsert: a row is written only when a value differs (or it was a tombstone),
- * and only then gets a new `_version`. Deletes are explicit and leave tombstones. Insert and update are two
- * statements (INSERT … ON CONFLICT DO NOTHING, then a conditional UPDATE) rather than one UPSERT because the
- * summary must tell inserted from updated rows, which an UPSERT does not report; a fresh row costs one.
+ * and only then gets a new `_version`; an identical re-run counts every row "unchanged" and writes none.
+ * A key may occur once per import: the first good record with a key (upsert or delete) is applied, every
+ * later one is a reject naming the first row (import-keys.ts), across batches and resumes, so the result
+ * never depends on which of two conflicting rows came last, and re-running a file with a repeated key
+ * does not flip the row between its two versions. Deletes are explicit and leave tombstones. Insert and
+ * update are two statements (INSERT … ON CONFLICT DO NOTHING, then a conditional UPDATE) rather than one
+ * UPSERT because the summary must tell inserted from updated rows, which an UPSERT does not report; a
+ * fresh row costs one.
  */
 import type { AuditLog } from '../../engine/audit/log.ts';
 import type { Clock } from '../../engine/clock.ts';
@@ -20,6 +25,7 @@ import type { PreparedSource } from './parallel-source.ts';
 import { compileValidator, type CellProblem, type FrontendItem, type RowValidator, type SqlValue } from './row-validator.ts';
 import type { SourceRow } from './readers/source.ts';
 import { ensureTable, type EnsureResult } from './table-schema.ts';
+import { ImportKeys } from './import-keys.ts';
 import { TableWriter } from './table-writer.ts';
 import { relaxCheckpoints } from './checkpoints.ts';
 import { writeRejectsReport } from './rejects-report.ts';
@@ -101,6 +107,15 @@ const ZERO: ImportCounts = { read: 0, inserted: 0, updated: 0, unchanged: 0, del
 
 const NO_SUCH_ROW: Omit<CellProblem, 'column'> = { reasonZh: '要删除的记录不存在', reasonEn: 'no row with this key to delete' };
 
+/** A later record with a key an earlier record of the same import already used (that one is kept). */
+export function duplicateKeyProblem(column: string, firstRow: number): CellProblem {
+  return {
+    column,
+    reasonZh: `主键与第 ${firstRow} 行重复：保留第 ${firstRow} 行，本行未导入`,
+    reasonEn: `duplicate key: same as row ${firstRow} (row ${firstRow} is kept; this row is not imported)`,
+  };
+}
+
 export class FrontendImporter {
   private readonly getVersion;
   private readonly setVersion;
@@ -149,15 +164,22 @@ export class FrontendImporter {
     const table = ensured.table;
     const { counts, resumedFrom } = this.begin(o);
     const writer = new TableWriter(this.db, table);
+    const keys = new ImportKeys(this.db, o.importId, writer.keys.length);
     const validator = compileValidator(table.items);
-    const apply = this.batchTransaction(o.importId, writer);
+    const apply = this.batchTransaction(o.importId, writer, keys);
 
     let pending: PreparedBatch[] = [];
     let pendingRows = 0;
     let state = counts;
     const commit = (): void => {
       if (pendingRows === 0) return;
-      state = apply.immediate(pending, state);
+      try {
+        state = apply.immediate(pending, state);
+      } catch (err) {
+        keys.abort();
+        throw err;
+      }
+      keys.committed();
       pending = [];
       pendingRows = 0;
     };
@@ -201,6 +223,7 @@ export class FrontendImporter {
     }
     this.db.transaction(() => {
       this.finish.run(this.clock.now().toISOString(), JSON.stringify(state), o.importId);
+      keys.forget();
       this.audit?.append({
         actor: o.actor?.name ?? 'system',
         actorRole: o.actor?.role ?? 'system',
@@ -240,7 +263,7 @@ export class FrontendImporter {
    * One batch in one transaction: rows, rejects, the version counter and the import's progress row
    * together. Returns the new counts (the caller's copy is only replaced after the commit).
    */
-  private batchTransaction(importId: string, w: TableWriter) {
+  private batchTransaction(importId: string, w: TableWriter, seen: ImportKeys) {
     const n = w.n;
     const values: SqlValue[] = new Array(n + 2);
     const upd: SqlValue[] = new Array(n + 2 + w.keys.length + w.others.length);
@@ -263,20 +286,29 @@ export class FrontendImporter {
             reject(b.rowNumber(i), b.problems(i));
             continue;
           }
+          for (let k = 0; k < w.keys.length; k++) keyVals[k] = values[w.keys[k]!]!;
+          const firstRow = seen.set.find(keyVals);
+          if (firstRow !== undefined) {
+            reject(b.rowNumber(i), [duplicateKeyProblem(keyColumns, firstRow)]);
+            continue;
+          }
           if (kind === KIND_DELETE) {
             del[0] = version + 1;
             del[1] = now;
-            for (let k = 0; k < w.keys.length; k++) keyVals[k] = del[2 + k] = values[w.keys[k]!]!;
+            for (let k = 0; k < w.keys.length; k++) del[2 + k] = keyVals[k]!;
             if (w.remove.run(del).changes === 1) {
               version++;
               c.deleted++;
+              seen.set.add(b.rowNumber(i));
             } else if (w.exists.get(keyVals) !== undefined) {
               c.unchanged++; // already a tombstone: deleting again changes nothing
+              seen.set.add(b.rowNumber(i));
             } else {
-              reject(b.rowNumber(i), [{ column: keyColumns, ...NO_SUCH_ROW }]);
+              reject(b.rowNumber(i), [{ column: keyColumns, ...NO_SUCH_ROW }]); // a refused delete does not use up its key
             }
             continue;
           }
+          seen.set.add(b.rowNumber(i));
           values[n] = version + 1;
           values[n + 1] = now;
           if (w.insert.run(values).changes === 1) {
@@ -298,6 +330,7 @@ export class FrontendImporter {
         }
       }
       c.batches++;
+      seen.persist();
       this.setVersion.run(version);
       this.progress.run(c.read, JSON.stringify(c), importId);
       return c;

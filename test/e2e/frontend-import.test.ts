@@ -1,11 +1,12 @@
 /**
  * Front-end repository imports at scale (issue 4): a 1,000,000-row CSV with 1% bad rows, re-imported;
- * and kill -9 in the middle of an import, then a rerun, compared with an uninterrupted import.
+ * and kill -9 in the middle of an import, then a rerun, compared with an uninterrupted import (keys repeated
+ * after the kill are still refused as duplicates of rows committed before it).
  * Correctness only: speed and memory are benchmark figures (scripts/bench/frontend.ts).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -16,7 +17,7 @@ import { systemClock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/db.ts';
 import { importFile } from '../../node/frontend/import-file.ts';
 import { frontendTableName } from '../../node/frontend/table-schema.ts';
-import { badKind, citizenIdFor, openFrontendDb, PERSON_ITEMS, writePersonCsv } from '../helpers/frontend.ts';
+import { badKind, citizenIdFor, openFrontendDb, PERSON_ITEMS, personValues, writePersonCsv } from '../helpers/frontend.ts';
 
 const ENTRY = '410602-01950000-0000-7000-8000-00000000e2e0'; // as test/helpers/run-import.ts
 const TABLE = frontendTableName(ENTRY);
@@ -81,6 +82,9 @@ describe('front-end import at scale', () => {
     const every = 97;
     const file = join(dir, 'crash.csv');
     await writePersonCsv(file, rows, { badEvery: every });
+    // Three keys again at the end, after the kill: found as duplicates of rows committed before it.
+    const dups = [0, 1, 5];
+    appendFileSync(file, dups.map((i) => Object.assign(personValues(i), { 1: `重复${i}` }).join(',') + '\n').join(''));
     const dbFile = join(dir, 'crash.db');
     openFrontendDb(dbFile).close(); // schema in place, so the poller can open it read-only at once
 
@@ -141,6 +145,9 @@ describe('front-end import at scale', () => {
     assert.deepEqual(a, b, 'same rows, same values, same versions');
     const rejects = (d: Db) => d.prepare('SELECT row_number, column_code, reason_en FROM frontend_import_rejects ORDER BY row_number, id').raw().all();
     assert.deepEqual(rejects(crashed), rejects(fresh));
+    const dupRejects = crashed.prepare("SELECT row_number, reason_en FROM frontend_import_rejects WHERE reason_en LIKE 'duplicate key%' ORDER BY row_number").raw().all();
+    assert.deepEqual(dupRejects, dups.map((i, k) => [rows + 2 + k, `duplicate key: same as row ${i + 2} (row ${i + 2} is kept; this row is not imported)`]));
+    assert.equal(crashed.prepare(`SELECT name FROM "${TABLE}" WHERE id_no = ?`).pluck().get(citizenIdFor(0)), personValues(0)[1], 'the first occurrence is kept');
     crashed.close();
     fresh.close();
   });

@@ -2,7 +2,8 @@
  * Packages from a front-end table, end to end: `jilian node package` (a real CLI process) asks the
  * running node for a package; the first is a snapshot, later ones deltas carrying exactly the changed
  * rows and deletes; nothing changed → nothing sent; a change of the entry's data items → a snapshot
- * again; a realtime entry is packaged by the schedule without anyone asking.
+ * again; a realtime entry is packaged by the schedule without anyone asking; a key twice in one upload
+ * is a reject and re-uploading the same file changes nothing, so nothing is packaged.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -155,6 +156,44 @@ describe('packages from a front-end table', () => {
     const { rows } = await hubRows(stored.id);
     assert.equal(rows.length, 2);
     assert.ok(a.running!.audit.search({ action: 'data.provide' }).records.some((x) => x.resource === id && x.actorRole === 'scheduler'));
+  });
+
+  it('a key twice in one upload is a reject naming both rows; uploading the same file again changes nothing and packages nothing', async () => {
+    const a = c.node(A);
+    const entry = await api(a.running!.url, a.token, 'POST', '/api/v1/catalog/entries', sampleFor(deptOf(A), 1, { name: '去重测试的法人信息', updateCycle: 'irregular' }));
+    assert.equal(entry.status, 201);
+    const id = entry.body.id as string;
+    // Rows 2..301 are companies 0..299; row 302 repeats company 7 under another name.
+    const body = [HEADER, ...Array.from({ length: 300 }, (_, i) => line(i)), line(7, '重复的公司')].join('\n') + '\n';
+    const upload = async () => {
+      const res = await fetch(`${a.running!.url}/api/v1/frontend/${id}/import`, { method: 'POST', headers: { authorization: `Bearer ${a.token}`, 'content-type': 'text/csv' }, body });
+      assert.equal(res.status, 200, await res.clone().text());
+      const s = (await res.json()) as { inserted: number; updated: number; unchanged: number; rejected: number; rejectsUrl: string };
+      const res2 = await fetch(`${a.running!.url}${s.rejectsUrl}`, { headers: { authorization: `Bearer ${a.token}` } });
+      const report = Buffer.from(await res2.arrayBuffer()).toString('utf8');
+      return { ...s, report };
+    };
+    const first = await upload();
+    assert.deepEqual([first.inserted, first.updated, first.unchanged, first.rejected], [300, 0, 0, 1]);
+    assert.equal(first.report, '\uFEFFrow,column,reason_zh,reason_en\n302,credit_code,主键与第 9 行重复：保留第 9 行，本行未导入,duplicate key: same as row 9 (row 9 is kept; this row is not imported)\n');
+    const table = a.running!.db.prepare('SELECT table_name FROM frontend_tables WHERE entry_id = ?').pluck().get(id) as string;
+    const rows = () => a.running!.db.prepare(`SELECT credit_code, entity_name, _version FROM "${table}" ORDER BY credit_code`).all() as { credit_code: string; entity_name: string; _version: number }[];
+    assert.equal(rows().find((r) => r.credit_code === creditCode(7))!.entity_name, '测试市场主体有限公司第7号', 'the first occurrence is kept');
+    const p1 = await cli(['node', 'package', id, '-d', a.dir]);
+    assert.equal(p1.code, 0, p1.out);
+    assert.match(p1.out, /快照 snapshot/);
+
+    const before = rows();
+    const again = await upload();
+    assert.deepEqual([again.inserted, again.updated, again.unchanged, again.rejected], [0, 0, 300, 1]);
+    assert.match(again.report, /^\uFEFFrow,column,reason_zh,reason_en\n302,credit_code,.*same as row 9/);
+    assert.deepEqual(rows(), before, 'no row got a new version');
+    const sent = () => a.running!.db.prepare('SELECT COUNT(*) FROM packages_sent WHERE resource = ?').pluck().get(id);
+    const n0 = sent();
+    const p2 = await cli(['node', 'package', id, '-d', a.dir]);
+    assert.equal(p2.code, 0, p2.out);
+    assert.match(p2.out, /没有变化.*nothing changed/);
+    assert.equal(sent(), n0);
   });
 
   it('an entry without a front-end table gets a clear CLI error', async () => {
