@@ -27,6 +27,63 @@ export interface ConsumerSpec {
    */
   maxDeliveries?: number;
   onPoison?: (msg: JsMsg, err: unknown) => void;
+  /**
+   * Loops sharing one `FairTurns` handle their messages one at a time, in turn (round-robin), so a
+   * consumer with a deep backlog cannot hold back another whose message just arrived.
+   */
+  turns?: FairTurns;
+}
+
+/**
+ * Round-robin turns between consumer loops ("lanes"). A lane asks for the turn before handling one
+ * message and gives it back after; the next turn goes to the next waiting lane after the one served
+ * last. Turns are handed out from a `setImmediate`, so messages that arrived on the socket meanwhile
+ * reach their lane (and it joins the queue) before the next lane is chosen.
+ */
+export class FairTurns {
+  private readonly ring: string[] = [];
+  private readonly waiting = new Map<string, () => void>();
+  private last = -1;
+  private busy = false;
+  private scheduled = false;
+
+  /** Resolves when `lane` may handle one message; call `release()` after. One waiter per lane. */
+  take(lane: string): Promise<void> {
+    if (!this.ring.includes(lane)) this.ring.push(lane);
+    return new Promise<void>((resolve) => {
+      this.waiting.set(lane, resolve);
+      this.schedule();
+    });
+  }
+
+  release(): void {
+    this.busy = false;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.busy || this.scheduled || this.waiting.size === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    if (this.busy || this.waiting.size === 0) return;
+    for (let k = 1; k <= this.ring.length; k++) {
+      const i = (this.last + k) % this.ring.length;
+      const lane = this.ring[i]!;
+      const resolve = this.waiting.get(lane);
+      if (!resolve) continue;
+      this.waiting.delete(lane);
+      this.last = i;
+      this.busy = true;
+      resolve();
+      return;
+    }
+  }
 }
 
 export class ConsumerLoop {
@@ -86,25 +143,37 @@ export class ConsumerLoop {
     // A lost link must end this iteration, so the loop re-binds after reconnect.
     const offConnect = this.link.onConnect(() => void messages.close());
     try {
+      const turns = this.spec.turns;
       for await (const msg of messages) {
         if (this.stopped) break;
+        if (turns) await turns.take(this.spec.durable);
         try {
-          await this.spec.handle(msg);
-          msg.ack();
-        } catch (err) {
-          if (msg.info.deliveryCount >= (this.spec.maxDeliveries ?? 10)) {
-            this.log.error({ event: 'consumer.poison', durable: this.spec.durable, subject: msg.subject, deliveries: msg.info.deliveryCount, err: String(err) }, 'giving up on message');
-            this.spec.onPoison?.(msg, err);
-            msg.ack();
-          } else {
-            this.log.error({ event: 'consumer.handler_failed', durable: this.spec.durable, subject: msg.subject, err: String(err) }, 'handler failed; redelivering');
-            msg.nak(1_000);
-          }
+          // Stopped while waiting for the turn: leave the message to be redelivered.
+          if (this.stopped) break;
+          await this.handleOne(msg);
+        } finally {
+          turns?.release();
         }
       }
     } finally {
       offConnect();
       this.abort = null;
+    }
+  }
+
+  private async handleOne(msg: JsMsg): Promise<void> {
+    try {
+      await this.spec.handle(msg);
+      msg.ack();
+    } catch (err) {
+      if (msg.info.deliveryCount >= (this.spec.maxDeliveries ?? 10)) {
+        this.log.error({ event: 'consumer.poison', durable: this.spec.durable, subject: msg.subject, deliveries: msg.info.deliveryCount, err: String(err) }, 'giving up on message');
+        this.spec.onPoison?.(msg, err);
+        msg.ack();
+      } else {
+        this.log.error({ event: 'consumer.handler_failed', durable: this.spec.durable, subject: msg.subject, err: String(err) }, 'handler failed; redelivering');
+        msg.nak(1_000);
+      }
     }
   }
 }

@@ -102,4 +102,15 @@ describe('Outbox', () => {
     await flushMicrotasks();
     assert.equal(calls, 3);
   });
+
+  it('queuedEntryIds lists the entries queued catalog updates carry, until their rows are removed', () => {
+    assert.deepEqual(outbox.queuedEntryIds(), new Set());
+    const a = outbox.add('jl.410800.up.410802.catalog.update', 'catalog.update', { origin: '410802', updates: [{ entryId: 'e1', update: 'AA' }, { entryId: 'e2', update: 'AA' }] }, T0);
+    outbox.add('jl.410800.up.410802.catalog.update', 'catalog.update', { origin: '410802', updates: [{ entryId: 'e2', update: 'AB' }] }, T0);
+    outbox.add('jl.410800.up.410802.audit.checkpoint', 'audit.checkpoint', { updates: [{ entryId: 'not-an-entry' }] }, T0);
+    outbox.add('jl.410800.up.410802.package.offer', 'package.offer', { header: 'x' }, T0);
+    assert.deepEqual(outbox.queuedEntryIds(), new Set(['e1', 'e2']));
+    outbox.remove(a);
+    assert.deepEqual(outbox.queuedEntryIds(), new Set(['e2']));
+  });
 });

@@ -28,6 +28,7 @@ export class Outbox {
   private readonly page;
   private readonly del;
   private readonly stat;
+  private readonly queuedIds;
   private readonly listeners = new Set<() => void>();
 
   constructor(db: Db) {
@@ -35,6 +36,7 @@ export class Outbox {
     this.page = db.prepare('SELECT seq, subject, type, payload, created_at FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?');
     this.del = db.prepare('DELETE FROM outbox WHERE seq = ?');
     this.stat = db.prepare('SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox');
+    this.queuedIds = db.prepare("SELECT DISTINCT json_extract(u.value, '$.entryId') AS id FROM outbox, json_each(outbox.payload, '$.updates') AS u WHERE outbox.type = ?").pluck();
   }
 
   /** Queue a message; call inside the transaction that makes the change. Returns its seq. */
@@ -57,6 +59,14 @@ export class Outbox {
 
   remove(seq: number): void {
     this.del.run(seq);
+  }
+
+  /**
+   * Entry ids carried by queued rows of `type` whose payload lists `{ entryId, … }` under `updates`
+   * (`catalog.update`): anti-entropy need not queue those entries again while they wait.
+   */
+  queuedEntryIds(type = 'catalog.update'): Set<string> {
+    return new Set((this.queuedIds.all(type) as unknown[]).filter((id): id is string => typeof id === 'string'));
   }
 
   depth(): { depth: number; oldest: string | null } {

@@ -13,6 +13,11 @@ import type { MessageType } from '../protocol/messages.ts';
 export interface PublisherOptions {
   window?: number;
   retryMs?: number;
+  /**
+   * Resolves once publishing makes sense (the hub: its streams exist since the last connect); a
+   * rejection means "not yet": retried after `retryMs` without a warning.
+   */
+  ready?: () => Promise<void>;
 }
 
 export class OutboxPublisher {
@@ -64,6 +69,15 @@ export class OutboxPublisher {
         // Rows may also be queued by another process on the same database (the CLI), so poll too.
         await this.sleep(js ? 1_000 : retryMs);
         continue;
+      }
+      if (this.options.ready) {
+        try {
+          await this.options.ready();
+        } catch (err) {
+          this.log.debug({ event: 'outbox.not_ready', err: String(err) }, 'not publishing yet');
+          await this.sleep(retryMs);
+          continue;
+        }
       }
       const results = await Promise.allSettled(rows.map((row) => this.publishOne(row)));
       let failed = false;

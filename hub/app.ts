@@ -6,7 +6,6 @@ import { PackageReceiver } from './packages/receiver.ts';
 import { CatalogStore } from '../engine/catalog-store.ts';
 import { systemClock, type Clock } from '../engine/clock.ts';
 import { readConfig } from '../engine/config-file.ts';
-import { ConsumerLoop } from '../engine/consumer.ts';
 import { openDatabase, type Db } from '../engine/db.ts';
 import { Identity, readBoxKeyFile, readKeyFile } from '../engine/identity.ts';
 import { encodePublicKey } from '../protocol/keys.ts';
@@ -47,6 +46,7 @@ import { NodeRegistry } from './storage/registry.ts';
 import { RejectionLog } from './sync/rejections.ts';
 import { SyncServer } from './sync/sync-server.ts';
 import { createUpHandler } from './sync/up-handler.ts';
+import { UpConsumers } from './sync/up-consumers.ts';
 
 export interface StartHubOptions {
   clock?: Clock;
@@ -141,17 +141,34 @@ async function wireHub(dir: string, options: StartHubOptions, config: HubConfig,
   const names = streamNames(config.municipality);
   const maxAgeMs = config.streamMaxAgeDays * 86_400_000;
   const link = new NatsLink(config.nats, config.nodeId, log, config.natsSeedFile ? nkeyConnectOptions(readSeedFile(join(dir, config.natsSeedFile))) : undefined);
-  const ensureStreams = async () => {
+  const streamSpecs = [
+    { name: names.up, subjects: upStreamSubjects(config.municipality), maxAgeMs, duplicateWindowMs: 120_000, limits: { maxBytes: config.upStreamMaxBytes, maxMsgsPerSubject: config.upStreamMaxMsgsPerSubject, discard: 'old' as const } },
+    { name: names.down, subjects: downStreamSubjects(config.municipality), maxAgeMs, duplicateWindowMs: 120_000, limits: { maxBytes: config.downStreamMaxBytes, maxMsgsPerSubject: config.downStreamMaxMsgsPerSubject, discard: 'old' as const } },
+    { name: names.pkg, subjects: pkgStreamSubjects(config.municipality), maxAgeMs, duplicateWindowMs: 120_000, perSubjectOne: true, limits: { maxBytes: config.pkgStreamMaxBytes, maxMsgsPerSubject: 1, discard: 'old' as const } },
+  ];
+  const doEnsureStreams = async () => {
     const jsm = link.jsm;
     if (!jsm) return;
-    for (const spec of [
-      { name: names.up, subjects: upStreamSubjects(config.municipality), maxAgeMs, duplicateWindowMs: 120_000 },
-      { name: names.down, subjects: downStreamSubjects(config.municipality), maxAgeMs, duplicateWindowMs: 120_000 },
-      { name: names.pkg, subjects: pkgStreamSubjects(config.municipality), maxAgeMs, duplicateWindowMs: 120_000, perSubjectOne: true },
-    ]) {
-      if (await ensureStream(jsm, spec)) log.info({ event: 'stream.created', stream: spec.name }, 'stream created');
+    for (const spec of streamSpecs) {
+      const created = await ensureStream(jsm, spec, (fields) => log.info({ event: 'stream.updated', stream: spec.name, fields }, 'stream limits updated'));
+      if (created) log.info({ event: 'stream.created', stream: spec.name }, 'stream created');
     }
     await ensureNodeConsumers(jsm);
+    await upConsumers.ensure(jsm);
+  };
+  // One check at a time: the connect listener, the timer and every consumer's re-bind share it (two
+  // at once would both create a missing stream and log it twice).
+  let ensuring: Promise<void> | null = null;
+  const ensureStreams = () => (ensuring ??= doEnsureStreams().finally(() => (ensuring = null)));
+  // Streams checked since the last (re)connect: the publisher waits for it, so nothing is published
+  // before the stream exists (JetStream would answer "no responders", reported as JetStreamNotEnabled).
+  let ready: Promise<void> | null = null;
+  const streamsReady = (): Promise<void> => {
+    if (!link.jsm) return Promise.reject(new Error('NATS not connected'));
+    return (ready ??= ensureStreams().catch((err) => {
+      ready = null;
+      throw err;
+    }));
   };
   /**
    * The hub creates every active node's DOWN consumer (with its county's filter) and deletes revoked
@@ -182,25 +199,24 @@ async function wireHub(dir: string, options: StartHubOptions, config: HubConfig,
   const access = new AccessRouter({ db, sharing, registry, store, packages, identity, hubBoxKeys: encryption, audit, rejections, clock, log, municipality: config.municipality, forwardTimeoutMs: config.accessForwardTimeoutMs, commits });
   const batch = new BatchDistributor({ db, sharing, packages, registry, store, outbox, identity, clock, log, municipality: config.municipality });
   const up = createUpHandler({ db, registry, inbox, catalog, directory, checkpoints, packages, sharing, rejections, clock, municipality: config.municipality });
-  const consumer = new ConsumerLoop(
+  const upConsumers = new UpConsumers({
     link,
-    {
-      stream: names.up,
-      durable: config.nodeId,
-      filterSubjects: upStreamSubjects(config.municipality),
-      handle: up.handle,
-      beforeBind: ensureStreams,
-      onPoison: (msg, err) => rejections.record(new ProtocolError('MESSAGE_UNPROCESSABLE', `gave up after repeated failures: ${String(err)}`), msg.subject, null, clock.now()),
-    },
     log,
-  );
+    municipality: config.municipality,
+    stream: names.up,
+    hubId: config.nodeId,
+    counties: () => registry.list().map((n) => n.county),
+    handle: up.handle,
+    beforeBind: ensureStreams,
+    onPoison: (msg, err) => rejections.record(new ProtocolError('MESSAGE_UNPROCESSABLE', `gave up after repeated failures: ${String(err)}`), msg.subject, null, clock.now()),
+  });
   // Inbox records older than the retention are folded into per-sender floors (engine/inbox.ts).
   const pruneInbox = () => log.info({ event: 'inbox.pruned', rows: inbox.prune(clock.now(), INBOX_RETENTION_DAYS) }, 'inbox pruned');
   pruneInbox();
   const pruneTimer = setInterval(pruneInbox, 6 * 3_600_000);
   pruneTimer.unref();
-  const publisher = new OutboxPublisher(outbox, link, identity, log);
-  const syncServer = new SyncServer({ store, catalog, registry, identity, rejections, clock, log, municipality: config.municipality });
+  const publisher = new OutboxPublisher(outbox, link, identity, log, { ready: streamsReady });
+  const syncServer = new SyncServer({ store, catalog, registry, identity, rejections, clock, log, municipality: config.municipality, upBacklog: (county) => upConsumers.backlog(county) });
 
   link.onConnect(() => {
     if (link.connection) {
@@ -208,7 +224,8 @@ async function wireHub(dir: string, options: StartHubOptions, config: HubConfig,
       access.listen(link.connection);
       batch.listen(link.connection);
     }
-    ensureStreams().catch((err) => log.warn({ event: 'stream.ensure_failed', err: String(err) }, 'could not ensure streams'));
+    ready = null;
+    streamsReady().catch((err) => log.warn({ event: 'stream.ensure_failed', err: String(err) }, 'could not ensure streams'));
   });
   // Enrolments and revocations (API or CLI) reach nats-server's authorization within one check.
   const natsSync =
@@ -226,7 +243,8 @@ async function wireHub(dir: string, options: StartHubOptions, config: HubConfig,
   await syncNats();
   const streamTimer = setInterval(() => {
     void syncNats();
-    ensureStreams().catch((err) => log.warn({ event: 'stream.ensure_failed', err: String(err) }, 'could not ensure streams'));
+    // A check still under way (e.g. hanging on a link that just dropped) reports its own failure once.
+    if (!ensuring) ensureStreams().catch((err) => log.warn({ event: 'stream.ensure_failed', err: String(err) }, 'could not ensure streams'));
   }, config.streamCheckMs);
   streamTimer.unref();
 
@@ -268,7 +286,6 @@ async function wireHub(dir: string, options: StartHubOptions, config: HubConfig,
   const url = http.url;
 
   link.start();
-  consumer.start();
   packages.start();
   publisher.start();
   log.info({ event: 'hub.started', nodeId: config.nodeId, url }, 'municipal hub started');
@@ -305,7 +322,7 @@ async function wireHub(dir: string, options: StartHubOptions, config: HubConfig,
       clearInterval(pruneTimer);
       await http.close();
       syncServer.close();
-      await consumer.stop();
+      await upConsumers.stop();
       await publisher.stop();
       await link.close();
       commits.close();

@@ -30,6 +30,18 @@ export const HubConfig = z
     /** How often the hub checks its streams exist (re-creating a wiped one). */
     streamCheckMs: z.number().int().min(200).default(5_000),
     streamMaxAgeDays: z.number().int().min(1).default(7),
+    /**
+     * Stream size limits (-1 = unlimited). nats-server reserves `max_bytes` in its file store when a
+     * stream is created, so the sum must fit the server's `max_file_store`. Past a limit the oldest
+     * messages go (discard old), per subject first: a county flooding its own UP subjects evicts its
+     * own old messages, not other counties'. What is evicted before it was read is catalog state
+     * anti-entropy repairs, or a package chunk the hub asks for again.
+     */
+    upStreamMaxBytes: z.number().int().min(-1).default(1024 ** 3),
+    upStreamMaxMsgsPerSubject: z.number().int().min(-1).default(200_000),
+    downStreamMaxBytes: z.number().int().min(-1).default(2 * 1024 ** 3),
+    downStreamMaxMsgsPerSubject: z.number().int().min(-1).default(-1),
+    pkgStreamMaxBytes: z.number().int().min(-1).default(-1),
     /** After a node rotates its signing key, its old key is still accepted this long (messages in flight). */
     keyGraceHours: z.number().min(0).default(72),
     maxBodyBytes: z.number().int().min(1024).default(1024 * 1024),

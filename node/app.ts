@@ -227,6 +227,7 @@ async function wireNode(dir: string, options: StartNodeOptions, config: NodeConf
     identity,
     store,
     service,
+    outbox,
     log,
     municipality: config.municipality,
     county: config.county,

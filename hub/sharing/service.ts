@@ -187,14 +187,30 @@ export class SharingService {
     }
   }
 
-  /** `application.decide` from a node (provider's answer, consumer's withdrawal or request for coordination). */
-  decideFromNode(county: string, msg: ApplicationDecide): void {
+  /**
+   * `application.decide` from a node (provider's answer, consumer's withdrawal or request for coordination).
+   * A refusal (e.g. from a county that is no party to the application) is answered to the county,
+   * audited, and returned, so the UP handler records it with the other refused messages.
+   */
+  decideFromNode(county: string, msg: ApplicationDecide): AppError | null {
     const actor: WorkflowActor = { id: msg.actor.id, role: 'dept_operator', county, department: msg.actor.department };
     try {
       this.decide(msg.applicationId, msg.event, actor);
+      return null;
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       this.refuse(county, msg.applicationId, err);
+      const app = this.get(msg.applicationId);
+      this.d.audit.append({
+        actor: actor.id,
+        actorRole: 'dept_operator',
+        department: actor.department,
+        action: 'sharing.decide',
+        resource: app?.resource ?? null,
+        result: err.code === 'WORKFLOW_FORBIDDEN' ? 'denied' : 'rejected',
+        detail: { applicationId: msg.applicationId, county, event: msg.event.type, code: err.code, ...(app ? { state: app.state } : {}) },
+      });
+      return err;
     }
   }
 

@@ -28,7 +28,12 @@ export interface SyncServerDeps {
   clock: Clock;
   log: Logger;
   municipality: string;
+  /** Messages from a county on the UP stream the hub has not applied yet (hub/sync/up-consumers.ts). */
+  upBacklog?: (county: string) => Promise<number>;
 }
+
+/** Error code of a digest answered "not now": the county's own messages are still queued at the hub. */
+export const SYNC_BUSY = 'SYNC_BUSY';
 
 export class SyncServer {
   private sub: Subscription | null = null;
@@ -46,6 +51,10 @@ export class SyncServer {
   }
 
   private onRequest(msg: Msg): void {
+    void this.answer(msg);
+  }
+
+  private async answer(msg: Msg): Promise<void> {
     this.requests++;
     let sender: string | null = null;
     try {
@@ -53,7 +62,10 @@ export class SyncServer {
       sender = env.from;
       const county = this.d.registry.get(env.from)!.node.county;
       if (msg.subject.split('.')[3] !== county) throw new ProtocolError('MESSAGE_WRONG_SUBJECT', `${env.from} (county ${county}) used ${msg.subject}`);
-      if (env.type === 'catalog.sync.digest') this.reply(msg, 'catalog.sync.digest.reply', this.digest(env.payload as SyncDigestRequest));
+      const backlog = env.type === 'catalog.sync.digest' && this.d.upBacklog ? await this.d.upBacklog(county) : 0;
+      // Compared now, every entry still queued here would look lost to the node and be pushed again.
+      if (backlog > 0) this.reply(msg, 'error', { code: SYNC_BUSY, message: `${backlog} messages of county ${county} are not applied yet; compare again later` });
+      else if (env.type === 'catalog.sync.digest') this.reply(msg, 'catalog.sync.digest.reply', this.digest(env.payload as SyncDigestRequest));
       else if (env.type === 'catalog.sync.pull') this.reply(msg, 'catalog.sync.pull.reply', this.pull(env.payload as SyncPullRequest));
       else throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `${env.type} is not a sync request`);
     } catch (err) {

@@ -7,6 +7,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { verifyEnvelope } from '../../protocol/envelope.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
+import type { AppError } from '../../engine/errors.ts';
 import type { CatalogUpdate } from '../../protocol/messages.ts';
 import { countyOfUpSubject } from '../../protocol/subjects.ts';
 import type { Clock } from '../../engine/clock.ts';
@@ -78,12 +79,17 @@ export function createUpHandler(d: UpHandlerDeps): { handle: (msg: JsMsg) => voi
       }
       if ((env.type === 'application.submit' || env.type === 'application.decide') && d.sharing) {
         const sharing = d.sharing;
-        d.db.transaction(() => {
+        const refused = d.db.transaction(() => {
+          let refusal: ProtocolError | null = null;
           if (env.type === 'application.submit') sharing.submitFromNode(env.from, node.county, env.payload as ApplicationSubmit);
-          else sharing.decideFromNode(node.county, env.payload as ApplicationDecide);
+          else refusal = decideRefusal(node.county, env.payload as ApplicationDecide, sharing.decideFromNode(node.county, env.payload as ApplicationDecide));
           d.inbox.record(env.from, env.seq, d.clock.now());
+          // A refused decision was answered to the county; it is also one of the refused messages (and audited there).
+          if (refusal) d.rejections.record(refusal, msg.subject, env.from, d.clock.now());
+          return refusal !== null;
         })();
-        stats.applied++;
+        if (refused) stats.rejected++;
+        else stats.applied++;
         return;
       }
       if (env.type === 'audit.checkpoint') {
@@ -127,4 +133,13 @@ export function createUpHandler(d: UpHandlerDeps): { handle: (msg: JsMsg) => voi
     }
   };
   return { handle, stats };
+}
+
+/** A decision the workflow refused, as a wire rejection: a party check is a forbidden update, anything else an invalid message. */
+function decideRefusal(county: string, msg: ApplicationDecide, err: AppError | null): ProtocolError | null {
+  if (!err) return null;
+  return new ProtocolError(err.code === 'WORKFLOW_FORBIDDEN' ? 'UPDATE_FORBIDDEN' : 'MESSAGE_INVALID', `application.decide ${msg.event.type} on ${msg.applicationId} from county ${county} refused: ${err.code}: ${err.en}`, {
+    applicationId: msg.applicationId,
+    workflowCode: err.code,
+  });
 }

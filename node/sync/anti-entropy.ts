@@ -14,6 +14,7 @@ import type { CatalogStore } from '../../engine/catalog-store.ts';
 import type { Identity } from '../../engine/identity.ts';
 import type { Logger } from '../../engine/log.ts';
 import type { NatsLink } from '../../engine/nats-link.ts';
+import type { Outbox } from '../../engine/outbox.ts';
 import type { CatalogService } from '../catalog/service.ts';
 
 export interface AntiEntropyDeps {
@@ -21,6 +22,8 @@ export interface AntiEntropyDeps {
   identity: Identity;
   store: CatalogStore;
   service: CatalogService;
+  /** Entries with an update still queued here are not pushed again (they are on their way). */
+  outbox?: Pick<Outbox, 'queuedEntryIds'>;
   log: Logger;
   municipality: string;
   county: string;
@@ -36,8 +39,20 @@ export interface SyncReport {
   mismatched: number;
   pulled: number;
   pushed: number;
+  /** Own entries the hub lacks whose update still waits in the outbox: left to it, not queued again. */
+  deferred: number;
+  /**
+   * The hub had not yet applied everything this county sent (error SYNC_BUSY): the round stopped,
+   * since whatever is still queued there would look lost. The next round compares again.
+   */
+  hubBusy: boolean;
   at: string;
 }
+
+/** The hub's answer while it still holds unapplied messages of this county (hub/sync/sync-server.ts). */
+const SYNC_BUSY = 'SYNC_BUSY';
+
+class HubBusy extends Error {}
 
 export class AntiEntropyClient {
   private timer: NodeJS.Timeout | null = null;
@@ -73,7 +88,23 @@ export class AntiEntropyClient {
   }
 
   private async runOnce(): Promise<SyncReport> {
-    const report: SyncReport = { ranges: 0, mismatched: 0, pulled: 0, pushed: 0, at: '' };
+    const report: SyncReport = { ranges: 0, mismatched: 0, pulled: 0, pushed: 0, deferred: 0, hubBusy: false, at: '' };
+    try {
+      await this.compare(report);
+    } catch (err) {
+      if (!(err instanceof HubBusy)) throw err;
+      report.hubBusy = true;
+      this.d.log.info({ event: 'sync.deferred', reason: err.message }, 'anti-entropy round deferred: the hub is still applying this county\'s messages');
+    }
+    report.at = new Date().toISOString();
+    return report;
+  }
+
+  private async compare(report: SyncReport): Promise<void> {
+    // Read once a round, at the first difference: after an outage the outbox holds what the hub lacks,
+    // and queuing it again would double the outbox (and again every round until it drained).
+    let queued: Set<string> | null = null;
+    const isQueued = (id: string) => (queued ??= this.d.outbox?.queuedEntryIds() ?? new Set()).has(id);
     const starts = this.d.store.pageStarts(this.d.pageSize ?? 500);
     for (let i = 0; i < starts.length; i++) {
       let from = starts[i]!;
@@ -86,17 +117,15 @@ export class AntiEntropyClient {
       let page = reply;
       for (;;) {
         const upper = page.next ?? to;
-        await this.reconcile(this.d.store.vectorsInRange(from, upper), page.entries, report);
+        await this.reconcile(this.d.store.vectorsInRange(from, upper), page.entries, report, isQueued);
         if (page.next === null) break;
         from = page.next;
         page = await this.request('catalog.sync.digest', { from, to, count: 0, digest: '0'.repeat(64) });
       }
     }
-    report.at = new Date().toISOString();
-    return report;
   }
 
-  private async reconcile(mine: { id: string; sv: string }[], theirs: { id: string; sv: string }[], report: SyncReport): Promise<void> {
+  private async reconcile(mine: { id: string; sv: string }[], theirs: { id: string; sv: string }[], report: SyncReport, isQueued: (id: string) => boolean): Promise<void> {
     const mineById = new Map(mine.map((e) => [e.id, e.sv]));
     const theirsById = new Map(theirs.map((e) => [e.id, e.sv]));
     const pull: { id: string; sv: string }[] = [];
@@ -108,6 +137,11 @@ export class AntiEntropyClient {
       if (countyOfEntry(id) !== this.d.county) continue;
       const remote = theirsById.get(id);
       if (remote === undefined || !covers(parseStateVector(remote), parseStateVector(sv))) {
+        // Whatever the queued update does not cover is pushed by the first round after it was delivered.
+        if (isQueued(id)) {
+          report.deferred++;
+          continue;
+        }
         try {
           if (this.d.service.pushMissing(id, remote ?? '')) report.pushed++;
         } catch (err) {
@@ -130,6 +164,7 @@ export class AntiEntropyClient {
     this.d.link.touch();
     if (env.type === 'error') {
       const e = env.payload as PayloadOf<'error'>;
+      if (e.code === SYNC_BUSY) throw new HubBusy(e.message);
       throw new ProtocolError('MESSAGE_INVALID', `hub refused ${type}: ${e.code} ${e.message}`);
     }
     if (env.type !== (`${type}.reply` as MessageType)) throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `unexpected reply ${env.type}`);
