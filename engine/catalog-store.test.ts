@@ -8,7 +8,8 @@ import { CONTENT_ROOT, docStateVector, encodeEntryState, loadEntryDoc, readRoot,
 import { sampleCatalogContents } from '../protocol/catalog-samples.ts';
 import { entryView, type EntryView } from '../protocol/catalog-view.ts';
 import { loadSodium } from '../protocol/sodium.ts';
-import { CATALOG_SCHEMA_SQL, CatalogStore, type StoredDoc } from './catalog-store.ts';
+import { CatalogStore, type StoredDoc } from './catalog-store.ts';
+import { NODE_MIGRATIONS } from '../node/storage/migrations.ts';
 import { openDatabase, type Db } from './db.ts';
 
 const T0 = '2024-05-01T08:00:00.000Z';
@@ -40,7 +41,7 @@ describe('CatalogStore', () => {
   });
   beforeEach(() => {
     db?.close();
-    db = openDatabase(join(dir, `store-${n++}.db`), [{ version: 1, name: 'catalog', sql: CATALOG_SCHEMA_SQL }]);
+    db = openDatabase(join(dir, `store-${n++}.db`), NODE_MIGRATIONS);
     store = new CatalogStore(db);
   });
   after(() => {

@@ -84,6 +84,8 @@ const SQL = {
   vectorsInRange: 'SELECT id, sv FROM entry_docs WHERE id >= ? AND (? IS NULL OR id < ?) ORDER BY id',
   idsFrom: 'SELECT id FROM entry_docs ORDER BY id',
   count: 'SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(state)), 0) AS bytes FROM entry_docs',
+  countOwn: 'SELECT COUNT(*) AS total, SUM(county = ?) AS own FROM entries',
+  countByStatus: 'SELECT status, COUNT(*) AS n FROM entries GROUP BY status',
 } as const;
 
 /** Text that search covers: name, abstract, provider, item names, code. */
@@ -180,5 +182,15 @@ export class CatalogStore {
   stats(): { entries: number; stateBytes: number } {
     const row = this.stmts.count.get() as { n: number; bytes: number };
     return { entries: row.n, stateBytes: row.bytes };
+  }
+
+  /** Entries held, and how many of them are `county`'s own (null when there are none): `jilian node status`. */
+  countOwn(county: string): { total: number; own: number | null } {
+    return this.stmts.countOwn.get(county) as { total: number; own: number | null };
+  }
+
+  /** Entries per review status: `jilian hub status`. */
+  countByStatus(): { status: string; n: number }[] {
+    return this.stmts.countByStatus.all() as { status: string; n: number }[];
   }
 }

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { openDatabase, type Db } from './db.ts';
-import { Inbox, INBOX_SCHEMA_SQL } from './inbox.ts';
+import { Inbox } from './inbox.ts';
+import { NODE_MIGRATIONS } from '../node/storage/migrations.ts';
 
 const DAY = 86_400_000;
 const T0 = new Date('2024-05-01T00:00:00.000Z');
@@ -22,7 +23,7 @@ describe('Inbox', () => {
   });
   beforeEach(() => {
     db?.close();
-    db = openDatabase(join(dir, `inbox-${n++}.db`), [{ version: 1, name: 'inbox', sql: INBOX_SCHEMA_SQL }]);
+    db = openDatabase(join(dir, `inbox-${n++}.db`), NODE_MIGRATIONS);
     inbox = new Inbox(db);
   });
   after(() => {

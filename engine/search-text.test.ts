@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { sampleCatalogContents } from '../protocol/catalog-samples.ts';
 import { entryView, type EntryView } from '../protocol/catalog-view.ts';
 import { loadSodium } from '../protocol/sodium.ts';
-import { CATALOG_SCHEMA_SQL, CatalogStore } from './catalog-store.ts';
+import { CatalogStore } from './catalog-store.ts';
+import { NODE_MIGRATIONS } from '../node/storage/migrations.ts';
 import { openDatabase, type Db } from './db.ts';
 import { indexTokens, matchExpression } from './search-text.ts';
 
@@ -71,7 +72,7 @@ describe('full-text search through CatalogStore (FTS5)', () => {
   before(async () => {
     await loadSodium();
     dir = mkdtempSync(join(tmpdir(), 'jilian-search-'));
-    db = openDatabase(join(dir, 'test.db'), [{ version: 1, name: 'catalog', sql: CATALOG_SCHEMA_SQL }]);
+    db = openDatabase(join(dir, 'test.db'), NODE_MIGRATIONS);
     store = new CatalogStore(db);
     sampleCatalogContents().forEach((content, i) => {
       const id = `41080${2 + (i % 2)}-0000000${i}-0000-4000-8000-000000000000`;

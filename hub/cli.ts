@@ -24,6 +24,8 @@ import { OperatorStore } from './storage/operators.ts';
 import { NodeRegistry } from './storage/registry.ts';
 import { KeyDirectoryService } from './keys/directory.ts';
 import { Outbox } from '../engine/outbox.ts';
+import { CatalogStore } from '../engine/catalog-store.ts';
+import { rejectionsByCode } from './sync/rejections.ts';
 import { readBoxKeyFile, readKeyFile } from '../engine/identity.ts';
 import { encodePublicKey } from '../protocol/keys.ts';
 
@@ -92,10 +94,10 @@ export function registerHubCommands(cmd: Command): void {
       printJson({
         nodeId: config.nodeId,
         municipality: config.municipality,
-        nodes: db.prepare('SELECT node_id AS nodeId, county, status FROM nodes ORDER BY county').all(),
-        entries: db.prepare('SELECT status, COUNT(*) AS n FROM entries GROUP BY status').all(),
-        outbox: db.prepare('SELECT COUNT(*) AS depth, MIN(created_at) AS oldest FROM outbox').get(),
-        rejections: db.prepare('SELECT code, COUNT(*) AS n FROM rejections GROUP BY code').all(),
+        nodes: new NodeRegistry(db).list().map(({ nodeId, county, status }) => ({ nodeId, county, status })),
+        entries: new CatalogStore(db).countByStatus(),
+        outbox: new Outbox(db).depth(),
+        rejections: rejectionsByCode(db),
       });
       db.close();
     });

@@ -100,8 +100,8 @@ export function registerNodeCommands(cmd: Command): void {
     .action(async (o) => {
       const config = readConfig(o.dir, NodeConfig);
       const db = openReadOnly(o.dir, config.database);
-      const outbox = db.prepare('SELECT COUNT(*) AS depth, MIN(created_at) AS oldest FROM outbox').get();
-      const entries = db.prepare('SELECT COUNT(*) AS total, SUM(county = ?) AS own FROM entries').get(config.county);
+      const outbox = new Outbox(db).depth();
+      const entries = new CatalogStore(db).countOwn(config.county);
       db.close();
       let http: unknown = 'down';
       try {

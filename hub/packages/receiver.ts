@@ -78,6 +78,7 @@ CREATE TABLE package_recipients (
   PRIMARY KEY (package_id, public_key)
 ) WITHOUT ROWID;
 `;
+import { PackageStore } from './package-store.ts';
 
 /** Chunk fetches (JetStream direct gets) in flight at once. */
 const FETCH_WINDOW = 32;
@@ -100,14 +101,25 @@ export interface ReceiverDeps {
   pollMs?: number;
   /** The grant a grant package (PACKAGES.md §10a) names, if the hub issued it. */
   grant?: (grantId: string) => Grant | undefined;
+  /** Where packages, chunks and added recipients are kept (default: the store on `db`). */
+  store?: ReceivedPackages;
 }
+
+/** What the receiver needs of the package store (package-store.ts). */
+export type ReceivedPackages = Pick<
+  PackageStore,
+  'latestStoredVersion' | 'addPending' | 'has' | 'pending' | 'markStored' | 'markRefused' | 'chunkIndices' | 'iterateChunkIndices' | 'putChunks' | 'chunk' | 'stored' | 'recipient' | 'addRecipient' | 'recipients'
+>;
 
 export class PackageReceiver {
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
   private readonly lastResume = new Map<string, number>();
+  private readonly store: ReceivedPackages;
 
-  constructor(private readonly d: ReceiverDeps) {}
+  constructor(private readonly d: ReceiverDeps) {
+    this.store = d.store ?? new PackageStore(d.db);
+  }
 
   /** Check an offer and queue it (inside the UP handler's transaction). Throws ProtocolError to refuse. */
   offer(from: string, county: string, payload: unknown): void {
@@ -131,19 +143,17 @@ export class PackageReceiver {
       }
     }
     // A grant package's versions are counted within its grant; the resource's own chain ignores them.
-    const latest = this.d.db.prepare("SELECT MAX(new_version) AS v FROM packages WHERE resource = ? AND state = 'stored' AND grant_id IS ?").get(h.resource, h.grantId ?? null) as { v: number | null };
+    const latest = { v: this.store.latestStoredVersion(h.resource, h.grantId ?? null) };
     if (latest.v !== null && h.newVersion <= latest.v) {
       throw new ProtocolError('UPDATE_INVALID', `package ${h.packageId} has version ${h.newVersion}, the hub already stores ${latest.v} (replayed or stale)`, { packageId: h.packageId, code: 'PACKAGE_STALE' });
     }
     if (h.kind === 'delta' && (latest.v ?? 0) !== h.baseVersion) {
       throw new ProtocolError('UPDATE_INVALID', `delta ${h.packageId} is based on ${h.baseVersion}, the hub stores ${latest.v ?? 'nothing'}`, { packageId: h.packageId, code: 'PACKAGE_STALE' });
     }
-    this.d.db
-      .prepare(
-        `INSERT INTO packages (package_id, resource, sender, county, kind, base_version, new_version, signed_header, state, offered_at, grant_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(package_id) DO NOTHING`,
-      )
-      .run(h.packageId, h.resource, from, county, h.kind, h.baseVersion, h.newVersion, JSON.stringify(signed), this.d.clock.now().toISOString(), h.grantId ?? null);
+    this.store.addPending(
+      { packageId: h.packageId, resource: h.resource, sender: from, county, kind: h.kind, baseVersion: h.baseVersion, newVersion: h.newVersion, signed, grantId: h.grantId ?? null },
+      this.d.clock.now(),
+    );
     queueMicrotask(() => void this.poll());
   }
 
@@ -156,7 +166,7 @@ export class PackageReceiver {
     const packageId = (payload as { header?: { packageId?: unknown } } | null)?.header?.packageId;
     if (typeof packageId !== 'string' || !UUID_RE.test(packageId)) return;
     // The same package offered again after the hub took it: its first offer's answer stands.
-    if (this.d.db.prepare('SELECT 1 FROM packages WHERE package_id = ?').get(packageId)) return;
+    if (this.store.has(packageId)) return;
     const detailCode = (err.detail as { code?: unknown } | undefined)?.code;
     const code = (PACKAGE_ERROR_CODES as readonly unknown[]).includes(detailCode) ? (detailCode as PackageErrorCode) : 'PACKAGE_MALFORMED';
     this.send(county, 'package.status', { packageId, status: 'refused', code });
@@ -176,8 +186,7 @@ export class PackageReceiver {
     if (this.busy || !this.d.link.jsm) return;
     this.busy = true;
     try {
-      const pending = this.d.db.prepare("SELECT package_id AS id, county, signed_header AS signed FROM packages WHERE state = 'pending'").all() as { id: string; county: string; signed: string }[];
-      for (const p of pending) await this.advance(p.id, p.county, SignedPackageHeader.parse(JSON.parse(p.signed)));
+      for (const p of this.store.pending()) await this.advance(p.id, p.county, p.signed);
     } catch (err) {
       this.d.log.warn({ event: 'package.poll_failed', err: String(err) }, 'package receiving paused');
     } finally {
@@ -189,14 +198,12 @@ export class PackageReceiver {
     const h = signed.header;
     const jsm = this.d.link.jsm;
     if (!jsm) return;
-    const have = new Set((this.d.db.prepare('SELECT idx FROM package_chunks WHERE package_id = ?').all(packageId) as { idx: number }[]).map((r) => r.idx));
-    const store = this.d.db.prepare('INSERT OR IGNORE INTO package_chunks (package_id, idx, bytes) VALUES (?, ?, ?)');
+    const have = this.store.chunkIndices(packageId);
     // The hash of each chunk stored in this pass, taken from the very bytes stored; chunks stored by an
     // earlier pass are read back and hashed below.
     const hashed = new Map<number, { length: number; hash: Uint8Array }>();
-    const storeBatch = this.d.db.transaction((chunks: { i: number; data: Uint8Array; hash: Uint8Array }[]) => {
-      for (const c of chunks) if (store.run(packageId, c.i, c.data).changes > 0) hashed.set(c.i, { length: c.data.length, hash: c.hash });
-    });
+    const storeBatch = (chunks: { i: number; data: Uint8Array; hash: Uint8Array }[]) =>
+      this.store.putChunks(packageId, chunks, (c) => hashed.set(c.i, { length: c.data.length, hash: c.hash }));
     const stream = streamNames(this.d.municipality).pkg;
     // Up to FETCH_WINDOW direct gets in flight (one at a time, every chunk cost a round trip), and the
     // chunks stored in batches, one transaction (one fsync) each. All batches commit before the package
@@ -228,12 +235,11 @@ export class PackageReceiver {
     flush();
     const ledger = new ChunkLedger(h);
     try {
-      const bytesOf = this.d.db.prepare('SELECT bytes FROM package_chunks WHERE package_id = ? AND idx = ?').pluck();
-      for (const idx of this.d.db.prepare('SELECT idx FROM package_chunks WHERE package_id = ? ORDER BY idx').pluck().iterate(packageId) as Iterable<number>) {
+      for (const idx of this.store.iterateChunkIndices(packageId)) {
         const known = hashed.get(idx);
         if (known) ledger.record(idx, known.length, known.hash);
         else {
-          const bytes = bytesOf.get(packageId, idx) as Buffer;
+          const bytes = this.store.chunk(packageId, idx)!;
           ledger.record(idx, bytes.length, chunkHash(bytes));
         }
       }
@@ -252,7 +258,7 @@ export class PackageReceiver {
       return this.refuse(packageId, county, h.sender, err);
     }
     this.d.db.transaction(() => {
-      this.d.db.prepare("UPDATE packages SET state = 'stored', stored_at = ? WHERE package_id = ?").run(this.d.clock.now().toISOString(), packageId);
+      this.store.markStored(packageId, this.d.clock.now());
       this.d.audit.append({ actor: h.sender, actorRole: 'node', action: 'data.provide', resource: h.resource, result: 'ok', detail: { packageId, kind: h.kind, newVersion: h.newVersion, rows: h.rowCount, bytes: h.cipherBytes } });
       this.send(county, 'package.status', { packageId, status: 'stored', code: null });
     })();
@@ -261,8 +267,7 @@ export class PackageReceiver {
 
   private refuse(packageId: string, county: string, sender: string, err: PackageError): void {
     this.d.db.transaction(() => {
-      this.d.db.prepare("UPDATE packages SET state = 'refused', code = ? WHERE package_id = ?").run(err.code, packageId);
-      this.d.db.prepare('DELETE FROM package_chunks WHERE package_id = ?').run(packageId);
+      this.store.markRefused(packageId, err.code);
       this.send(county, 'package.status', { packageId, status: 'refused', code: err.code });
       this.d.rejections.record(new ProtocolError('UPDATE_INVALID', `package ${packageId}: ${err.code} ${err.message}`, { code: err.code }), `package ${packageId}`, sender, this.d.clock.now());
     })();
@@ -274,10 +279,7 @@ export class PackageReceiver {
 
   /** A stored package's signed header and chunks, for re-sealing and serving (sharing, issue 5). */
   stored(packageId: string): { signed: SignedPackageHeader; chunk: (i: number) => Uint8Array | undefined } | undefined {
-    const row = this.d.db.prepare("SELECT signed_header AS signed FROM packages WHERE package_id = ? AND state = 'stored'").get(packageId) as { signed: string } | undefined;
-    if (!row) return undefined;
-    const get = this.d.db.prepare('SELECT bytes FROM package_chunks WHERE package_id = ? AND idx = ?');
-    return { signed: SignedPackageHeader.parse(JSON.parse(row.signed)), chunk: (i) => (get.get(packageId, i) as { bytes: Buffer } | undefined)?.bytes };
+    return this.store.stored(packageId);
   }
 
   /**
@@ -290,15 +292,11 @@ export class PackageReceiver {
     const found = this.stored(packageId);
     if (!found) throw new PackageError('PACKAGE_MALFORMED', `no stored package ${packageId}`, { packageId });
     const pk = toBase64(to.publicKey);
-    const existing = this.d.db.prepare('SELECT node_id, public_key, sealed_key FROM package_recipients WHERE package_id = ? AND public_key = ?').get(packageId, pk) as
-      | { node_id: string; public_key: string; sealed_key: string }
-      | undefined;
+    const existing = this.store.recipient(packageId, pk);
     if (!existing) {
       const entry = resealForRecipient(found.signed, this.d.hubBoxKeys, to);
       this.d.db.transaction(() => {
-        this.d.db
-          .prepare('INSERT INTO package_recipients (package_id, node_id, public_key, sealed_key, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-          .run(packageId, entry.nodeId, entry.publicKey, entry.sealedKey, reason, this.d.clock.now().toISOString());
+        this.store.addRecipient(packageId, entry, reason, this.d.clock.now());
         this.d.audit.append({ actor: 'hub', actorRole: 'system', action: 'data.provide', resource: found.signed.header.resource, result: 'ok', detail: { packageId, resealedTo: to.nodeId, reason } });
       })();
     }
@@ -307,7 +305,7 @@ export class PackageReceiver {
 
   /** The stored header plus the recipients the hub added, as a recipient receives it. */
   withAddedRecipients(packageId: string, signed: SignedPackageHeader): SignedPackageHeader {
-    const added = this.d.db.prepare('SELECT node_id, public_key, sealed_key FROM package_recipients WHERE package_id = ? ORDER BY created_at').all(packageId) as { node_id: string; public_key: string; sealed_key: string }[];
+    const added = this.store.recipients(packageId);
     return added.reduce((h, r) => withRecipient(h, PackageRecipient.parse({ nodeId: r.node_id, publicKey: r.public_key, sealedKey: r.sealed_key })), signed);
   }
 }

@@ -33,6 +33,7 @@ import { AppError, errorReply, fromErrorReply, isDomainError } from '../../engin
 import type { Identity } from '../../engine/identity.ts';
 import type { Logger } from '../../engine/log.ts';
 import type { PackageReceiver } from '../packages/receiver.ts';
+import { PackageStore, type ChainPackage } from '../packages/package-store.ts';
 import type { NodeRegistry } from '../storage/registry.ts';
 import type { RejectionLog } from '../sync/rejections.ts';
 import { claimedSender } from '../sync/rejections.ts';
@@ -60,14 +61,25 @@ export interface AccessRouterDeps {
   forwardTimeoutMs?: number;
   /** Audit records and last-use marks of concurrent accesses share one commit (engine/group-commit.ts). */
   commits: GroupCommit;
+  /** The resource's stored packages for the offline fallback (default: the package store on `db`). */
+  chain?: StoredChain;
+}
+
+/** What the router needs of the package store (hub/packages/package-store.ts). */
+export interface StoredChain {
+  /** The resource's own stored packages from its latest snapshot on, oldest first; empty without a snapshot. */
+  ownChain(resource: string): ChainPackage[];
 }
 
 export class AccessRouter {
   private sub: Subscription | null = null;
   private nc: NatsConnection | null = null;
   routed = 0;
+  private readonly chain: StoredChain;
 
-  constructor(private readonly d: AccessRouterDeps) {}
+  constructor(private readonly d: AccessRouterDeps) {
+    this.chain = d.chain ?? new PackageStore(d.db);
+  }
 
   listen(nc: NatsConnection): void {
     if (this.sub) return;
@@ -188,13 +200,8 @@ export class AccessRouter {
   }
 
   private async replayPackages(req: AccessRequest, ask: AccessQuery, g: Grant, boxKey: string): Promise<Uint8Array | null> {
-    const snap = this.d.db
-      .prepare("SELECT new_version AS v FROM packages WHERE resource = ? AND state = 'stored' AND kind = 'snapshot' AND grant_id IS NULL ORDER BY new_version DESC LIMIT 1")
-      .get(g.resource) as { v: number } | undefined;
-    if (!snap) return null;
-    const chain = this.d.db
-      .prepare("SELECT package_id AS id, sender, new_version AS v, stored_at AS at FROM packages WHERE resource = ? AND state = 'stored' AND new_version >= ? AND grant_id IS NULL ORDER BY new_version")
-      .all(g.resource, snap.v) as { id: string; sender: string; v: number; at: string }[];
+    const chain = this.chain.ownChain(g.resource);
+    if (chain.length === 0) return null;
     const view = this.d.store.requireView(g.resource);
     const keyCodes = (view.content as { dataItems: DataItem[] }).dataItems.filter((i) => i.primaryKey).map((i) => i.code);
     const keyOf = (row: Record<string, unknown>) => JSON.stringify(keyCodes.map((k) => row[k] ?? null));

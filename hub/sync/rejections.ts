@@ -37,6 +37,11 @@ export class RejectionLog {
   }
 }
 
+/** How many refused messages of each code are kept: `jilian hub status`. */
+export function rejectionsByCode(db: Db): { code: string; n: number }[] {
+  return db.prepare('SELECT code, COUNT(*) AS n FROM rejections GROUP BY code').all() as { code: string; n: number }[];
+}
+
 /** The sender id of a message that failed verification, if its body could be read (for the log only). */
 export function claimedSender(err: unknown): string | null {
   return err instanceof ProtocolError && typeof err.detail.from === 'string' ? err.detail.from : null;

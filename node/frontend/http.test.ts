@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Hono } from 'hono';
 import { pino } from 'pino';
-import { ACCOUNTS_SCHEMA_SQL, AccountStore } from '../../engine/accounts/store.ts';
+import { AccountStore } from '../../engine/accounts/store.ts';
 import { AuditLog } from '../../engine/audit/log.ts';
 import { openDatabase, type Db } from '../../engine/db.ts';
 import { AppError } from '../../engine/errors.ts';
@@ -35,7 +35,7 @@ const tokens: Record<string, string> = {};
 before(async () => {
   await loadSodium();
   dir = mkdtempSync(join(tmpdir(), 'jilian-fe-http-'));
-  db = openDatabase(join(dir, 'node.db'), [...FRONTEND_TEST_MIGRATIONS, { version: 4, name: 'accounts', sql: ACCOUNTS_SCHEMA_SQL }]);
+  db = openDatabase(join(dir, 'node.db'), FRONTEND_TEST_MIGRATIONS);
   const clock = fixedClock();
   const accounts = new AccountStore(db);
   for (const [name, role, department] of [['ga-op', 'dept_operator', 'GA'], ['ga-reader', 'dept_reader', 'GA'], ['mz-op', 'dept_operator', 'MZ']] as const) {

@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { userInfo } from 'node:os';
 import type { Db } from '../../engine/db.ts';
 import { getTable } from '../frontend/table-schema.ts';
-import { queuePackageRequest, type PackageRequestRow } from './schedule.ts';
+import { PackageRequestStore, type PackageRequestRow } from './package-requests.ts';
+import { SentPackageStore, type SentSummary } from './sent-packages-store.ts';
 
 export interface PackageCommandContext {
   db: Db;
@@ -33,27 +34,32 @@ export function registerPackageCommand(cmd: Command, open: (dir: string) => Pack
         if (!getTable(ctx.db, resource)) {
           throw new Error(`目录条目 ${resource} 没有前置库表，请先导入数据 / entry ${resource} has no front-end table yet; import data first`);
         }
-        const id = queuePackageRequest(ctx.db, resource, { snapshot: o.snapshot === true, requestedBy: `cli:${userInfo().username}`, at: new Date() });
+        const requests = new PackageRequestStore(ctx.db);
+        const id = requests.queue(resource, { snapshot: o.snapshot === true, requestedBy: `cli:${userInfo().username}`, at: new Date() });
         console.log(`已排队，请求号 ${id} / queued as request ${id}`);
         if (!o.wait) return;
-        process.exitCode = await waitFor(ctx.db, id, Date.now() + timeoutMs);
+        process.exitCode = await waitFor({ requests, sent: new SentPackageStore(ctx.db) }, id, Date.now() + timeoutMs);
       } finally {
         ctx.close();
       }
     });
 }
 
+/** What following a request reads: the request (package-requests.ts) and its package (sent-packages-store.ts). */
+interface RequestProgress {
+  requests: { get(id: number): PackageRequestRow | undefined };
+  sent: { summary(packageId: string): SentSummary | undefined };
+}
+
 /** Follow request `id` until the hub answered; prints each step; returns the exit code. */
-async function waitFor(db: Db, id: number, deadline: number): Promise<number> {
-  const req = db.prepare('SELECT * FROM package_requests WHERE id = ?');
-  const sent = db.prepare('SELECT state, code, kind, base_version, new_version, row_count FROM packages_sent WHERE package_id = ?');
+async function waitFor({ requests, sent }: RequestProgress, id: number, deadline: number): Promise<number> {
   let said = '';
   const say = (line: string) => {
     if (line !== said) console.log(line);
     said = line;
   };
   while (Date.now() < deadline) {
-    const r = req.get(id) as PackageRequestRow;
+    const r = requests.get(id) as PackageRequestRow;
     if (r.state === 'failed') {
       const e = JSON.parse(r.result_json ?? '{}') as { code?: string; zh?: string; en?: string };
       console.error(`打包失败 / package failed: [${e.code}] ${e.zh} / ${e.en}`);
@@ -65,7 +71,7 @@ async function waitFor(db: Db, id: number, deadline: number): Promise<number> {
         say(`自上次打包（版本 ${res.version}）以来没有变化，未发送 / nothing changed since the last package (version ${res.version}); nothing sent`);
         return 0;
       }
-      const p = sent.get(r.package_id) as { state: string; code: string | null; kind: string; base_version: number | null; new_version: number; row_count: number | null };
+      const p = sent.summary(r.package_id!) as SentSummary;
       const what = `${p.kind === 'delta' ? `增量 delta ${p.base_version} → ${p.new_version}` : `快照 snapshot ${p.new_version}`}，${p.row_count ?? '?'} 行 rows，包 package ${r.package_id}`;
       if (p.state === 'stored') {
         say(`枢纽已存储 / stored by the hub: ${what}`);
@@ -81,7 +87,7 @@ async function waitFor(db: Db, id: number, deadline: number): Promise<number> {
     }
     await sleep(250);
   }
-  const r = req.get(id) as PackageRequestRow;
+  const r = requests.get(id) as PackageRequestRow;
   console.error(
     r.state === 'queued'
       ? '等待超时；请求仍在队列中，节点运行时会继续处理 / timed out; the request stays queued and the running node will carry it out'

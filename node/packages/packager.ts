@@ -26,6 +26,7 @@ import type { Logger } from '../../engine/log.ts';
 import type { FrontendItem } from '../frontend/row-validator.ts';
 import { ensureTable, getTable, q, type FrontendTable } from '../frontend/table-schema.ts';
 import type { PackageSender } from './sender.ts';
+import { SentPackageStore, type SentPackage } from './sent-packages-store.ts';
 import { openTableSnapshot } from './table-snapshot.ts';
 
 export { readNdjson, readRows } from './table-rows.ts';
@@ -70,16 +71,14 @@ export interface PackagerDeps {
    * package always follows the catalog (a change makes the next package a snapshot).
    */
   items?(entryId: string): FrontendItem[];
+  /** The packages sent so far (default: the sent-package store on `db`). */
+  sent?: PackageHistory;
 }
 
-interface SentRow {
-  package_id: string;
-  state: string;
-  kind: string | null;
-  new_version: number;
-  generation: number | null;
-  schema_hash: string | null;
-  created_at: string;
+/** What the packager needs of the sent-package store (sent-packages-store.ts). */
+export interface PackageHistory {
+  /** The resource's own latest packages (up to 50), newest first. */
+  resourceHistory(resource: string): SentPackage[];
 }
 
 /** What a row of a front-end package looks like (PACKAGES.md §12): item values, `_version`, and `_deleted` on tombstones. */
@@ -99,14 +98,15 @@ const SMALL_DELTA_ROWS = 5_000;
 
 export class Packager {
   private readonly busy = new Set<string>();
+  private readonly sent: PackageHistory;
 
-  constructor(private readonly d: PackagerDeps) {}
+  constructor(private readonly d: PackagerDeps) {
+    this.sent = d.sent ?? new SentPackageStore(d.db);
+  }
 
   /** The newest package of `resource` the hub stored, and the newest one still unanswered (grant packages, node/sharing/grant-packages.ts, are not part of the resource's chain). */
-  history(resource: string): { stored: SentRow | undefined; inFlight: SentRow | undefined; lastFinished: SentRow | undefined } {
-    const rows = this.d.db
-      .prepare('SELECT package_id, state, kind, new_version, generation, schema_hash, created_at FROM packages_sent WHERE resource = ? AND grant_id IS NULL ORDER BY created_at DESC, package_id DESC LIMIT 50')
-      .all(resource) as SentRow[];
+  history(resource: string): { stored: SentPackage | undefined; inFlight: SentPackage | undefined; lastFinished: SentPackage | undefined } {
+    const rows = this.sent.resourceHistory(resource);
     return {
       stored: rows.find((r) => r.state === 'stored'),
       inFlight: rows.find((r) => r.state === 'offered' || r.state === 'building'),

@@ -15,6 +15,10 @@ import { AppError } from '../../engine/errors.ts';
 import type { Logger } from '../../engine/log.ts';
 import { q } from '../frontend/table-schema.ts';
 import type { Packager, PackageRunResult } from './packager.ts';
+import { PackageRequestStore, type PackageRequestRow } from './package-requests.ts';
+import { SentPackageStore } from './sent-packages-store.ts';
+
+export { queuePackageRequest, type PackageRequestRow } from './package-requests.ts';
 
 /** The instant one update-cycle period after `from`; null for cycles with no schedule. */
 export function nextDue(cycle: UpdateCycle, from: Date): Date | null {
@@ -61,32 +65,35 @@ export interface SchedulerDeps {
   scheduleMs?: number;
   /** Grant packages (node/sharing/grant-packages.ts) follow the resource packages: looked at every pass. */
   grantPackager?: { run(): Promise<unknown> };
+  /** Forced-package requests (default: the store on `db`). */
+  requests?: RequestQueue;
+  /** When each resource was last packaged (default: the sent-package store on `db`). */
+  sent?: PackagedAt;
 }
 
-export interface PackageRequestRow {
-  id: number;
-  resource: string;
-  snapshot: number;
-  requested_by: string;
-  state: 'queued' | 'done' | 'failed';
-  package_id: string | null;
-  result_json: string | null;
+/** What the scheduler needs of the request store (package-requests.ts). */
+export interface RequestQueue {
+  queued(): PackageRequestRow[];
+  finish(id: number, state: 'done' | 'failed', packageId: string | null, result: unknown, at: Date): void;
 }
 
-/** Queue a forced package; the running node carries it out. Returns the request id. */
-export function queuePackageRequest(db: Db, resource: string, opts: { snapshot?: boolean; requestedBy: string; at: Date }): number {
-  const r = db
-    .prepare('INSERT INTO package_requests (resource, snapshot, requested_by, requested_at) VALUES (?, ?, ?, ?)')
-    .run(resource, opts.snapshot ? 1 : 0, opts.requestedBy, opts.at.toISOString());
-  return Number(r.lastInsertRowid);
+/** What the scheduler needs of the sent-package store (sent-packages-store.ts). */
+export interface PackagedAt {
+  /** When the resource's latest package that counts for its cycle was built (ISO), if any. */
+  lastPackagedAt(resource: string): string | undefined;
 }
 
 export class PackageScheduler {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private lastSchedule = 0;
+  private readonly requests: RequestQueue;
+  private readonly sent: PackagedAt;
 
-  constructor(private readonly d: SchedulerDeps) {}
+  constructor(private readonly d: SchedulerDeps) {
+    this.requests = d.requests ?? new PackageRequestStore(d.db);
+    this.sent = d.sent ?? new SentPackageStore(d.db);
+  }
 
   start(): void {
     this.timer = setInterval(() => void this.tick(), this.d.requestPollMs ?? 1_000);
@@ -122,7 +129,7 @@ export class PackageScheduler {
   }
 
   private async serveRequests(): Promise<void> {
-    const queued = this.d.db.prepare("SELECT * FROM package_requests WHERE state = 'queued' ORDER BY id").all() as PackageRequestRow[];
+    const queued = this.requests.queued();
     for (const r of queued) {
       let result: PackageRunResult;
       try {
@@ -138,21 +145,18 @@ export class PackageScheduler {
   }
 
   private finish(id: number, state: 'done' | 'failed', packageId: string | null, result: unknown): void {
-    this.d.db
-      .prepare('UPDATE package_requests SET state = ?, package_id = ?, result_json = ?, finished_at = ? WHERE id = ?')
-      .run(state, packageId, JSON.stringify(result), this.d.clock.now().toISOString(), id);
+    this.requests.finish(id, state, packageId, result, this.d.clock.now());
   }
 
   private async runSchedule(): Promise<void> {
     const tables = this.d.db.prepare('SELECT entry_id AS entryId, table_name AS tableName FROM frontend_tables ORDER BY entry_id').all() as { entryId: string; tableName: string }[];
-    const last = this.d.db.prepare("SELECT created_at AS at FROM packages_sent WHERE resource = ? AND grant_id IS NULL AND state IN ('building', 'offered', 'stored') ORDER BY created_at DESC LIMIT 1");
     const now = this.d.clock.now();
     for (const t of tables) {
       const cycle = this.d.updateCycle(t.entryId);
       if (!cycle) continue;
-      const prev = last.get(t.entryId) as { at: string } | undefined;
+      const prev = this.sent.lastPackagedAt(t.entryId);
       if (prev) {
-        const due = nextDue(cycle, new Date(prev.at));
+        const due = nextDue(cycle, new Date(prev));
         if (!due || due > now) continue;
       } else {
         if (cycle === 'irregular') continue;

@@ -32,6 +32,7 @@ CREATE TABLE packages_sent (
   finished_at TEXT
 ) WITHOUT ROWID;
 `;
+import { SentPackageStore } from './sent-packages-store.ts';
 
 const PUBLISH_WINDOW = 16;
 /** A spool batch is committed at this many bytes or chunks, or once its first chunk is this old. */
@@ -49,7 +50,12 @@ export interface SenderDeps {
   municipality: string;
   county: string;
   hub: { nodeId: string; encryptionKey: Uint8Array };
+  /** Where sent packages and their spooled chunks are kept (default: the store on `db`). */
+  sent?: SendLedger;
 }
+
+/** What the sender needs of the sent-package store (sent-packages-store.ts). */
+export type SendLedger = Pick<SentPackageStore, 'begin' | 'spool' | 'spooled' | 'offered' | 'answered' | 'abandon' | 'abandonBuilding' | 'state'>;
 
 export type SendOptions = Pick<BuildOptions, 'resource' | 'resourceCode' | 'schemaHash' | 'kind' | 'baseVersion' | 'newVersion' | 'chunkSize' | 'recycle' | 'grantId'> & {
   /** The front-end table generation the rows come from (packager.ts decides delta vs snapshot with it). */
@@ -59,7 +65,11 @@ export type SendOptions = Pick<BuildOptions, 'resource' | 'resourceCode' | 'sche
 };
 
 export class PackageSender {
-  constructor(private readonly d: SenderDeps) {}
+  private readonly sent: SendLedger;
+
+  constructor(private readonly d: SenderDeps) {
+    this.sent = d.sent ?? new SentPackageStore(d.db);
+  }
 
   /**
    * After a crash: a package whose build never finished was never offered, so the hub has nothing
@@ -67,35 +77,22 @@ export class PackageSender {
    * Offered packages keep their spool until the hub answers.
    */
   recover(): number {
-    return this.d.db.transaction(() => {
-      const ids = (this.d.db.prepare("SELECT package_id AS id FROM packages_sent WHERE state = 'building'").all() as { id: string }[]).map((r) => r.id);
-      for (const id of ids) {
-        this.d.db.prepare('DELETE FROM package_spool WHERE package_id = ?').run(id);
-        this.d.db.prepare("UPDATE packages_sent SET state = 'abandoned', finished_at = ? WHERE package_id = ?").run(this.d.clock.now().toISOString(), id);
-      }
-      return ids.length;
-    })();
+    return this.sent.abandonBuilding(this.d.clock.now());
   }
 
   /** A build that failed before its offer: the hub has nothing of it; drop its spool and mark it abandoned. */
   abandon(packageId: string): void {
-    this.d.db.transaction(() => {
-      this.d.db.prepare('DELETE FROM package_spool WHERE package_id = ?').run(packageId);
-      this.d.db.prepare("UPDATE packages_sent SET state = 'abandoned', finished_at = ? WHERE package_id = ? AND state = 'building'").run(this.d.clock.now().toISOString(), packageId);
-    })();
+    this.sent.abandon(packageId, this.d.clock.now());
   }
 
   /** Build, spool and transmit a package; resolves with its id once the offer is queued. */
   async send(rows: PackageRows, opts: SendOptions): Promise<{ packageId: string; chunks: number; rows: number }> {
     const { holdBack, generation, ...build } = opts;
     const pkg = buildPackage(rows, { ...build, signer: this.d.identity, recipients: [{ nodeId: this.d.hub.nodeId, publicKey: this.d.hub.encryptionKey }], now: () => this.d.clock.now() });
-    this.d.db
-      .prepare(
-        `INSERT INTO packages_sent (package_id, resource, new_version, state, created_at, kind, base_version, generation, schema_hash, grant_id)
-         VALUES (?, ?, ?, 'building', ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(pkg.packageId, opts.resource, opts.newVersion, this.d.clock.now().toISOString(), opts.kind, opts.baseVersion, generation ?? null, opts.schemaHash, opts.grantId ?? null);
-    const spool = this.d.db.prepare('INSERT OR REPLACE INTO package_spool (package_id, idx, bytes) VALUES (?, ?, ?)');
+    this.sent.begin(
+      { packageId: pkg.packageId, resource: opts.resource, newVersion: opts.newVersion, kind: opts.kind, baseVersion: opts.baseVersion, generation: generation ?? null, schemaHash: opts.schemaHash, grantId: opts.grantId ?? null },
+      this.d.clock.now(),
+    );
     // Chunks are spooled in batches, one transaction (one fsync) each instead of one per chunk. A chunk
     // may be published before its batch commits: until the offer the hub cannot ask for anything, and
     // a crash before the offer abandons the package (recover()). Every batch is committed before the
@@ -103,12 +100,9 @@ export class PackageSender {
     const batch: { index: number; bytes: Uint8Array }[] = [];
     let batchBytes = 0;
     let batchSince = 0;
-    const writeBatch = this.d.db.transaction((chunks: typeof batch) => {
-      for (const c of chunks) spool.run(pkg.packageId, c.index, c.bytes);
-    });
     const flush = () => {
       if (batch.length === 0) return;
-      writeBatch(batch);
+      this.sent.spool(pkg.packageId, batch);
       batch.length = 0;
       batchBytes = 0;
     };
@@ -132,7 +126,7 @@ export class PackageSender {
     const signed = await pkg.header;
     this.d.db.transaction(() => {
       this.d.outbox.add(upSubject(this.d.municipality, this.d.county, 'package.offer'), 'package.offer', signed, this.d.clock.now());
-      this.d.db.prepare("UPDATE packages_sent SET state = 'offered', row_count = ? WHERE package_id = ?").run(signed.header.rowCount, pkg.packageId);
+      this.sent.offered(pkg.packageId, signed.header.rowCount);
     })();
     this.d.log.info({ event: 'package.offered', packageId: pkg.packageId, resource: opts.resource, chunks: count }, 'package offered to the hub');
     return { packageId: pkg.packageId, chunks: count, rows: signed.header.rowCount };
@@ -140,11 +134,10 @@ export class PackageSender {
 
   /** The hub lacks these chunks: send them again from the spool. */
   async resume(req: PackageResume): Promise<void> {
-    const get = this.d.db.prepare('SELECT bytes FROM package_spool WHERE package_id = ? AND idx = ?');
     for (const [from, to] of req.ranges) {
       for (let i = from; i <= to; i++) {
-        const row = get.get(req.packageId, i) as { bytes: Buffer } | undefined;
-        if (row) await this.publish(req.packageId, i, row.bytes);
+        const bytes = this.sent.spooled(req.packageId, i);
+        if (bytes) await this.publish(req.packageId, i, bytes);
       }
     }
   }
@@ -152,11 +145,7 @@ export class PackageSender {
   /** The hub stored or refused the package: the spool is no longer needed either way. */
   status(s: PackageStatus): void {
     // Only an offered package waits for an answer: a late or repeated status never rewrites a finished one.
-    const changed = this.d.db.transaction(() => {
-      const n = this.d.db.prepare("UPDATE packages_sent SET state = ?, code = ?, finished_at = ? WHERE package_id = ? AND state = 'offered'").run(s.status, s.code, this.d.clock.now().toISOString(), s.packageId).changes;
-      if (n > 0) this.d.db.prepare('DELETE FROM package_spool WHERE package_id = ?').run(s.packageId);
-      return n > 0;
-    })();
+    const changed = this.sent.answered(s.packageId, s.status, s.code, this.d.clock.now());
     if (!changed) {
       this.d.log.warn({ event: 'package.status_ignored', packageId: s.packageId, status: s.status }, 'status for a package that is not waiting for one');
       return;
@@ -166,7 +155,7 @@ export class PackageSender {
   }
 
   state(packageId: string): { state: string; code: string | null } | undefined {
-    return this.d.db.prepare('SELECT state, code FROM packages_sent WHERE package_id = ?').get(packageId) as { state: string; code: string | null } | undefined;
+    return this.sent.state(packageId);
   }
 
   /** Raw chunk onto the PKG stream; a failure is fine (the hub asks again, the spool keeps it). */

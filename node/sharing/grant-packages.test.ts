@@ -74,13 +74,16 @@ describe('GrantPackager: when a grant gets a new package', () => {
       validUntil: '2027-01-01T00:00:00.000Z',
     };
     const list = () => ({ list: { issuer: 'hub-410800', serial: 1, issuedAt: new Date(now - 60_000).toISOString(), nextUpdate: new Date(now + 86_400_000).toISOString(), entries: [] } });
-    db.prepare("INSERT INTO sharing_grants (grant_id, signed, resource, consumer_node, consumer_department, provider_county, provider_department, valid_until, received_at) VALUES (?, '{}', ?, 'county-410802', 'X', '410803', 'GA410803', '2027-01-01T00:00:00.000Z', '')").run(grant.grantId, entry);
     let fail = false;
     const sends: string[] = [];
     let calls = 0;
     const packager = new GrantPackager({
       db,
-      sharing: { grant: () => ({ grant, signature: '' }), revocations: () => list() } as never,
+      sharing: {
+        grant: () => ({ grant, signature: '' }),
+        revocations: () => list(),
+        grantIdsProvidedBy: (county: string, at: Date) => (county === grant.provider.county && at < new Date(grant.validUntil) ? [grant.grantId] : []),
+      } as never,
       sender: {
         async send(rows: Iterable<unknown>, opts: { grantId: string; newVersion: number; generation: number; schemaHash: string }) {
           const id = `0190a0b0-0000-7000-8000-${String(calls++).padStart(12, '0')}`;

@@ -25,6 +25,7 @@ import { SerializedRow } from '../../engine/package/rows.ts';
 import type { FrontendItem } from '../frontend/row-validator.ts';
 import { getTable, q, type FrontendTable } from '../frontend/table-schema.ts';
 import type { PackageSender } from '../packages/sender.ts';
+import { SentPackageStore, type SentPackage } from '../packages/sent-packages-store.ts';
 import type { NodeSharing } from './service.ts';
 
 /** After a failed build, the grant's next attempt waits this long (a broken table is not rebuilt every second). */
@@ -42,10 +43,15 @@ export const GRANT_PACKAGES_SQL = `
 ALTER TABLE packages_sent ADD COLUMN grant_id TEXT;
 CREATE INDEX packages_sent_grant ON packages_sent (grant_id, created_at);
 `;
+/** What the grant packager needs of the node's sharing state (service.ts). */
+export type GrantSource = Pick<NodeSharing, 'grant' | 'revocations' | 'grantIdsProvidedBy'>;
+
+/** What the grant packager needs of the sent-package store (node/packages/sent-packages-store.ts). */
+export type GrantPackageHistory = Pick<SentPackageStore, 'grantHistory' | 'newestOwnVersion' | 'buildingOfGrant'>;
 
 export interface GrantPackagerDeps {
   db: Db;
-  sharing: NodeSharing;
+  sharing: GrantSource;
   sender: PackageSender;
   audit: AuditLog;
   clock: Clock;
@@ -59,37 +65,27 @@ export interface GrantPackagerDeps {
    * resource may send a delta every few seconds.
    */
   minIntervalMs?: number;
+  /** The packages sent so far (default: the sent-package store on `db`). */
+  sent?: GrantPackageHistory;
 }
 
 export type GrantPackageResult = { grantId: string; packageId: string; rows: number; newVersion: number };
 
-interface SentRow {
-  package_id: string;
-  state: string;
-  new_version: number;
-  created_at: string;
-  finished_at: string | null;
-  generation: number | null;
-  schema_hash: string | null;
-}
-
 export class GrantPackager {
   private readonly busy = new Set<string>();
-  private readonly history;
-  private readonly newestOwn;
+  // Looked at for every batch grant on every scheduler pass (each second): the store prepares its statements once.
+  private readonly history: GrantPackageHistory;
 
   constructor(private readonly d: GrantPackagerDeps) {
-    // Looked at for every batch grant on every scheduler pass (each second).
-    this.history = d.db.prepare('SELECT package_id, state, new_version, created_at, finished_at, generation, schema_hash FROM packages_sent WHERE grant_id = ? ORDER BY created_at DESC, package_id DESC LIMIT 50');
-    this.newestOwn = d.db.prepare("SELECT MAX(new_version) AS v FROM packages_sent WHERE resource = ? AND grant_id IS NULL AND state IN ('offered', 'stored')");
+    this.history = d.sent ?? new SentPackageStore(d.db);
   }
 
   /** One pass over this county's batch grants; builds what is due. A failing grant does not stop the others. */
   async run(): Promise<GrantPackageResult[]> {
     const now = this.d.clock.now();
-    const ids = this.d.db.prepare('SELECT grant_id AS id FROM sharing_grants WHERE provider_county = ? AND valid_until > ? ORDER BY grant_id').all(this.d.county, now.toISOString()) as { id: string }[];
+    const ids = this.d.sharing.grantIdsProvidedBy(this.d.county, now);
     const built: GrantPackageResult[] = [];
-    for (const { id } of ids) {
+    for (const id of ids) {
       const signed = this.d.sharing.grant(id);
       if (!signed || !this.due(signed)) continue;
       this.busy.add(id);
@@ -106,8 +102,8 @@ export class GrantPackager {
   }
 
   /** The grant's latest packages (up to 50), newest first. */
-  sent(grantId: string): SentRow[] {
-    return this.history.all(grantId) as SentRow[];
+  sent(grantId: string): SentPackage[] {
+    return this.history.grantHistory(grantId);
   }
 
   private due(signed: SignedGrant): boolean {
@@ -135,8 +131,8 @@ export class GrantPackager {
     if (last.state === 'refused' && age >= RETRY_AFTER_REFUSAL_MS) return hasRows();
     // The table was migrated (items changed, or rebuilt): the rows' shape changed without new versions.
     if (last.generation !== table.generation || last.schema_hash !== grantSchemaHash(table, g)) return true;
-    const newer = this.newestOwn.get(g.resource) as { v: number | null };
-    return newer.v !== null && newer.v > last.new_version;
+    const newer = this.history.newestOwnVersion(g.resource);
+    return newer !== null && newer > last.new_version;
   }
 
   private async build(signed: SignedGrant): Promise<GrantPackageResult | null> {
@@ -179,8 +175,7 @@ export class GrantPackager {
     } catch (err) {
       // A build that never reached its offer: the hub has nothing of it. Not "in flight" any more, and
       // its spooled chunks go (recover() does the same after a crash).
-      const building = this.d.db.prepare("SELECT package_id AS id FROM packages_sent WHERE grant_id = ? AND state = 'building'").all(g.grantId) as { id: string }[];
-      for (const b of building) this.d.sender.abandon(b.id);
+      for (const id of this.history.buildingOfGrant(g.grantId)) this.d.sender.abandon(id);
       throw err;
     } finally {
       reader.close();

@@ -91,11 +91,18 @@ export class NodeSharing {
   private readonly grantCache: ImmutableRowCache<SignedGrant>;
   private revocationCache: SignedRevocationList | null | undefined;
   private readonly getRevocations;
+  private readonly providedBy;
 
   constructor(private readonly d: NodeSharingDeps) {
     const getGrant = d.db.prepare('SELECT signed FROM sharing_grants WHERE grant_id = ?');
     this.grantCache = new ImmutableRowCache(d.db, (id) => (getGrant.get(id) as { signed: string } | undefined)?.signed);
     this.getRevocations = d.db.prepare('SELECT signed FROM sharing_revocations WHERE id = 1');
+    this.providedBy = d.db.prepare('SELECT grant_id AS id FROM sharing_grants WHERE provider_county = ? AND valid_until > ? ORDER BY grant_id');
+  }
+
+  /** Ids of the grants `county` provides that are not past their validity at `now`, in id order (grant packages look at these). */
+  grantIdsProvidedBy(county: string, now: Date): string[] {
+    return (this.providedBy.all(county, now.toISOString()) as { id: string }[]).map((r) => r.id);
   }
 
   /** A department applies (Jincheng §30(1)): queued for the hub; the hub's view comes back as `application.update`. */

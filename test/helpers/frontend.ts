@@ -7,17 +7,12 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Clock } from '../../engine/clock.ts';
 import { openDatabase, type Db, type Migration } from '../../engine/db.ts';
-import { AUDIT_SCHEMA_SQL } from '../../engine/audit/log.ts';
-import { FRONTEND_SCHEMA_SQL } from '../../node/frontend/table-schema.ts';
+import { NODE_MIGRATIONS } from '../../node/storage/migrations.ts';
 import type { FrontendItem } from '../../node/frontend/row-validator.ts';
 import { citizenIdCheckChar, creditCodeCheckChar, CREDIT_CODE_CHARSET } from '../../protocol/ids.ts';
 
-/** Standalone schema for tests (the node adds FRONTEND_SCHEMA_SQL as one of its own migrations). */
-export const FRONTEND_TEST_MIGRATIONS: readonly Migration[] = [
-  { version: 1, name: 'meta', sql: 'CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;' },
-  { version: 2, name: 'audit', sql: AUDIT_SCHEMA_SQL },
-  { version: 3, name: 'frontend', sql: FRONTEND_SCHEMA_SQL },
-];
+/** The node's own migrations (front-end tables, audit log, accounts …): tests run on the real schema. */
+export const FRONTEND_TEST_MIGRATIONS: readonly Migration[] = NODE_MIGRATIONS;
 
 export function openFrontendDb(file: string): Db {
   return openDatabase(file, FRONTEND_TEST_MIGRATIONS);
