@@ -39,47 +39,6 @@ import type { Logger } from '../../engine/log.ts';
 import type { Outbox } from '../../engine/outbox.ts';
 import { apply, attachGrant, deadlineInfo, submit, tick, WorkflowError, type Application, type ApplicationEventInput, type WorkflowActor, type WorkflowEffect } from './workflow.ts';
 
-export const SHARING_SCHEMA_SQL = `
-CREATE TABLE applications (
-  id TEXT PRIMARY KEY,
-  consumer_county TEXT NOT NULL,
-  consumer_department TEXT NOT NULL,
-  provider_county TEXT NOT NULL,
-  provider_department TEXT NOT NULL,
-  resource TEXT NOT NULL,
-  state TEXT NOT NULL,
-  view TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX applications_state ON applications (state);
-CREATE TABLE grants (
-  grant_id TEXT PRIMARY KEY,
-  application_id TEXT NOT NULL,
-  consumer_node TEXT NOT NULL,
-  consumer_county TEXT NOT NULL,
-  provider_county TEXT NOT NULL,
-  resource TEXT NOT NULL,
-  signed TEXT NOT NULL,
-  issued_at TEXT NOT NULL,
-  valid_until TEXT NOT NULL,
-  last_used_at TEXT
-) WITHOUT ROWID;
-CREATE INDEX grants_consumer ON grants (consumer_node);
-CREATE TABLE grant_revocations (
-  grant_id TEXT PRIMARY KEY,
-  kind TEXT NOT NULL CHECK (kind IN ('revoked', 'suspended', 'expired_unused')),
-  reason TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  at TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE revocation_lists (
-  serial INTEGER PRIMARY KEY,
-  signed TEXT NOT NULL,
-  issued_at TEXT NOT NULL
-);
-`;
-
 /** Audit actions of the sharing workflow, beyond engine/audit's list. */
 export const SHARING_AUDIT_ACTIONS = ['sharing.apply', 'sharing.decide', 'sharing.grant', 'sharing.revoke', 'sharing.notify'] as const;
 
@@ -121,6 +80,7 @@ export class SharingService {
       grant: d.db.prepare('SELECT signed FROM grants WHERE grant_id = ?'),
       latestList: d.db.prepare('SELECT signed FROM revocation_lists ORDER BY serial DESC LIMIT 1'),
       recordUse: d.db.prepare('UPDATE grants SET last_used_at = ? WHERE grant_id = ?'),
+      liveGrantIds: d.db.prepare('SELECT grant_id AS id FROM grants WHERE valid_until > ?').pluck(),
     };
     this.grantCache = new ImmutableRowCache(d.db, (id) => (this.stmts.grant.get(id) as { signed: string } | undefined)?.signed);
   }
@@ -184,6 +144,16 @@ export class SharingService {
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       this.refuse(county, msg.applicationId, err);
+      // A refused application is answered to its county and audited like an accepted one (every use asked for is logged).
+      this.d.audit.append({
+        actor: actor.id,
+        actorRole: 'dept_operator',
+        department: actor.department,
+        action: 'sharing.apply',
+        resource: msg.request.resource,
+        result: 'rejected',
+        detail: { applicationId: msg.applicationId, from, code: err.code },
+      });
     }
   }
 
@@ -365,6 +335,11 @@ export class SharingService {
 
   grant(grantId: string): SignedGrant | undefined {
     return this.grantCache.get(grantId);
+  }
+
+  /** Ids of the grants not past their validity at `now` (batch distribution looks at these). */
+  liveGrantIds(now: Date): string[] {
+    return this.stmts.liveGrantIds.all(now.toISOString()) as string[];
   }
 
   grants(filter: { county?: string } = {}): (Grant & { revocation: { kind: string; reason: string; at: string } | null; lastUsedAt: string | null })[] {

@@ -12,6 +12,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { encodeEnvelope } from '../../protocol/envelope.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
 import { upSubject } from '../../protocol/subjects.ts';
+import { uuidv7 } from '../../protocol/uuid7.ts';
 import { readKeyFile } from '../../engine/identity.ts';
 import { api, Cluster, deptOf, MUNI, waitFor } from '../helpers/cluster.ts';
 import { sampleFor } from '../helpers/entries.ts';
@@ -81,5 +82,22 @@ describe('a forged application.decide', () => {
     assert.equal(decided[0]!.actor, 'forger');
     assert.deepEqual({ ...(decided[0]!.detail as object) }, { applicationId: id, county: C, event: 'provider_approve', code: 'WORKFLOW_FORBIDDEN', state: 'provider_review' });
     assert.equal(c.hub!.status() && (c.hub!.status() as { inbound: { rejected: number } }).inbound.rejected, 1);
+  });
+  it('an application.submit the hub refuses (no such resource) is audited as rejected', async () => {
+    const key = readKeyFile(join(c.node(C).dir, 'keys/signing.json')).secretKey;
+    const applicationId = uuidv7();
+    const missing = `${C}-${uuidv7()}`;
+    const payload = {
+      applicationId,
+      actor: { id: 'clerk-c', department: deptOf(C) },
+      request: { resource: missing, items: ['name'], purpose: '核实', scenario: '审核', methods: ['verify'], period: { from: new Date().toISOString(), until: new Date(Date.now() + 86_400_000).toISOString() } },
+    };
+    const bytes = encodeEnvelope({ type: 'application.submit', from: `county-${C}`, seq: 9_000_001, ts: new Date().toISOString(), payload: payload as never }, key);
+    await jetstream(nc).publish(upSubject(MUNI, C, 'application.submit'), bytes, { msgID: randomUUID() });
+    const audited = await waitFor('the refused application in the audit log', () => c.hub!.audit.search({ action: 'sharing.apply', actor: 'clerk-c' }).records[0]);
+    assert.equal(audited.result, 'rejected');
+    assert.equal(audited.resource, missing);
+    assert.equal((audited.detail as { code: string }).code, 'WORKFLOW_INVALID_REQUEST');
+    assert.equal(c.hub!.sharing.get(applicationId), undefined, 'no application was created');
   });
 });
