@@ -14,31 +14,6 @@ import type Database from 'better-sqlite3';
 import type { Db } from './db.ts';
 import { indexTokens, matchExpression } from './search-text.ts';
 
-/** Schema shared by node and hub (each includes it in its own migration list). */
-export const CATALOG_SCHEMA_SQL = `
-CREATE TABLE entry_docs (
-  id TEXT PRIMARY KEY,
-  county TEXT NOT NULL,
-  state BLOB NOT NULL,
-  sv TEXT NOT NULL,
-  updated_at TEXT NOT NULL
-);
-CREATE TABLE entries (
-  rowid INTEGER PRIMARY KEY,
-  id TEXT NOT NULL UNIQUE,
-  county TEXT NOT NULL,
-  dept_code TEXT,
-  name TEXT,
-  status TEXT NOT NULL,
-  code TEXT,
-  view TEXT NOT NULL,
-  updated_at TEXT NOT NULL
-);
-CREATE INDEX entries_county ON entries (county, dept_code);
-CREATE INDEX entries_status ON entries (status);
-CREATE VIRTUAL TABLE entries_fts USING fts5 (bi, uni, tokenize = 'unicode61');
-`;
-
 /** Query string of the catalog list/search routes (node and hub). */
 export const CatalogListQuery = z
   .object({

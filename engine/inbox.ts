@@ -9,19 +9,6 @@ import type { Db } from './db.ts';
 /** How long applied (sender, seq) pairs are remembered individually (PROTOCOL.md §Idempotency). */
 export const INBOX_RETENTION_DAYS = 30;
 
-export const INBOX_SCHEMA_SQL = `
-CREATE TABLE inbox_seen (
-  sender TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  seen_at TEXT NOT NULL,
-  PRIMARY KEY (sender, seq)
-) WITHOUT ROWID;
-CREATE TABLE inbox_floor (
-  sender TEXT PRIMARY KEY,
-  seq INTEGER NOT NULL
-) WITHOUT ROWID;
-`;
-
 export class Inbox {
   private readonly seenStmt;
   private readonly floorStmt;

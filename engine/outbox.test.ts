@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { openDatabase, type Db } from './db.ts';
-import { Outbox, OUTBOX_SCHEMA_SQL } from './outbox.ts';
+import { Outbox } from './outbox.ts';
+import { NODE_MIGRATIONS } from '../node/storage/migrations.ts';
 
 const T0 = new Date('2024-05-01T08:00:00.000Z');
 const T1 = new Date('2024-05-01T09:00:00.000Z');
@@ -25,7 +26,7 @@ describe('Outbox', () => {
   });
   beforeEach(() => {
     db?.close();
-    db = openDatabase(join(dir, `outbox-${n++}.db`), [{ version: 1, name: 'outbox', sql: OUTBOX_SCHEMA_SQL }]);
+    db = openDatabase(join(dir, `outbox-${n++}.db`), NODE_MIGRATIONS);
     outbox = new Outbox(db);
   });
   after(() => {

@@ -5,16 +5,6 @@
  */
 import type { Db } from './db.ts';
 
-export const OUTBOX_SCHEMA_SQL = `
-CREATE TABLE outbox (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  subject TEXT NOT NULL,
-  type TEXT NOT NULL,
-  payload TEXT NOT NULL,
-  created_at TEXT NOT NULL
-);
-`;
-
 export interface OutboxRow {
   seq: number;
   subject: string;

@@ -10,25 +10,6 @@ import { hashToken } from '../http.ts';
 import { hashPassword, verifyPassword } from './password.ts';
 import { DEPARTMENT_ROLES, ROLES, type Role } from './roles.ts';
 
-/** Shared schema (each side's migration includes it). */
-export const ACCOUNTS_SCHEMA_SQL = `
-CREATE TABLE accounts (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE,
-  role TEXT NOT NULL,
-  department TEXT,
-  password_hash TEXT,
-  disabled_at TEXT,
-  created_at TEXT NOT NULL
-);
-CREATE TABLE api_tokens (
-  token_hash TEXT PRIMARY KEY,
-  account_id INTEGER NOT NULL REFERENCES accounts (id),
-  created_at TEXT NOT NULL,
-  revoked_at TEXT
-) WITHOUT ROWID;
-`;
-
 export interface Account {
   id: number;
   name: string;

@@ -35,49 +35,6 @@ import type { Outbox } from '../../engine/outbox.ts';
 import type { RejectionLog } from '../sync/rejections.ts';
 import type { NodeRegistry } from '../storage/registry.ts';
 import type { Grant } from '../../protocol/grant.ts';
-
-export const PACKAGES_SCHEMA_SQL = `
-CREATE TABLE packages (
-  package_id TEXT PRIMARY KEY,
-  resource TEXT NOT NULL,
-  sender TEXT NOT NULL,
-  county TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  base_version INTEGER,
-  new_version INTEGER NOT NULL,
-  signed_header TEXT NOT NULL,
-  state TEXT NOT NULL,          -- pending | stored | refused
-  code TEXT,
-  offered_at TEXT NOT NULL,
-  stored_at TEXT
-) WITHOUT ROWID;
-CREATE INDEX packages_resource ON packages (resource, new_version);
-CREATE TABLE package_chunks (
-  package_id TEXT NOT NULL,
-  idx INTEGER NOT NULL,
-  bytes BLOB NOT NULL,
-  PRIMARY KEY (package_id, idx)
-) WITHOUT ROWID;
-`;
-
-/** Grant packages (PACKAGES.md §10a): shaped by the provider for one batch grant, re-sealed to its consumer only. */
-export const GRANT_PACKAGES_HUB_SQL = `
-ALTER TABLE packages ADD COLUMN grant_id TEXT;
-CREATE INDEX packages_grant ON packages (grant_id, new_version);
-`;
-
-/** Recipients the hub added after storing (sharing grants, issue 5): the signed header stays the sender's. */
-export const PACKAGE_RECIPIENTS_SQL = `
-CREATE TABLE package_recipients (
-  package_id TEXT NOT NULL,
-  node_id TEXT NOT NULL,
-  public_key TEXT NOT NULL,
-  sealed_key TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  PRIMARY KEY (package_id, public_key)
-) WITHOUT ROWID;
-`;
 import { PackageStore } from './package-store.ts';
 
 /** Chunk fetches (JetStream direct gets) in flight at once. */

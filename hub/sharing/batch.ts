@@ -24,25 +24,15 @@ import type { Identity } from '../../engine/identity.ts';
 import type { Logger } from '../../engine/log.ts';
 import type { Outbox } from '../../engine/outbox.ts';
 import type { PackageReceiver } from '../packages/receiver.ts';
+import { PackageStore } from '../packages/package-store.ts';
 import type { NodeRegistry } from '../storage/registry.ts';
 import type { SharingService } from './service.ts';
 import type { CatalogStore } from '../../engine/catalog-store.ts';
 import { batchNeedsShaping } from '../../protocol/grant-shaping.ts';
 
-export const BATCH_SCHEMA_SQL = `
-CREATE TABLE package_grants_sent (
-  grant_id TEXT NOT NULL,
-  package_id TEXT NOT NULL,
-  consumer_node TEXT NOT NULL,
-  sent_at TEXT NOT NULL,
-  PRIMARY KEY (grant_id, package_id)
-) WITHOUT ROWID;
-CREATE INDEX package_grants_sent_package ON package_grants_sent (package_id, consumer_node);
-`;
-
 export interface BatchDeps {
   db: Db;
-  sharing: SharingService;
+  sharing: Pick<SharingService, 'latestList' | 'grant' | 'recordUse' | 'liveGrantIds'>;
   /** The catalog, for the resource's data items (protocol/grant-shaping.ts decides which packages a grant gets). */
   store: CatalogStore;
   packages: PackageReceiver;
@@ -52,20 +42,39 @@ export interface BatchDeps {
   clock: Clock;
   log: Logger;
   municipality: string;
+  /** Which stored packages a grant gets (default: the package store on `db`). */
+  chains?: GrantableChains;
 }
+
+/** What the distributor needs of the package store (hub/packages/package-store.ts). */
+export type GrantableChains = Pick<PackageStore, 'grantableChain'>;
+
+const SQL = {
+  sentFor: 'SELECT package_id AS id FROM package_grants_sent WHERE grant_id = ?',
+  recordSent: 'INSERT INTO package_grants_sent (grant_id, package_id, consumer_node, sent_at) VALUES (?, ?, ?, ?)',
+  grantsOf: 'SELECT grant_id AS id FROM package_grants_sent WHERE package_id = ? AND consumer_node = ?',
+} as const;
 
 export class BatchDistributor {
   private sub: Subscription | null = null;
+  private readonly chains: GrantableChains;
+  private readonly sentFor;
+  private readonly recordSent;
+  private readonly grantsOf;
 
-  constructor(private readonly d: BatchDeps) {}
+  constructor(private readonly d: BatchDeps) {
+    this.chains = d.chains ?? new PackageStore(d.db);
+    this.sentFor = d.db.prepare(SQL.sentFor).pluck();
+    this.recordSent = d.db.prepare(SQL.recordSent);
+    this.grantsOf = d.db.prepare(SQL.grantsOf);
+  }
 
   /** Send every stored package of every batch grant's resource (from its latest snapshot on) not yet sent. */
   distribute(): number {
     const now = this.d.clock.now();
     const list = this.d.sharing.latestList()?.list ?? null;
     let sent = 0;
-    const grants = this.d.db.prepare('SELECT grant_id AS id FROM grants WHERE valid_until > ?').all(now.toISOString()) as { id: string }[];
-    for (const { id } of grants) {
+    for (const id of this.d.sharing.liveGrantIds(now)) {
       const signed = this.d.sharing.grant(id)!;
       const g = signed.grant;
       if (!g.methods.includes('batch')) continue;
@@ -80,31 +89,20 @@ export class BatchDistributor {
       // dropped still holds that item, which the grant no longer covers.
       const shaped = batchNeedsShaping(g, items.codes);
       const schema = shaped ? null : items.schemaHash;
-      const snap = this.d.db
-        .prepare(
-          `SELECT MAX(new_version) AS v FROM packages WHERE resource = @resource AND state = 'stored' AND kind = 'snapshot' AND grant_id IS @grant
-             AND (@schema IS NULL OR json_extract(signed_header, '$.header.schemaHash') = @schema)`,
-        )
-        .get({ resource: g.resource, grant: shaped ? id : null, schema }) as { v: number | null };
-      if (snap.v === null) continue;
-      const pending = this.d.db
-        .prepare(
-          `SELECT p.package_id AS id FROM packages p WHERE p.resource = @resource AND p.state = 'stored' AND p.new_version >= @from AND p.grant_id IS @grant
-             AND (@schema IS NULL OR json_extract(p.signed_header, '$.header.schemaHash') = @schema)
-             AND NOT EXISTS (SELECT 1 FROM package_grants_sent s WHERE s.grant_id = @grant_id AND s.package_id = p.package_id)
-           ORDER BY p.new_version`,
-        )
-        .all({ resource: g.resource, from: snap.v, grant: shaped ? id : null, schema, grant_id: id }) as { id: string }[];
-      for (const p of pending) {
+      const chain = this.chains.grantableChain({ resource: g.resource, grantId: shaped ? id : null, schemaHash: schema });
+      if (chain.length === 0) continue;
+      const already = new Set(this.sentFor.all(id) as string[]);
+      for (const packageId of chain) {
+        if (already.has(packageId)) continue;
         try {
           this.d.db.transaction(() => {
-            const header = this.d.packages.reseal(p.id, { nodeId: consumer.nodeId, publicKey: fromBase64(consumer.encryptionKey!) }, `batch grant ${id}`);
-            this.d.db.prepare('INSERT INTO package_grants_sent (grant_id, package_id, consumer_node, sent_at) VALUES (?, ?, ?, ?)').run(id, p.id, consumer.nodeId, now.toISOString());
+            const header = this.d.packages.reseal(packageId, { nodeId: consumer.nodeId, publicKey: fromBase64(consumer.encryptionKey!) }, `batch grant ${id}`);
+            this.recordSent.run(id, packageId, consumer.nodeId, now.toISOString());
             this.d.outbox.add(downCountySubject(this.d.municipality, consumer.county, 'package.grant'), 'package.grant', { grantId: id, signed: header }, now);
           })();
           sent++;
         } catch (err) {
-          this.d.log.error({ event: 'package.grant_failed', grantId: id, packageId: p.id, err: String(err) }, 'package not re-sealed for a batch grantee');
+          this.d.log.error({ event: 'package.grant_failed', grantId: id, packageId: packageId, err: String(err) }, 'package not re-sealed for a batch grantee');
         }
       }
     }
@@ -143,7 +141,7 @@ export class BatchDistributor {
       if (msg.subject.split('.')[3] !== node.county) throw new ProtocolError('MESSAGE_WRONG_SUBJECT', `${env.from} (county ${node.county}) used ${msg.subject}`);
       if (env.type !== 'package.chunk.get') throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `${env.type} is not a chunk request`);
       const req = env.payload as PackageChunkGet;
-      const rows = this.d.db.prepare('SELECT grant_id AS id FROM package_grants_sent WHERE package_id = ? AND consumer_node = ?').all(req.packageId, env.from) as { id: string }[];
+      const rows = this.grantsOf.all(req.packageId, env.from) as { id: string }[];
       const list = this.d.sharing.latestList()?.list ?? null;
       const stored = this.d.packages.stored(req.packageId);
       const usable = rows.map((r) => this.d.sharing.grant(r.id)!).map((g) => {

@@ -17,53 +17,6 @@ import { AppError } from '../../engine/errors.ts';
 import { compileValidator, type FrontendItem, type SqlValue } from './row-validator.ts';
 import { schemaItemsOf } from '../../protocol/data-package.ts';
 
-/** Registry, version counter, migration rejects and import progress: one node migration. */
-export const FRONTEND_SCHEMA_SQL = `
-CREATE TABLE frontend_tables (
-  entry_id TEXT PRIMARY KEY,
-  table_name TEXT NOT NULL UNIQUE,
-  items_json TEXT NOT NULL,
-  -- Bumped by every alteration or rebuild: a packager seeing a new generation sends a snapshot, not a delta.
-  generation INTEGER NOT NULL DEFAULT 1,
-  created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE frontend_versions (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
-INSERT INTO frontend_versions (id, value) VALUES (1, 0);
-CREATE TABLE frontend_migration_rejects (
-  id INTEGER PRIMARY KEY,
-  entry_id TEXT NOT NULL,
-  table_name TEXT NOT NULL,
-  at TEXT NOT NULL,
-  row_json TEXT NOT NULL,
-  columns TEXT NOT NULL,
-  reason_zh TEXT NOT NULL,
-  reason_en TEXT NOT NULL
-);
-CREATE INDEX frontend_migration_rejects_entry ON frontend_migration_rejects (entry_id, at);
-CREATE TABLE frontend_imports (
-  import_id TEXT PRIMARY KEY,
-  entry_id TEXT NOT NULL,
-  file_sha256 TEXT,
-  committed_rows INTEGER NOT NULL DEFAULT 0,
-  status TEXT NOT NULL CHECK (status IN ('running', 'failed', 'done')),
-  started_at TEXT NOT NULL,
-  finished_at TEXT,
-  counts_json TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX frontend_imports_entry ON frontend_imports (entry_id, started_at);
--- Written in the batch's own transaction, so a resumed import reports each bad row exactly once.
-CREATE TABLE frontend_import_rejects (
-  id INTEGER PRIMARY KEY,
-  import_id TEXT NOT NULL,
-  row_number INTEGER NOT NULL,
-  column_code TEXT NOT NULL,
-  reason_zh TEXT NOT NULL,
-  reason_en TEXT NOT NULL
-);
-CREATE INDEX frontend_import_rejects_import ON frontend_import_rejects (import_id, id);
-`;
-
 /** Bookkeeping columns, in table order after the item columns. */
 export const BOOKKEEPING_COLUMNS = ['_version', '_deleted', '_updated_at'] as const;
 

@@ -31,28 +31,6 @@ import { openTableSnapshot } from './table-snapshot.ts';
 
 export { readNdjson, readRows } from './table-rows.ts';
 
-export const PACKAGER_SQL = `
-ALTER TABLE packages_sent ADD COLUMN kind TEXT;
-ALTER TABLE packages_sent ADD COLUMN base_version INTEGER;
-ALTER TABLE packages_sent ADD COLUMN generation INTEGER;
-ALTER TABLE packages_sent ADD COLUMN schema_hash TEXT;
-ALTER TABLE packages_sent ADD COLUMN row_count INTEGER;
-CREATE INDEX packages_sent_resource ON packages_sent (resource, created_at);
--- Forced packages ("jilian node package"), written by the CLI or the API and carried out by the running node.
-CREATE TABLE package_requests (
-  id INTEGER PRIMARY KEY,
-  resource TEXT NOT NULL,
-  snapshot INTEGER NOT NULL DEFAULT 0 CHECK (snapshot IN (0, 1)),
-  requested_by TEXT NOT NULL,
-  requested_at TEXT NOT NULL,
-  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'done', 'failed')),
-  package_id TEXT,
-  result_json TEXT,
-  finished_at TEXT
-);
-CREATE INDEX package_requests_state ON package_requests (state, id);
-`;
-
 export type PackageRunResult =
   | { status: 'sent'; packageId: string; kind: 'snapshot' | 'delta'; baseVersion: number | null; newVersion: number; rows: number; chunks: number }
   | { status: 'unchanged'; version: number }

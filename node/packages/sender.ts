@@ -14,24 +14,6 @@ import type { Identity } from '../../engine/identity.ts';
 import type { Logger } from '../../engine/log.ts';
 import type { NatsLink } from '../../engine/nats-link.ts';
 import type { Outbox } from '../../engine/outbox.ts';
-
-export const PACKAGE_SPOOL_SQL = `
-CREATE TABLE package_spool (
-  package_id TEXT NOT NULL,
-  idx INTEGER NOT NULL,
-  bytes BLOB NOT NULL,
-  PRIMARY KEY (package_id, idx)
-) WITHOUT ROWID;
-CREATE TABLE packages_sent (
-  package_id TEXT PRIMARY KEY,
-  resource TEXT NOT NULL,
-  new_version INTEGER NOT NULL,
-  state TEXT NOT NULL,          -- building | offered | stored | refused
-  code TEXT,
-  created_at TEXT NOT NULL,
-  finished_at TEXT
-) WITHOUT ROWID;
-`;
 import { SentPackageStore } from './sent-packages-store.ts';
 
 const PUBLISH_WINDOW = 16;

@@ -31,31 +31,6 @@ import type { NatsLink } from '../../engine/nats-link.ts';
 import type { KeyDirectoryStore } from '../keys/directory-store.ts';
 import type { DeptActor, NodeSharing } from './service.ts';
 
-export const RECEIVED_PACKAGES_SQL = `
--- One row per (grant, package): two grants of this node on one resource each get the package.
-CREATE TABLE received_packages (
-  package_id TEXT NOT NULL,
-  grant_id TEXT NOT NULL,
-  resource TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  base_version INTEGER,
-  new_version INTEGER NOT NULL,
-  row_count INTEGER NOT NULL,
-  signed_header TEXT NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('fetching', 'ready', 'failed')),
-  code TEXT,
-  received_at TEXT NOT NULL,
-  PRIMARY KEY (grant_id, package_id)
-) WITHOUT ROWID;
-CREATE INDEX received_packages_state ON received_packages (state, new_version);
-CREATE TABLE received_chunks (
-  package_id TEXT NOT NULL,
-  idx INTEGER NOT NULL,
-  bytes BLOB NOT NULL,
-  PRIMARY KEY (package_id, idx)
-) WITHOUT ROWID;
-`;
-
 export interface BatchReceiverDeps {
   db: Db;
   link: NatsLink;

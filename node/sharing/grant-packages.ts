@@ -39,10 +39,6 @@ function grantSchemaHash(table: FrontendTable, grant: SignedGrant['grant']): str
   return schemaHashOf(table.items.filter((i) => granted.has(i.code)));
 }
 
-export const GRANT_PACKAGES_SQL = `
-ALTER TABLE packages_sent ADD COLUMN grant_id TEXT;
-CREATE INDEX packages_sent_grant ON packages_sent (grant_id, created_at);
-`;
 /** What the grant packager needs of the node's sharing state (service.ts). */
 export type GrantSource = Pick<NodeSharing, 'grant' | 'revocations' | 'grantIdsProvidedBy'>;
 

@@ -20,32 +20,6 @@ import { validate } from '../../engine/validate.ts';
 import type { Logger } from '../../engine/log.ts';
 import type { Outbox } from '../../engine/outbox.ts';
 
-export const NODE_SHARING_SQL = `
-CREATE TABLE sharing_applications (
-  id TEXT PRIMARY KEY,
-  -- The hub's view (null until the hub has answered), or its refusal of a submission or decision.
-  view TEXT,
-  refused TEXT,
-  consumer_department TEXT,
-  provider_department TEXT,
-  state TEXT NOT NULL,
-  submitted TEXT,
-  updated_at TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE sharing_grants (
-  grant_id TEXT PRIMARY KEY,
-  signed TEXT NOT NULL,
-  resource TEXT NOT NULL,
-  consumer_node TEXT NOT NULL,
-  consumer_department TEXT NOT NULL,
-  provider_county TEXT NOT NULL,
-  provider_department TEXT,
-  valid_until TEXT NOT NULL,
-  received_at TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE sharing_revocations (id INTEGER PRIMARY KEY CHECK (id = 1), serial INTEGER NOT NULL, signed TEXT NOT NULL, received_at TEXT NOT NULL);
-`;
-
 /** Audit actions of the node's sharing side, beyond engine/audit's list. */
 export const NODE_SHARING_AUDIT_ACTIONS = ['sharing.apply', 'sharing.decide'] as const;
 
