@@ -124,9 +124,7 @@ describe('HTTP onError', () => {
     throw new Error(SECRET);
   });
   // A zod parse of server-side data failing is a bug, not the client's input (that goes through validate).
-  app.get('/internal-parse', () => {
-    z.strictObject({ n: z.number() }).parse({ n: SECRET });
-  });
+  app.get('/internal-parse', (c) => c.json(z.strictObject({ n: z.number() }).parse({ n: SECRET })));
 
   for (const [path, status, code] of [['/grant', 403, 'GRANT_WRONG_ISSUER'], ['/protocol', 400, 'MESSAGE_INVALID'], ['/app', 409, 'CONSUMER_KEY_MISSING'], ['/bug', 500, 'INTERNAL'], ['/internal-parse', 500, 'INTERNAL']] as const) {
     it(`${path} → ${status} ${code}`, async () => {
