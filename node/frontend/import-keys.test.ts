@@ -15,7 +15,7 @@ function keySet(keyCount: number) {
     fetched: () => fetched,
     /** Commit the batch being written, as the importer does. */
     commit(): void {
-      if (s.pending > 0) blobs.set(next, s.pack());
+      if (s.pending > 0) blobs.set(next, Buffer.from(s.pack())); // pack() reuses its buffer; SQLite copies it
       s.seal(next++);
     },
     claim(key: SqlValue[], row: number): number | undefined {

@@ -69,6 +69,8 @@ export class KeySet {
   private readonly starts: number[] = [];
   private readonly handles: number[] = [];
   private readonly cache = new Map<number, Buffer>();
+  /** Reused by `pack`: a fresh 150 KB buffer per batch is garbage the writer's peak RSS would carry. */
+  private packBuf = Buffer.alloc(0);
   /** The last `find`: the scratch key at arena[used, scratchEnd), its fingerprint, the empty slot it ended on. */
   private scratchEnd = 0;
   private fp = 0;
@@ -124,10 +126,12 @@ export class KeySet {
     return this.count - this.batchStart;
   }
 
-  /** The batch's claims, packed for `frontend_import_keys.claims`. */
+  /** The batch's claims, packed for `frontend_import_keys.claims` (valid until the next `pack`: bound, SQLite copies it). */
   pack(): Buffer {
     const n = this.pending;
-    const out = Buffer.allocUnsafe(4 + n * 12 + this.used);
+    const size = 4 + n * 12 + this.used;
+    if (this.packBuf.length < size) this.packBuf = Buffer.allocUnsafe(Math.max(size, this.packBuf.length * 2));
+    const out = this.packBuf.subarray(0, size);
     out.writeUInt32LE(n, 0);
     for (let i = 0; i < n; i++) {
       out.writeDoubleLE(this.batchRows[i]!, 4 + i * 8);
