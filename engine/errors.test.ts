@@ -8,10 +8,10 @@ import { GRANT_ERROR_CODES, GrantError, PACKAGE_ERROR_CODES, PackageError, PROTO
 import { GRANT_USABILITY_CODES } from '../protocol/grant.ts';
 import { PolicyError } from '../protocol/policy.ts';
 import { CalendarError } from './calendar/overrides.ts';
-import { CliError, formatCliError } from './cli-support.ts';
-import { StartupError } from './data-dir-lock.ts';
+import { CliError, formatCliError } from './cli/support.ts';
+import { StartupError } from './storage/data-dir-lock.ts';
 import { AppError, ERROR_STATUS, errorReply, fromErrorReply, isDomainError, isErrorCode, toAppError, type ErrorCode } from './errors.ts';
-import { installErrorHandling } from './http.ts';
+import { installErrorHandling } from './http/app.ts';
 import { validate } from './validate.ts';
 
 const HAN = /\p{Script=Han}/u;
@@ -80,7 +80,10 @@ describe('toAppError', () => {
     bilingual(e, 'INVALID_REQUEST');
     assert.equal(e.fields[0]!.path, 'n');
     assert.match(e.fields[0]!.message, / \/ /);
-    assert.throws(() => validate(schema, { n: 'x' }, 'INVALID_ENTRY'), (err: AppError) => err.code === 'INVALID_ENTRY' && err.fields[0]!.path === 'n');
+    assert.throws(
+      () => validate(schema, { n: 'x' }, 'INVALID_ENTRY'),
+      (err: AppError) => err.code === 'INVALID_ENTRY' && err.fields[0]!.path === 'n',
+    );
   });
 
   it('turns anything else into INTERNAL without its message', () => {
@@ -126,7 +129,13 @@ describe('HTTP onError', () => {
   // A zod parse of server-side data failing is a bug, not the client's input (that goes through validate).
   app.get('/internal-parse', (c) => c.json(z.strictObject({ n: z.number() }).parse({ n: SECRET })));
 
-  for (const [path, status, code] of [['/grant', 403, 'GRANT_WRONG_ISSUER'], ['/protocol', 400, 'MESSAGE_INVALID'], ['/app', 409, 'CONSUMER_KEY_MISSING'], ['/bug', 500, 'INTERNAL'], ['/internal-parse', 500, 'INTERNAL']] as const) {
+  for (const [path, status, code] of [
+    ['/grant', 403, 'GRANT_WRONG_ISSUER'],
+    ['/protocol', 400, 'MESSAGE_INVALID'],
+    ['/app', 409, 'CONSUMER_KEY_MISSING'],
+    ['/bug', 500, 'INTERNAL'],
+    ['/internal-parse', 500, 'INTERNAL'],
+  ] as const) {
     it(`${path} → ${status} ${code}`, async () => {
       const res = await app.request(path);
       assert.equal(res.status, status);
@@ -151,7 +160,7 @@ describe('formatCliError', () => {
     const parsed = z.strictObject({ port: z.number() }).safeParse({ port: 'x' });
     assert.ok(!parsed.success);
     const out = formatCliError(parsed.error, false);
-    assert.match(out, /^错误 \/ error: INVALID_REQUEST: 输入不合法：port \/ invalid input: port\n  port: .+ \/ /);
+    assert.match(out, /^错误 \/ error: INVALID_REQUEST: 输入不合法：port \/ invalid input: port\n {2}port: .+ \/ /);
   });
 
   it('prints anything else as INTERNAL followed by its message for the operator', () => {

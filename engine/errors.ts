@@ -7,14 +7,11 @@ import { z } from 'zod';
 import { GrantError, PackageError, ProtocolError, type GrantErrorCode, type PackageErrorCode, type ProtocolErrorCode } from '../protocol/errors.ts';
 import type { GrantUsabilityCode } from '../protocol/grant.ts';
 import { PolicyError } from '../protocol/policy.ts';
-import { formatZodIssues } from '../protocol/validation-error.ts';
+import { formatZodIssues, type FormattedIssue } from '../protocol/validation-error.ts';
 import { CalendarError, type CalendarErrorCode } from './calendar/overrides.ts';
 
-export interface FieldIssue {
-  path: string;
-  code: string;
-  message: string;
-}
+/** One field's problem in an error body: the same row shape protocol/validation-error.ts produces. */
+export type FieldIssue = FormattedIssue;
 
 /**
  * Every error code and the HTTP status it maps to. Codes only the CLI or start-up prints carry the
@@ -156,7 +153,10 @@ export class AppError extends Error {
 /** A zod failure as AppError `code` with zod's field paths and bilingual messages (request validation, configs, options). */
 export function invalidInput(error: z.ZodError, code: ErrorCode = 'INVALID_REQUEST'): AppError {
   const fields = formatZodIssues(error);
-  const where = fields.map((f) => f.path || '(root)').slice(0, 5).join(', ');
+  const where = fields
+    .map((f) => f.path || '(root)')
+    .slice(0, 5)
+    .join(', ');
   return new AppError(code, `输入不合法：${where}`, `invalid input: ${where}`, fields);
 }
 
@@ -205,7 +205,15 @@ export function toAppError(err: unknown): AppError {
 
 /** Whether `toAppError` knows `err` (false: a bug or an I/O failure, worth logging with its stack). */
 export function isDomainError(err: unknown): boolean {
-  return err instanceof AppError || err instanceof GrantError || err instanceof CalendarError || err instanceof ProtocolError || err instanceof PackageError || err instanceof PolicyError || err instanceof z.ZodError;
+  return (
+    err instanceof AppError ||
+    err instanceof GrantError ||
+    err instanceof CalendarError ||
+    err instanceof ProtocolError ||
+    err instanceof PackageError ||
+    err instanceof PolicyError ||
+    err instanceof z.ZodError
+  );
 }
 
 /** An error as the `error` wire payload (code, "zh / en" message): what request/reply answers carry. */

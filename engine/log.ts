@@ -19,7 +19,22 @@ export function createLogger(name: string, options: LogOptions = {}): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       // A second line of defence: nothing should pass these, and the access log never logs headers or queries.
       redact: {
-        paths: ['secretKey', '*.secretKey', 'token', '*.token', 'authorization', '*.authorization', 'cookie', '*.cookie', 'password', '*.password', 'headers.authorization', 'headers.cookie', '*.headers.authorization', '*.headers.cookie'],
+        paths: [
+          'secretKey',
+          '*.secretKey',
+          'token',
+          '*.token',
+          'authorization',
+          '*.authorization',
+          'cookie',
+          '*.cookie',
+          'password',
+          '*.password',
+          'headers.authorization',
+          'headers.cookie',
+          '*.headers.authorization',
+          '*.headers.cookie',
+        ],
         censor: '[redacted]',
       },
     },

@@ -3,26 +3,26 @@ import { join } from 'node:path';
 import { loadSodium } from '../protocol/sodium.ts';
 import { downFilterSubjects, downStreamSubjects, pkgStreamSubjects, streamNames, upStreamSubjects } from '../protocol/subjects.ts';
 import { PackageReceiver } from './packages/receiver.ts';
-import { CatalogStore } from '../engine/catalog-store.ts';
+import { CatalogStore } from '../engine/catalog/catalog-store.ts';
 import { systemClock, type Clock } from '../engine/clock.ts';
-import { readConfig } from '../engine/config-file.ts';
-import { openDatabase, type Db } from '../engine/db.ts';
+import { readConfig } from '../engine/cli/config-file.ts';
+import { openDatabase, type Db } from '../engine/storage/db.ts';
 import { Identity, readBoxKeyFile, readKeyFile } from '../engine/identity.ts';
 import { encodePublicKey } from '../protocol/keys.ts';
 import { Enrollment } from './enroll/enrollment.ts';
 import { JoinTokens } from './enroll/join-tokens.ts';
 import { KeyDirectoryService } from './keys/directory.ts';
-import { Inbox, INBOX_RETENTION_DAYS } from '../engine/inbox.ts';
+import { Inbox, INBOX_RETENTION_DAYS } from '../engine/storage/inbox.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { createLogger, type Logger } from '../engine/log.ts';
-import { lockDataDir, type DataDirLock } from '../engine/data-dir-lock.ts';
-import { listenHttp, type HttpListener } from '../engine/listen.ts';
-import { NatsLink } from '../engine/nats-link.ts';
-import { Outbox } from '../engine/outbox.ts';
-import { OutboxPublisher } from '../engine/publisher.ts';
-import { ensureConsumer, ensureStream, isNotFound } from '../engine/streams.ts';
+import { lockDataDir, type DataDirLock } from '../engine/storage/data-dir-lock.ts';
+import { listenHttp, type HttpListener } from '../engine/http/listen.ts';
+import { NatsLink } from '../engine/nats/link.ts';
+import { Outbox } from '../engine/storage/outbox.ts';
+import { OutboxPublisher } from '../engine/nats/publisher.ts';
+import { ensureConsumer, ensureStream, isNotFound } from '../engine/nats/streams.ts';
 import type { JetStreamManager } from '@nats-io/jetstream';
-import { nkeyConnectOptions, publicKeyOfSeed, readSeedFile } from '../engine/nats-auth.ts';
+import { nkeyConnectOptions, publicKeyOfSeed, readSeedFile } from '../engine/nats/auth.ts';
 import { NatsConfigSync } from './nats-config-sync.ts';
 import { CodeAllocator } from './catalog/code-template.ts';
 import { TotalCatalog } from './catalog/total-catalog.ts';
@@ -37,16 +37,16 @@ import { startAuditMaintenance } from '../engine/audit/maintenance.ts';
 import { loadPolicy } from '../protocol/policy.ts';
 import { StatutoryCalendar } from '../engine/calendar/working-days.ts';
 import { loadCalendarOverrides } from '../engine/calendar/overrides.ts';
-import { SHARING_AUDIT_ACTIONS, SharingService } from './sharing/service.ts';
+import { SHARING_AUDIT_ACTIONS, SharingService } from './sharing/sharing-service.ts';
 import { AccessRouter } from './sharing/access-router.ts';
-import { BatchDistributor } from './sharing/batch.ts';
-import { GroupCommit } from '../engine/group-commit.ts';
-import type { RouteSpec } from '../engine/http-auth.ts';
+import { BatchDistributor } from './sharing/batch-grants.ts';
+import { GroupCommit } from '../engine/storage/group-commit.ts';
+import type { RouteSpec } from '../engine/http/auth.ts';
 import { NodeRegistry } from './storage/registry.ts';
-import { RejectionLog } from './sync/rejections.ts';
-import { SyncServer } from './sync/sync-server.ts';
-import { createUpHandler } from './sync/up-handler.ts';
-import { UpConsumers } from './sync/up-consumers.ts';
+import { RejectionLog } from './bus/rejections.ts';
+import { SyncServer } from './bus/sync-server.ts';
+import { createUpHandler } from './bus/up-handler.ts';
+import { UpConsumers } from './bus/up-consumers.ts';
 
 export interface StartHubOptions {
   clock?: Clock;
@@ -123,17 +123,24 @@ async function wireHub(dir: string, options: StartHubOptions, config: HubConfig,
   const joinTokens = new JoinTokens(db, clock);
   const hubKeys = { nodeId: config.nodeId, signingKey: identity.publicKey, encryptionKey: encodePublicKey(encryption.publicKey) };
   const directory = new KeyDirectoryService({ db, registry, outbox, clock, municipality: config.municipality, hub: hubKeys, graceMs: config.keyGraceHours * 3_600_000, audit });
-  const enrollment = new Enrollment(db, joinTokens, registry, clock, {
-    municipality: config.municipality,
-    municipalityName: config.municipalityName,
-    nodeId: config.nodeId,
-    signingKey: identity.publicKey,
-    encryptionKey: encodePublicKey(encryption.publicKey),
-    nats: config.publicNats ?? config.nats,
-  }, (req) => {
-    audit.append({ actor: req.nodeId, actorRole: 'node', department: req.county, action: 'key.register', resource: req.nodeId, result: 'ok', detail: { signingKey: req.signingKey, via: 'enroll' } });
-    directory.publish();
-  });
+  const enrollment = new Enrollment(
+    db,
+    joinTokens,
+    registry,
+    clock,
+    {
+      municipality: config.municipality,
+      municipalityName: config.municipalityName,
+      nodeId: config.nodeId,
+      signingKey: identity.publicKey,
+      encryptionKey: encodePublicKey(encryption.publicKey),
+      nats: config.publicNats ?? config.nats,
+    },
+    (req) => {
+      audit.append({ actor: req.nodeId, actorRole: 'node', department: req.county, action: 'key.register', resource: req.nodeId, result: 'ok', detail: { signingKey: req.signingKey, via: 'enroll' } });
+      directory.publish();
+    },
+  );
   // Every start and every hour the current directory goes out again, so a node that missed one catches up.
   db.transaction(() => directory.publish())();
   const directoryTimer = setInterval(() => db.transaction(() => directory.republish())(), 3_600_000);
@@ -142,9 +149,28 @@ async function wireHub(dir: string, options: StartHubOptions, config: HubConfig,
   const maxAgeMs = config.streamMaxAgeDays * 86_400_000;
   const link = new NatsLink(config.nats, config.nodeId, log, config.natsSeedFile ? nkeyConnectOptions(readSeedFile(join(dir, config.natsSeedFile))) : undefined);
   const streamSpecs = [
-    { name: names.up, subjects: upStreamSubjects(config.municipality), maxAgeMs, duplicateWindowMs: 120_000, limits: { maxBytes: config.upStreamMaxBytes, maxMsgsPerSubject: config.upStreamMaxMsgsPerSubject, discard: 'old' as const } },
-    { name: names.down, subjects: downStreamSubjects(config.municipality), maxAgeMs, duplicateWindowMs: 120_000, limits: { maxBytes: config.downStreamMaxBytes, maxMsgsPerSubject: config.downStreamMaxMsgsPerSubject, discard: 'old' as const } },
-    { name: names.pkg, subjects: pkgStreamSubjects(config.municipality), maxAgeMs, duplicateWindowMs: 120_000, perSubjectOne: true, limits: { maxBytes: config.pkgStreamMaxBytes, maxMsgsPerSubject: 1, discard: 'old' as const } },
+    {
+      name: names.up,
+      subjects: upStreamSubjects(config.municipality),
+      maxAgeMs,
+      duplicateWindowMs: 120_000,
+      limits: { maxBytes: config.upStreamMaxBytes, maxMsgsPerSubject: config.upStreamMaxMsgsPerSubject, discard: 'old' as const },
+    },
+    {
+      name: names.down,
+      subjects: downStreamSubjects(config.municipality),
+      maxAgeMs,
+      duplicateWindowMs: 120_000,
+      limits: { maxBytes: config.downStreamMaxBytes, maxMsgsPerSubject: config.downStreamMaxMsgsPerSubject, discard: 'old' as const },
+    },
+    {
+      name: names.pkg,
+      subjects: pkgStreamSubjects(config.municipality),
+      maxAgeMs,
+      duplicateWindowMs: 120_000,
+      perSubjectOne: true,
+      limits: { maxBytes: config.pkgStreamMaxBytes, maxMsgsPerSubject: 1, discard: 'old' as const },
+    },
   ];
   const doEnsureStreams = async () => {
     const jsm = link.jsm;
@@ -194,9 +220,36 @@ async function wireHub(dir: string, options: StartHubOptions, config: HubConfig,
     }
   };
   const sharing = new SharingService({ db, store, outbox, identity, audit, clock, log, policy, calendar, municipality: config.municipality, verifyRatePerMinute: config.verifyRatePerMinute });
-  const packages = new PackageReceiver({ db, link, registry, outbox, rejections, audit, clock, log, municipality: config.municipality, hubBoxKeys: encryption, grant: (id) => sharing.grant(id)?.grant });
+  const packages = new PackageReceiver({
+    db,
+    link,
+    registry,
+    outbox,
+    rejections,
+    audit,
+    clock,
+    log,
+    municipality: config.municipality,
+    hubBoxKeys: encryption,
+    grant: (id) => sharing.grant(id)?.grant,
+  });
   const commits = new GroupCommit(db);
-  const access = new AccessRouter({ db, sharing, registry, store, packages, identity, hubBoxKeys: encryption, audit, rejections, clock, log, municipality: config.municipality, forwardTimeoutMs: config.accessForwardTimeoutMs, commits });
+  const access = new AccessRouter({
+    db,
+    sharing,
+    registry,
+    store,
+    packages,
+    identity,
+    hubBoxKeys: encryption,
+    audit,
+    rejections,
+    clock,
+    log,
+    municipality: config.municipality,
+    forwardTimeoutMs: config.accessForwardTimeoutMs,
+    commits,
+  });
   const batch = new BatchDistributor({ db, sharing, packages, registry, store, outbox, identity, clock, log, municipality: config.municipality });
   const up = createUpHandler({ db, registry, inbox, catalog, directory, checkpoints, packages, sharing, rejections, clock, municipality: config.municipality });
   const upConsumers = new UpConsumers({

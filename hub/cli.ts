@@ -1,9 +1,9 @@
 /** @module `jilian hub …`: what a municipal hub operator runs. */
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { readConfig } from '../engine/config-file.ts';
-import { openDatabase } from '../engine/db.ts';
-import { addStartCommand, CliError, formatShanghaiTime, openReadOnly, parsePort, printJson, splitList } from '../engine/cli-support.ts';
+import { readConfig } from '../engine/cli/config-file.ts';
+import { openDatabase } from '../engine/storage/db.ts';
+import { addStartCommand, CliError, formatShanghaiTime, openReadOnly, parsePort, printJson, splitList } from '../engine/cli/support.ts';
 import { loadSodium } from '../protocol/sodium.ts';
 import { decodePublicKey } from '../protocol/keys.ts';
 import { ADMIN_CODE_RE } from '../protocol/subjects.ts';
@@ -11,7 +11,7 @@ import { startHub } from './app.ts';
 import { HubConfig } from './config.ts';
 import { FIRST_ACCOUNT, HUB_NATS_SEED_FILE, initHub } from './init.ts';
 import { renderNatsConfig } from './nats-config.ts';
-import { publicKeyOfSeed, readSeedFile } from '../engine/nats-auth.ts';
+import { publicKeyOfSeed, readSeedFile } from '../engine/nats/auth.ts';
 import { writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { AuditLog } from '../engine/audit/log.ts';
@@ -23,9 +23,9 @@ import { HUB_MIGRATIONS } from './storage/migrations.ts';
 import { OperatorStore } from './storage/operators.ts';
 import { NodeRegistry } from './storage/registry.ts';
 import { KeyDirectoryService } from './keys/directory.ts';
-import { Outbox } from '../engine/outbox.ts';
-import { CatalogStore } from '../engine/catalog-store.ts';
-import { rejectionsByCode } from './sync/rejections.ts';
+import { Outbox } from '../engine/storage/outbox.ts';
+import { CatalogStore } from '../engine/catalog/catalog-store.ts';
+import { rejectionsByCode } from './bus/rejections.ts';
 import { readBoxKeyFile, readKeyFile } from '../engine/identity.ts';
 import { encodePublicKey } from '../protocol/keys.ts';
 
@@ -117,13 +117,16 @@ export function registerHubCommands(cmd: Command): void {
       } catch {
         throw new CliError('INVALID_REQUEST', `有效期格式不正确："${o.ttl}"，请用如 30m、24h、7d`, `invalid TTL "${o.ttl}": use e.g. 30m, 24h or 7d`);
       }
-      if (!ADMIN_CODE_RE.test(o.county)) throw new CliError('INVALID_REQUEST', `县（区）代码 "${o.county}" 无效：须为6位行政区划代码`, `invalid county code "${o.county}": it must be a 6-digit administrative division code`);
+      if (!ADMIN_CODE_RE.test(o.county))
+        throw new CliError('INVALID_REQUEST', `县（区）代码 "${o.county}" 无效：须为6位行政区划代码`, `invalid county code "${o.county}": it must be a 6-digit administrative division code`);
       const db = openHubDb(o.dir);
       const { token, expiresAt } = new JoinTokens(db, systemClock).create(o.county, ttl);
       new AuditLog(db, systemClock).append({ actor: `os:${userInfo().username}`, actorRole: 'os', action: 'enroll.token', resource: o.county, result: 'ok', detail: { expiresAt, via: 'cli' } });
       db.close();
       console.log(token);
-      console.error(`有效期至 ${formatShanghaiTime(expiresAt)} / valid until ${formatShanghaiTime(expiresAt)}; 用法 / use: jilian node enroll <hub address> ${token} --dir … --county ${o.county} --county-name …`);
+      console.error(
+        `有效期至 ${formatShanghaiTime(expiresAt)} / valid until ${formatShanghaiTime(expiresAt)}; 用法 / use: jilian node enroll <hub address> ${token} --dir … --county ${o.county} --county-name …`,
+      );
     });
 
   cmd
@@ -138,7 +141,10 @@ export function registerHubCommands(cmd: Command): void {
     .option('--encryption-key <base64>', '节点加密公钥（跨区县答复与数据包加密给它）/ the node’s X25519 key: cascaded answers and batch packages are sealed to it (printed by `jilian node init`)')
     .action(async (o) => {
       const { db, registry, directory, audit } = await openDirectory(o.dir);
-      for (const [flag, key] of [['--public-key', o.publicKey], ['--encryption-key', o.encryptionKey]] as const) {
+      for (const [flag, key] of [
+        ['--public-key', o.publicKey],
+        ['--encryption-key', o.encryptionKey],
+      ] as const) {
         if (key === undefined) continue;
         try {
           decodePublicKey(key);

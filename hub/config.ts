@@ -37,14 +37,26 @@ export const HubConfig = z
      * own old messages, not other counties'. What is evicted before it was read is catalog state
      * anti-entropy repairs, or a package chunk the hub asks for again.
      */
-    upStreamMaxBytes: z.number().int().min(-1).default(1024 ** 3),
+    upStreamMaxBytes: z
+      .number()
+      .int()
+      .min(-1)
+      .default(1024 ** 3),
     upStreamMaxMsgsPerSubject: z.number().int().min(-1).default(200_000),
-    downStreamMaxBytes: z.number().int().min(-1).default(2 * 1024 ** 3),
+    downStreamMaxBytes: z
+      .number()
+      .int()
+      .min(-1)
+      .default(2 * 1024 ** 3),
     downStreamMaxMsgsPerSubject: z.number().int().min(-1).default(-1),
     pkgStreamMaxBytes: z.number().int().min(-1).default(-1),
     /** After a node rotates its signing key, its old key is still accepted this long (messages in flight). */
     keyGraceHours: z.number().min(0).default(72),
-    maxBodyBytes: z.number().int().min(1024).default(1024 * 1024),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(1024 * 1024),
     /** Password login: trusted reverse proxies (X-Forwarded-For), hashing concurrency and queue (engine/accounts/client-address.ts). */
     login: LoginConfig.optional(),
     /** Regulation preset (jincheng, yaohai, jiyuan, hebi, jiaozuo) and overrides (protocol/policy.ts). */

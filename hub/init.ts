@@ -1,10 +1,10 @@
 /** @module `jilian hub init`: write the hub's config and signing key, and create the first operator. */
 import { join } from 'node:path';
-import { assertNotInitialised, checkConfig, undoNewFiles, writeConfig } from '../engine/config-file.ts';
-import { openDatabase } from '../engine/db.ts';
-import { prepareDataDir } from '../engine/init-dir.ts';
+import { assertNotInitialised, checkConfig, undoNewFiles, writeConfig } from '../engine/cli/config-file.ts';
+import { openDatabase } from '../engine/storage/db.ts';
+import { prepareDataDir } from '../engine/cli/init-dir.ts';
 import { HubConfig } from './config.ts';
-import { generateNkeyUser, writeSeedFile } from '../engine/nats-auth.ts';
+import { generateNkeyUser, writeSeedFile } from '../engine/nats/auth.ts';
 import { HUB_MIGRATIONS } from './storage/migrations.ts';
 import { OperatorStore } from './storage/operators.ts';
 import { userInfo } from 'node:os';

@@ -5,7 +5,7 @@
  * every envelope's signature and subject county (PROTOCOL.md §4, §12).
  */
 import { ADMIN_CODE_RE, NODE_ID_RE, streamNames } from '../protocol/subjects.ts';
-import { nodeInboxPrefix, USER_NKEY_RE } from '../engine/nats-auth.ts';
+import { nodeInboxPrefix, USER_NKEY_RE } from '../engine/nats/auth.ts';
 
 export interface NatsConfigNode {
   nodeId: string;

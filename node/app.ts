@@ -3,47 +3,47 @@ import { join } from 'node:path';
 import { decodePublicKey } from '../protocol/keys.ts';
 import { loadSodium } from '../protocol/sodium.ts';
 import { downFilterSubjects, streamNames } from '../protocol/subjects.ts';
-import { CatalogStore } from '../engine/catalog-store.ts';
+import { CatalogStore } from '../engine/catalog/catalog-store.ts';
 import { systemClock, type Clock } from '../engine/clock.ts';
-import { readConfig } from '../engine/config-file.ts';
-import { ConsumerLoop } from '../engine/consumer.ts';
-import { openDatabase, type Db } from '../engine/db.ts';
+import { readConfig } from '../engine/cli/config-file.ts';
+import { ConsumerLoop } from '../engine/nats/consumer.ts';
+import { openDatabase, type Db } from '../engine/storage/db.ts';
 import { Identity, readBoxKeyFile, readKeyFile } from '../engine/identity.ts';
-import { Inbox, INBOX_RETENTION_DAYS } from '../engine/inbox.ts';
+import { Inbox, INBOX_RETENTION_DAYS } from '../engine/storage/inbox.ts';
 import { createLogger, type Logger } from '../engine/log.ts';
-import { lockDataDir, type DataDirLock } from '../engine/data-dir-lock.ts';
-import { listenHttp, type HttpListener } from '../engine/listen.ts';
-import { NatsLink } from '../engine/nats-link.ts';
-import { nkeyConnectOptions, nodeInboxPrefix, readSeedFile } from '../engine/nats-auth.ts';
-import { Outbox } from '../engine/outbox.ts';
-import { OutboxPublisher } from '../engine/publisher.ts';
-import { CatalogService } from './catalog/service.ts';
+import { lockDataDir, type DataDirLock } from '../engine/storage/data-dir-lock.ts';
+import { listenHttp, type HttpListener } from '../engine/http/listen.ts';
+import { NatsLink } from '../engine/nats/link.ts';
+import { nkeyConnectOptions, nodeInboxPrefix, readSeedFile } from '../engine/nats/auth.ts';
+import { Outbox } from '../engine/storage/outbox.ts';
+import { OutboxPublisher } from '../engine/nats/publisher.ts';
+import { CatalogService } from './catalog/catalog-service.ts';
 import { NodeConfig } from './config.ts';
 import { createNodeApp } from './http/routes.ts';
 import { NODE_MIGRATIONS } from './storage/migrations.ts';
 import { AuditLog } from '../engine/audit/log.ts';
-import { FRONTEND_AUDIT_ACTIONS } from './frontend/importer.ts';
+import { FRONTEND_AUDIT_ACTIONS } from './staging/importer.ts';
 import { startAuditMaintenance } from '../engine/audit/maintenance.ts';
 import { dataDirPublicKeys } from '../engine/audit/keyring.ts';
 import { loadPolicy } from '../protocol/policy.ts';
 import { upSubject } from '../protocol/subjects.ts';
 import { DepartmentStore } from './storage/departments.ts';
 import { AccountStore } from '../engine/accounts/store.ts';
-import type { RouteSpec } from '../engine/http-auth.ts';
-import { AntiEntropyClient } from './sync/anti-entropy.ts';
-import { createDownHandler } from './sync/down-handler.ts';
+import type { RouteSpec } from '../engine/http/auth.ts';
+import { AntiEntropyClient } from './bus/anti-entropy.ts';
+import { createDownHandler } from './bus/down-handler.ts';
 import { KeyDirectoryStore } from './keys/directory-store.ts';
 import { promoteIfAnnounced } from './keys/rotation.ts';
 import { PackageSender } from './packages/sender.ts';
 import { Packager } from './packages/packager.ts';
-import { NODE_SHARING_AUDIT_ACTIONS, NodeSharing } from './sharing/service.ts';
+import { NODE_SHARING_AUDIT_ACTIONS, NodeSharing } from './sharing/node-sharing.ts';
 import { AccessServer } from './sharing/access-server.ts';
 import { AccessClient } from './sharing/access-client.ts';
-import { BatchReceiver } from './sharing/batch.ts';
+import { BatchReceiver } from './sharing/received-packages.ts';
 import { GrantPackager } from './sharing/grant-packages.ts';
-import { GroupCommit } from '../engine/group-commit.ts';
-import { purgeRejects } from './frontend/rejects-retention.ts';
-import { frontendItems } from './frontend/entry-items.ts';
+import { GroupCommit } from '../engine/storage/group-commit.ts';
+import { purgeRejects } from './staging/rejects-retention.ts';
+import { frontendItems } from './staging/entry-items.ts';
 import { PackageScheduler } from './packages/schedule.ts';
 import type { UpdateCycle } from '../protocol/catalog-entry.ts';
 import type { KeyDirectory } from '../protocol/key-directory.ts';
@@ -131,7 +131,12 @@ async function wireNode(dir: string, options: StartNodeOptions, config: NodeConf
   const departments = new DepartmentStore(db);
   const policy = loadPolicy(config.policy, config.policyOverrides);
   // Signatures by the key before a rotation still verify; purges keep the policy's retention (issue 10).
-  const audit = new AuditLog(db, clock, { signer: identity, verifyKeys: () => dataDirPublicKeys(dir, config.keyFile), retentionDays: policy.auditRetentionDays, actions: [...FRONTEND_AUDIT_ACTIONS, ...NODE_SHARING_AUDIT_ACTIONS] });
+  const audit = new AuditLog(db, clock, {
+    signer: identity,
+    verifyKeys: () => dataDirPublicKeys(dir, config.keyFile),
+    retentionDays: policy.auditRetentionDays,
+    actions: [...FRONTEND_AUDIT_ACTIONS, ...NODE_SHARING_AUDIT_ACTIONS],
+  });
   const service = new CatalogService({ db, store, outbox, clock, municipality: config.municipality, county: config.county, clientId: config.yjsClientId, audit });
 
   const directory = new KeyDirectoryStore(db);
@@ -149,7 +154,17 @@ async function wireNode(dir: string, options: StartNodeOptions, config: NodeConf
   const natsAuth = config.natsSeedFile ? nkeyConnectOptions(readSeedFile(join(dir, config.natsSeedFile)), nodeInboxPrefix(config.nodeId)) : undefined;
   const link = new NatsLink(config.nats, config.nodeId, log, natsAuth);
   const packages = config.hub.encryptionKey
-    ? new PackageSender({ db, link, outbox, identity, clock, log, municipality: config.municipality, county: config.county, hub: { nodeId: config.hub.nodeId, encryptionKey: decodePublicKey(config.hub.encryptionKey) } })
+    ? new PackageSender({
+        db,
+        link,
+        outbox,
+        identity,
+        clock,
+        log,
+        municipality: config.municipality,
+        county: config.county,
+        hub: { nodeId: config.hub.nodeId, encryptionKey: decodePublicKey(config.hub.encryptionKey) },
+      })
     : undefined;
   const abandoned = packages?.recover() ?? 0;
   if (abandoned) log.warn({ event: 'package.abandoned', count: abandoned }, 'packages interrupted during their build were abandoned');
@@ -190,7 +205,22 @@ async function wireNode(dir: string, options: StartNodeOptions, config: NodeConf
     : undefined;
   const publisher = new OutboxPublisher(outbox, link, identity, log);
   const boxKeys = readBoxKeyFile(join(dir, config.encryptionKeyFile));
-  const batch = new BatchReceiver({ db, link, sharing, identity, boxKeys, directory, audit, clock, log, municipality: config.municipality, county: config.county, nodeId: config.nodeId, hubId: config.hub.nodeId, hubKeys });
+  const batch = new BatchReceiver({
+    db,
+    link,
+    sharing,
+    identity,
+    boxKeys,
+    directory,
+    audit,
+    clock,
+    log,
+    municipality: config.municipality,
+    county: config.county,
+    nodeId: config.nodeId,
+    hubId: config.hub.nodeId,
+    hubKeys,
+  });
   const down = createDownHandler({ db, inbox, service, clock, log, hubId: config.hub.nodeId, hubKey, county: config.county, onDirectory, packages, sharing, batch, onContact: () => link.touch() });
   const commits = new GroupCommit(db);
   const accessServer = new AccessServer({ db, sharing, identity, audit, clock, log, municipality: config.municipality, county: config.county, hubId: config.hub.nodeId, hubKeys, commits });
@@ -259,7 +289,19 @@ async function wireNode(dir: string, options: StartNodeOptions, config: NodeConf
   const pruneTimer = setInterval(pruneInbox, 6 * 3_600_000);
   pruneTimer.unref();
 
-  const app = createNodeApp({ db, service, departments, accounts: new AccountStore(db), clock, status, log, maxBodyBytes: config.maxBodyBytes, audit, sharing: { sharing, access: accessClient, batch }, login: config.login });
+  const app = createNodeApp({
+    db,
+    service,
+    departments,
+    accounts: new AccountStore(db),
+    clock,
+    status,
+    log,
+    maxBodyBytes: config.maxBodyBytes,
+    audit,
+    sharing: { sharing, access: accessClient, batch },
+    login: config.login,
+  });
   // Audit retention comes from the policy preset (Jiyuan §28: ≥ 6 months; Hebi §13: ≥ 3 years); the
   // chain head goes to the hub signed, so history cannot be rewritten unnoticed.
   const auditDuties = startAuditMaintenance({

@@ -1,8 +1,8 @@
 /** @module `jilian node …`: what a county administrator runs. */
 import type { Command } from 'commander';
-import { readConfig } from '../engine/config-file.ts';
-import { openDatabase } from '../engine/db.ts';
-import { addStartCommand, openReadOnly, parsePort, printJson, splitList } from '../engine/cli-support.ts';
+import { readConfig } from '../engine/cli/config-file.ts';
+import { openDatabase } from '../engine/storage/db.ts';
+import { addStartCommand, openReadOnly, parsePort, printJson, splitList } from '../engine/cli/support.ts';
 import { startNode } from './app.ts';
 import { NodeConfig } from './config.ts';
 import { enrollNode } from './enroll.ts';
@@ -11,14 +11,14 @@ import { DEPARTMENT_AUDIT_ACTIONS, DepartmentStore } from './storage/departments
 import { prepareRotation } from './keys/rotation.ts';
 import { registerAccountCommands } from '../engine/accounts/cli.ts';
 import { registerAuditCommands } from '../engine/audit/cli.ts';
-import { registerImportCommand } from './frontend/cli.ts';
-import { frontendItems } from './frontend/entry-items.ts';
-import { FRONTEND_AUDIT_ACTIONS } from './frontend/importer.ts';
+import { registerImportCommand } from './staging/cli.ts';
+import { frontendItems } from './staging/entry-items.ts';
+import { FRONTEND_AUDIT_ACTIONS } from './staging/importer.ts';
 import { registerPackageCommand } from './packages/cli.ts';
-import { CatalogStore } from '../engine/catalog-store.ts';
+import { CatalogStore } from '../engine/catalog/catalog-store.ts';
 import { AuditLog } from '../engine/audit/log.ts';
 import { systemClock } from '../engine/clock.ts';
-import { Outbox } from '../engine/outbox.ts';
+import { Outbox } from '../engine/storage/outbox.ts';
 import { upSubject } from '../protocol/subjects.ts';
 import { loadSodium } from '../protocol/sodium.ts';
 import { join } from 'node:path';
@@ -60,7 +60,9 @@ export function registerNodeCommands(cmd: Command): void {
       console.log(`加密公钥 / encryption key: ${encryptionKey}`);
       if (natsNkey) console.log(`NATS 公钥 / NATS nkey: ${natsNkey}`);
       console.log('下一步 / next:');
-      console.log(`  1. 市级枢纽登记本节点 / at the hub: jilian hub register-node --dir <hub dir> --node-id ${config.nodeId} --county ${config.county} --public-key ${publicKey} --encryption-key ${encryptionKey}`);
+      console.log(
+        `  1. 市级枢纽登记本节点 / at the hub: jilian hub register-node --dir <hub dir> --node-id ${config.nodeId} --county ${config.county} --public-key ${publicKey} --encryption-key ${encryptionKey}`,
+      );
       console.log(`  2. 为部门签发令牌 / issue a department token: jilian node dept add --dir ${o.dir} --code <dept code> --name <dept name>`);
       console.log(`  3. 启动 / start: jilian node start --dir ${o.dir}`);
     });

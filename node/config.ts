@@ -23,7 +23,11 @@ export const NodeConfig = z
     /** Yjs client id of this replica; unique per node, never reused (see ARCHITECTURE.md). */
     yjsClientId: z.number().int().min(1).max(0x7fffffff),
     antiEntropyMs: z.number().int().min(500).default(30_000),
-    maxBodyBytes: z.number().int().min(1024).default(1024 * 1024),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(1024 * 1024),
     /** Regulation preset (jincheng, yaohai, jiyuan, hebi, jiaozuo) and overrides: deadlines, retention … (protocol/policy.ts). */
     policy: z.string().default('jincheng'),
     policyOverrides: z.unknown().optional(),

@@ -6,12 +6,12 @@
 import { join } from 'node:path';
 import { EnrollResponse, signEnrollProof, type EnrollRequest } from '../protocol/enrollment.ts';
 import { toBase64 } from '../protocol/sodium.ts';
-import { CliError, fetchOrExplain, parseHttpUrl } from '../engine/cli-support.ts';
+import { CliError, fetchOrExplain, parseHttpUrl } from '../engine/cli/support.ts';
 import { isErrorCode } from '../engine/errors.ts';
-import { assertNotInitialised, checkConfig, undoNewFiles, writeConfig } from '../engine/config-file.ts';
+import { assertNotInitialised, checkConfig, undoNewFiles, writeConfig } from '../engine/cli/config-file.ts';
 import { readKeyFile } from '../engine/identity.ts';
-import { prepareDataDir } from '../engine/init-dir.ts';
-import { generateNkeyUser, writeSeedFile } from '../engine/nats-auth.ts';
+import { prepareDataDir } from '../engine/cli/init-dir.ts';
+import { generateNkeyUser, writeSeedFile } from '../engine/nats/auth.ts';
 import { NodeConfig } from './config.ts';
 import { NATS_SEED_FILE } from './init.ts';
 
@@ -85,11 +85,19 @@ export async function enrollNode(dir: string, o: EnrollOptions): Promise<{ confi
     if (!res.ok) {
       const e = body?.error;
       if (e?.code && e.message?.['zh-CN'] && e.message.en) throw new CliError(isErrorCode(e.code) ? e.code : 'INTERNAL', e.message['zh-CN'], e.message.en);
-      throw new CliError('HUB_ANSWER_INVALID', `${url.origin} 答复 HTTP ${res.status}：该地址可能不是 jilian 市级枢纽`, `${url.origin} answered HTTP ${res.status}: is this the address of a jilian hub?`);
+      throw new CliError(
+        'HUB_ANSWER_INVALID',
+        `${url.origin} 答复 HTTP ${res.status}：该地址可能不是 jilian 市级枢纽`,
+        `${url.origin} answered HTTP ${res.status}: is this the address of a jilian hub?`,
+      );
     }
     const answer = EnrollResponse.safeParse(body);
     if (!answer.success) {
-      throw new CliError('HUB_ANSWER_INVALID', `${url.origin} 的答复不是有效的加入结果：该地址可能不是 jilian 市级枢纽，或版本不兼容`, `${url.origin} did not answer with a valid enrollment: not a jilian hub, or an incompatible version`);
+      throw new CliError(
+        'HUB_ANSWER_INVALID',
+        `${url.origin} 的答复不是有效的加入结果：该地址可能不是 jilian 市级枢纽，或版本不兼容`,
+        `${url.origin} did not answer with a valid enrollment: not a jilian hub, or an incompatible version`,
+      );
     }
     const a = answer.data;
     const config = NodeConfig.parse(draft({ nodeId: a.hub.nodeId, publicKey: a.hub.signingKey, encryptionKey: a.hub.encryptionKey }, a.municipality, a.nats, yjsClientId));

@@ -1,9 +1,9 @@
 /** @module `jilian node init`: write a county node's config and signing key into a data directory. */
-import { assertNotInitialised, checkConfig, undoNewFiles, writeConfig } from '../engine/config-file.ts';
-import { prepareDataDir } from '../engine/init-dir.ts';
+import { assertNotInitialised, checkConfig, undoNewFiles, writeConfig } from '../engine/cli/config-file.ts';
+import { prepareDataDir } from '../engine/cli/init-dir.ts';
 import { NodeConfig } from './config.ts';
 import { join } from 'node:path';
-import { generateNkeyUser, writeSeedFile } from '../engine/nats-auth.ts';
+import { generateNkeyUser, writeSeedFile } from '../engine/nats/auth.ts';
 
 export const NATS_SEED_FILE = 'keys/nats.seed';
 

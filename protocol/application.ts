@@ -24,9 +24,7 @@ import { safeString } from './text.ts';
  */
 export const APPLICATION_METHODS = ['query', 'verify', 'batch'] as const;
 /** States of a sharing application (Jincheng §30, Yaohai §14, Hebi §15–16). */
-export const APPLICATION_STATES = [
-  'compliance_review', 'provider_review', 'coordination', 'refused', 'granted', 'rejected', 'withdrawn', 'closed',
-] as const;
+export const APPLICATION_STATES = ['compliance_review', 'provider_review', 'coordination', 'refused', 'granted', 'rejected', 'withdrawn', 'closed'] as const;
 /** States no event leaves. `refused` is not among them: the consumer may still ask for coordination (Jincheng §30(3)). */
 export const TERMINAL_APPLICATION_STATES = ['granted', 'rejected', 'withdrawn', 'closed'] as const;
 /** Who acted in a transition: the consumer department, the provider department, the hub data authority, or the system (deadlines). */
@@ -41,19 +39,32 @@ export type ApplicationParty = (typeof APPLICATION_PARTIES)[number];
 export type DeadlineKind = (typeof DEADLINE_KINDS)[number];
 
 export const APPLICATION_METHOD_LABELS: Record<ApplicationMethod, string> = {
-  query: '查询(接口)', verify: '核验(比对)', batch: '批量交换',
+  query: '查询(接口)',
+  verify: '核验(比对)',
+  batch: '批量交换',
 };
 export const APPLICATION_STATE_LABELS: Record<ApplicationState, string> = {
-  compliance_review: '符合性审查中', provider_review: '提供部门审核中', coordination: '协调中', refused: '提供部门不予共享',
-  granted: '已授权', rejected: '未通过符合性审查', withdrawn: '已撤回', closed: '已关闭',
+  compliance_review: '符合性审查中',
+  provider_review: '提供部门审核中',
+  coordination: '协调中',
+  refused: '提供部门不予共享',
+  granted: '已授权',
+  rejected: '未通过符合性审查',
+  withdrawn: '已撤回',
+  closed: '已关闭',
 };
 export const APPLICATION_PARTY_LABELS: Record<ApplicationParty, string> = {
-  consumer: '使用部门', provider: '提供部门', hub: '政务数据主管部门', system: '系统',
+  consumer: '使用部门',
+  provider: '提供部门',
+  hub: '政务数据主管部门',
+  system: '系统',
 };
 export const DEADLINE_KIND_LABELS: Record<DeadlineKind, string> = { compliance_review: '符合性审查', provider_reply: '提供部门答复' };
 
 const enumDoc = (title: string, labels: Record<string, string>): string =>
-  `${title} (${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ')})`;
+  `${title} (${Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ')})`;
 
 export function isTerminalState(s: ApplicationState): s is TerminalApplicationState {
   return (TERMINAL_APPLICATION_STATES as readonly string[]).includes(s);
@@ -72,18 +83,26 @@ function uniqueValues(ctx: Ctx, values: readonly unknown[], path: PropertyKey[],
 }
 
 /** Same rule as Provider.code in catalog-entry.ts. */
-export const departmentCode = z.string().regex(/^[0-9A-Za-z][0-9A-Za-z_-]{1,31}$/, '部门代码格式错误 / department code must match ^[0-9A-Za-z][0-9A-Za-z_-]{1,31}$')
+export const departmentCode = z
+  .string()
+  .regex(/^[0-9A-Za-z][0-9A-Za-z_-]{1,31}$/, '部门代码格式错误 / department code must match ^[0-9A-Za-z][0-9A-Za-z_-]{1,31}$')
   .describe('部门代码 / department code');
 /** Free text with at least one non-space character and no lone surrogate (protocol/text.ts). */
 const statement = (max: number) => safeString().min(1).max(max).regex(/\S/, '不能为空白 / must not be blank');
 const instant = () => z.iso.datetime({ offset: true });
 
 /** Data item codes: at least one, each once (Jiyuan §7: 最少够用, only what the scenario needs). */
-export const ItemList = z.array(itemCode).min(1).max(500)
+export const ItemList = z
+  .array(itemCode)
+  .min(1)
+  .max(500)
   .superRefine((items, ctx) => uniqueValues(ctx as Ctx, items, [], '信息项'))
   .describe('信息项代码列表 / data item codes, non-empty and unique (minimum necessary, Jiyuan §7)');
 
-export const MethodList = z.array(z.enum(APPLICATION_METHODS)).min(1).max(APPLICATION_METHODS.length)
+export const MethodList = z
+  .array(z.enum(APPLICATION_METHODS))
+  .min(1)
+  .max(APPLICATION_METHODS.length)
   .superRefine((m, ctx) => uniqueValues(ctx as Ctx, m, [], '使用方式'))
   .describe(enumDoc('使用方式 / methods of use, non-empty and unique (Jiyuan §33 prefers query and verify over batch)', APPLICATION_METHOD_LABELS));
 
@@ -129,31 +148,32 @@ const reasonAndBasis = {
  */
 export const ApplicationEvent = z
   .discriminatedUnion('type', [
-    z.strictObject({ type: z.literal('compliance_approve'), note: statement(2000).optional().describe('备注 / note') })
-      .describe('符合性审查通过 / compliance review passed (Jincheng §30(1)(2))'),
-    z.strictObject({ type: z.literal('compliance_reject'), ...reasonAndBasis })
-      .describe('符合性审查不通过 / compliance review failed, with reason and basis'),
-    z.strictObject({
-      type: z.literal('provider_approve'),
-      items: ItemList.optional().describe('同意的信息项(可缩小) / approved items, a subset of the requested ones'),
-      methods: MethodList.optional().describe('同意的使用方式(可缩小) / approved methods, a subset of the requested ones'),
-      rowFilter: RowFilter.optional(),
-      note: statement(2000).optional().describe('答复意见 / reply'),
-    }).describe('提供部门同意 / the provider agrees (Jincheng §30(2))'),
-    z.strictObject({ type: z.literal('provider_refuse'), ...reasonAndBasis })
-      .describe('提供部门不予共享 / the provider refuses, with reason and basis (Jincheng §30(2), Yaohai §14)'),
-    z.strictObject({ type: z.literal('request_coordination'), reason: statement(2000).optional().describe('确需使用的理由 / why the data is needed') })
+    z.strictObject({ type: z.literal('compliance_approve'), note: statement(2000).optional().describe('备注 / note') }).describe('符合性审查通过 / compliance review passed (Jincheng §30(1)(2))'),
+    z.strictObject({ type: z.literal('compliance_reject'), ...reasonAndBasis }).describe('符合性审查不通过 / compliance review failed, with reason and basis'),
+    z
+      .strictObject({
+        type: z.literal('provider_approve'),
+        items: ItemList.optional().describe('同意的信息项(可缩小) / approved items, a subset of the requested ones'),
+        methods: MethodList.optional().describe('同意的使用方式(可缩小) / approved methods, a subset of the requested ones'),
+        rowFilter: RowFilter.optional(),
+        note: statement(2000).optional().describe('答复意见 / reply'),
+      })
+      .describe('提供部门同意 / the provider agrees (Jincheng §30(2))'),
+    z.strictObject({ type: z.literal('provider_refuse'), ...reasonAndBasis }).describe('提供部门不予共享 / the provider refuses, with reason and basis (Jincheng §30(2), Yaohai §14)'),
+    z
+      .strictObject({ type: z.literal('request_coordination'), reason: statement(2000).optional().describe('确需使用的理由 / why the data is needed') })
       .describe('申请协调 / the consumer asks the authority to coordinate (Jincheng §30(3), Hebi §15–16)'),
-    z.strictObject({
-      type: z.literal('coordination_resolve'),
-      outcome: z.enum(['granted', 'closed']).describe('协调结果 / outcome'),
-      reason: statement(2000).describe('协调意见 / reason'),
-      items: ItemList.optional().describe('授权的信息项(可缩小) / granted items, a subset of the requested ones'),
-      methods: MethodList.optional().describe('授权的使用方式(可缩小) / granted methods'),
-      rowFilter: RowFilter.optional(),
-    }).describe('协调结果 / the authority resolves a coordination (Jincheng §30(3), Hebi §15–16)'),
-    z.strictObject({ type: z.literal('withdraw'), reason: statement(2000).optional().describe('撤回理由 / reason') })
-      .describe('撤回申请 / the consumer withdraws the application'),
+    z
+      .strictObject({
+        type: z.literal('coordination_resolve'),
+        outcome: z.enum(['granted', 'closed']).describe('协调结果 / outcome'),
+        reason: statement(2000).describe('协调意见 / reason'),
+        items: ItemList.optional().describe('授权的信息项(可缩小) / granted items, a subset of the requested ones'),
+        methods: MethodList.optional().describe('授权的使用方式(可缩小) / granted methods'),
+        rowFilter: RowFilter.optional(),
+      })
+      .describe('协调结果 / the authority resolves a coordination (Jincheng §30(3), Hebi §15–16)'),
+    z.strictObject({ type: z.literal('withdraw'), reason: statement(2000).optional().describe('撤回理由 / reason') }).describe('撤回申请 / the consumer withdraws the application'),
   ])
   .describe('共享申请事件 / an event on a sharing application');
 export type ApplicationEvent = z.infer<typeof ApplicationEvent>;
@@ -201,19 +221,22 @@ export type GrantTerms = z.infer<typeof GrantTerms>;
 export const ApplicationView = z
   .strictObject({
     id: z.string().min(1).max(128).describe('申请标识 / application id'),
-    consumer: z.strictObject({
-      nodeId: z.string().regex(NODE_ID_RE).describe('提交申请的节点 / node the application came from'),
-      county: countyCode.describe('使用部门所属区县 / consumer county'),
-      department: departmentCode.describe('使用部门代码 / consumer department'),
-    }).describe('使用部门 / consumer department'),
-    provider: z.strictObject({
-      county: countyCode.describe('提供部门所属区县 / provider county'),
-      department: departmentCode.describe('提供部门代码 / provider department'),
-    }).describe('提供部门 / provider department'),
+    consumer: z
+      .strictObject({
+        nodeId: z.string().regex(NODE_ID_RE).describe('提交申请的节点 / node the application came from'),
+        county: countyCode.describe('使用部门所属区县 / consumer county'),
+        department: departmentCode.describe('使用部门代码 / consumer department'),
+      })
+      .describe('使用部门 / consumer department'),
+    provider: z
+      .strictObject({
+        county: countyCode.describe('提供部门所属区县 / provider county'),
+        department: departmentCode.describe('提供部门代码 / provider department'),
+      })
+      .describe('提供部门 / provider department'),
     resource: entryId.describe('目录条目标识 / catalog entry id'),
     sharingAttribute: z.enum(SHARING_ATTRIBUTES).describe('申请时的共享属性 / sharing attribute at submission'),
-    published: z.boolean()
-      .describe('数据是否已在共享交换平台共享 / already shared on the platform: selects the 5- or 10-working-day reply (Jincheng §30(2))'),
+    published: z.boolean().describe('数据是否已在共享交换平台共享 / already shared on the platform: selects the 5- or 10-working-day reply (Jincheng §30(2))'),
     request: ApplicationRequest,
     state: z.enum(APPLICATION_STATES).describe(enumDoc('状态 / state', APPLICATION_STATE_LABELS)),
     history: z.array(ApplicationTransition).min(1).describe('状态变更记录 / transitions, oldest first'),

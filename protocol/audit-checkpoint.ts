@@ -106,12 +106,7 @@ export function checkpointSignedBytes(cp: Pick<AuditCheckpoint, 'nodeId' | 'seq'
 }
 
 /** Sign a chain head ({seq, hash hex}, and the purge anchor for version 2) as of `now`; `purge` rides along unsigned by this signature. */
-export function signCheckpoint(
-  head: { seq: number; hash: string; firstSeq?: number; firstPrevHash?: string },
-  signer: CheckpointSigner,
-  now: Date,
-  purge?: AuditPurge,
-): AuditCheckpoint {
+export function signCheckpoint(head: { seq: number; hash: string; firstSeq?: number; firstPrevHash?: string }, signer: CheckpointSigner, now: Date, purge?: AuditPurge): AuditCheckpoint {
   const anchor = head.firstSeq !== undefined ? { firstSeq: head.firstSeq, firstPrevHash: head.firstPrevHash } : {};
   const unsigned = { nodeId: signer.nodeId, seq: head.seq, hash: head.hash, ...anchor, at: now.toISOString() };
   return AuditCheckpoint.parse({ ...unsigned, signature: toBase64(signer.signDetached(checkpointSignedBytes(unsigned))), ...(purge ? { purge } : {}) });

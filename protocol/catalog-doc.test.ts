@@ -139,11 +139,17 @@ describe('applyChecked', () => {
     const base = writeRoot(county, CONTENT_ROOT, { name: 'n' })!;
     const u = writeRoot(county, REVIEW_ROOT, { status: 'approved' })!;
     const hub = loadEntryDoc(HUB, base);
-    assert.equal(codeOf(() => applyChecked(hub, u, CONTENT_ONLY, new Set([HUB]), 'county')), 'UPDATE_FORBIDDEN');
+    assert.equal(
+      codeOf(() => applyChecked(hub, u, CONTENT_ONLY, new Set([HUB]), 'county')),
+      'UPDATE_FORBIDDEN',
+    );
     // Mixed: an allowed content change and a review change in one update.
     const other = loadEntryDoc(COUNTY + 1, base);
     const mixed = Y.mergeUpdates([writeRoot(other, CONTENT_ROOT, { name: 'm' })!, writeRoot(other, REVIEW_ROOT, { status: 'rejected' })!]);
-    assert.equal(codeOf(() => applyChecked(loadEntryDoc(HUB, base), mixed, CONTENT_ONLY, NO_CLIENTS, 'county')), 'UPDATE_FORBIDDEN');
+    assert.equal(
+      codeOf(() => applyChecked(loadEntryDoc(HUB, base), mixed, CONTENT_ONLY, NO_CLIENTS, 'county')),
+      'UPDATE_FORBIDDEN',
+    );
     // The same update is accepted where both roots are allowed.
     const both = new Set([CONTENT_ROOT, REVIEW_ROOT]);
     assert.deepEqual(applyChecked(loadEntryDoc(HUB, base), mixed, both, NO_CLIENTS, 'x').changedRoots, both);
@@ -153,24 +159,36 @@ describe('applyChecked', () => {
     const county = loadEntryDoc(COUNTY);
     county.getMap('extra').set('k', 1);
     const u = Y.encodeStateAsUpdate(county);
-    assert.equal(codeOf(() => applyChecked(loadEntryDoc(HUB), u, CONTENT_ONLY, NO_CLIENTS, 'county')), 'UPDATE_FORBIDDEN');
+    assert.equal(
+      codeOf(() => applyChecked(loadEntryDoc(HUB), u, CONTENT_ONLY, NO_CLIENTS, 'county')),
+      'UPDATE_FORBIDDEN',
+    );
   });
 
   it('refuses structs written as a forbidden client id, even in an allowed root', () => {
     const impostor = loadEntryDoc(HUB);
     const u = writeRoot(impostor, CONTENT_ROOT, { name: 'n' })!;
-    assert.equal(codeOf(() => applyChecked(loadEntryDoc(HUB), u, CONTENT_ONLY, new Set([HUB]), 'county')), 'UPDATE_FORBIDDEN');
+    assert.equal(
+      codeOf(() => applyChecked(loadEntryDoc(HUB), u, CONTENT_ONLY, new Set([HUB]), 'county')),
+      'UPDATE_FORBIDDEN',
+    );
     // Hidden among allowed structs of another client.
     const county = loadEntryDoc(COUNTY);
     const merged = Y.mergeUpdates([writeRoot(county, CONTENT_ROOT, { grading: 'L1' })!, u]);
-    assert.equal(codeOf(() => applyChecked(loadEntryDoc(HUB), merged, CONTENT_ONLY, new Set([HUB]), 'county')), 'UPDATE_FORBIDDEN');
+    assert.equal(
+      codeOf(() => applyChecked(loadEntryDoc(HUB), merged, CONTENT_ONLY, new Set([HUB]), 'county')),
+      'UPDATE_FORBIDDEN',
+    );
   });
 
   it('reports missing dependencies: the second of two sequential updates alone', () => {
     const county = loadEntryDoc(COUNTY);
     const u1 = writeRoot(county, CONTENT_ROOT, { name: 'one' })!;
     const u2 = writeRoot(county, CONTENT_ROOT, { name: 'two' })!;
-    assert.equal(codeOf(() => applyChecked(loadEntryDoc(HUB), u2, CONTENT_ONLY, new Set([HUB]), 'county')), 'UPDATE_MISSING_DEPENDENCIES');
+    assert.equal(
+      codeOf(() => applyChecked(loadEntryDoc(HUB), u2, CONTENT_ONLY, new Set([HUB]), 'county')),
+      'UPDATE_MISSING_DEPENDENCIES',
+    );
     // In order, both apply.
     const hub = loadEntryDoc(HUB);
     applyChecked(hub, u1, CONTENT_ONLY, new Set([HUB]), 'county');
@@ -191,7 +209,10 @@ describe('applyChecked', () => {
 
   it('refuses bytes that are not a Yjs update (UPDATE_INVALID)', () => {
     for (const bytes of [Uint8Array.from([1, 2, 3]), Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f]), new Uint8Array(0)]) {
-      assert.equal(codeOf(() => applyChecked(loadEntryDoc(HUB), bytes, CONTENT_ONLY, NO_CLIENTS, 'county')), 'UPDATE_INVALID');
+      assert.equal(
+        codeOf(() => applyChecked(loadEntryDoc(HUB), bytes, CONTENT_ONLY, NO_CLIENTS, 'county')),
+        'UPDATE_INVALID',
+      );
     }
   });
 });
@@ -199,8 +220,26 @@ describe('applyChecked', () => {
 describe('state vectors', () => {
   it('canonicalStateVector sorts clients numerically and omits zero clocks', () => {
     assert.equal(canonicalStateVector(new Map()), '');
-    assert.equal(canonicalStateVector(new Map([[10, 1], [9, 4], [100, 2], [5, 0]])), '9:4,10:1,100:2');
-    assert.equal(canonicalStateVector(new Map([[4294967295, 300], [1, 1]])), '1:1,4294967295:300');
+    assert.equal(
+      canonicalStateVector(
+        new Map([
+          [10, 1],
+          [9, 4],
+          [100, 2],
+          [5, 0],
+        ]),
+      ),
+      '9:4,10:1,100:2',
+    );
+    assert.equal(
+      canonicalStateVector(
+        new Map([
+          [4294967295, 300],
+          [1, 1],
+        ]),
+      ),
+      '1:1,4294967295:300',
+    );
   });
 
   it('docStateVector is the same on replicas that received the same updates in different orders', () => {
@@ -216,17 +255,40 @@ describe('state vectors', () => {
 
   it('parseStateVector inverts the text form and refuses malformed text (MESSAGE_INVALID)', () => {
     assert.deepEqual(parseStateVector(''), new Map());
-    assert.deepEqual(parseStateVector('9:4,10:1'), new Map([[9, 4], [10, 1]]));
+    assert.deepEqual(
+      parseStateVector('9:4,10:1'),
+      new Map([
+        [9, 4],
+        [10, 1],
+      ]),
+    );
     for (const bad of ['9:', ':4', '9:4,', '9;4', 'a:1', '-1:2', '9:4 ', '12345678901234567:1']) {
-      assert.equal(codeOf(() => parseStateVector(bad)), 'MESSAGE_INVALID', bad);
+      assert.equal(
+        codeOf(() => parseStateVector(bad)),
+        'MESSAGE_INVALID',
+        bad,
+      );
     }
   });
 
   it('parseStateVector accepts exactly the canonical texts (PROTOCOL.md §10.1): one spelling per vector', () => {
     const accepted: [string, [number, number][]][] = [
       ['0:1', [[0, 1]]],
-      ['1:1,2:1', [[1, 1], [2, 1]]],
-      ['9:4,10:1,100:2', [[9, 4], [10, 1], [100, 2]]],
+      [
+        '1:1,2:1',
+        [
+          [1, 1],
+          [2, 1],
+        ],
+      ],
+      [
+        '9:4,10:1,100:2',
+        [
+          [9, 4],
+          [10, 1],
+          [100, 2],
+        ],
+      ],
       ['4294967295:300', [[4294967295, 300]]],
       ['1099511627783:1', [[1099511627783, 1]]], // a client id above 2^32 that a crafted update can carry
       ['9007199254740991:9007199254740991', [[Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER]]],
@@ -237,20 +299,44 @@ describe('state vectors', () => {
       assert.ok(isCanonicalStateVector(text), text);
     }
     const refused = [
-      '1:0', '7:3,8:0', // zero clock: omitted in the canonical form, so "" and "1:0" would be two spellings
-      '01:2', '1:02', '00:1', '0:0', // leading zeros
-      '1:2,1:3', '1:2,1:2', // a client twice
-      '2:1,1:1', '10:1,9:4', // not ascending (10 before 9 is the byte order, not the numeric one)
-      '+1:2', '1:+2', '1e3:1', '1.0:1', '0x1:1', ' 1:2', '1:2\n', ',', '1:2,,3:4', ',1:2',
-      '١:2', '1:٢', // Arabic-Indic digits: only ASCII 0-9
-      '9007199254740992:1', '1:9007199254740992', // above 2^53 - 1
+      '1:0',
+      '7:3,8:0', // zero clock: omitted in the canonical form, so "" and "1:0" would be two spellings
+      '01:2',
+      '1:02',
+      '00:1',
+      '0:0', // leading zeros
+      '1:2,1:3',
+      '1:2,1:2', // a client twice
+      '2:1,1:1',
+      '10:1,9:4', // not ascending (10 before 9 is the byte order, not the numeric one)
+      '+1:2',
+      '1:+2',
+      '1e3:1',
+      '1.0:1',
+      '0x1:1',
+      ' 1:2',
+      '1:2\n',
+      ',',
+      '1:2,,3:4',
+      ',1:2',
+      '١:2',
+      '1:٢', // Arabic-Indic digits: only ASCII 0-9
+      '9007199254740992:1',
+      '1:9007199254740992', // above 2^53 - 1
     ];
     for (const text of refused) {
-      assert.equal(codeOf(() => parseStateVector(text)), 'MESSAGE_INVALID', JSON.stringify(text));
+      assert.equal(
+        codeOf(() => parseStateVector(text)),
+        'MESSAGE_INVALID',
+        JSON.stringify(text),
+      );
       assert.ok(!isCanonicalStateVector(text), JSON.stringify(text));
     }
     // The hub's diff for a pull request parses the requester's vector the same way.
-    assert.equal(codeOf(() => encodeStateVectorText('1:0')), 'MESSAGE_INVALID');
+    assert.equal(
+      codeOf(() => encodeStateVectorText('1:0')),
+      'MESSAGE_INVALID',
+    );
   });
 
   it('every state vector Yjs produces is canonical and parses back', () => {
@@ -299,7 +385,14 @@ describe('state vectors', () => {
 
   it('encodeStateVectorText handles client ids and clocks beyond 31 bits', () => {
     const text = '1:1,2147483648:128,4294967295:300000';
-    assert.deepEqual(Y.decodeStateVector(encodeStateVectorText(text)), new Map([[1, 1], [2147483648, 128], [4294967295, 300000]]));
+    assert.deepEqual(
+      Y.decodeStateVector(encodeStateVectorText(text)),
+      new Map([
+        [1, 1],
+        [2147483648, 128],
+        [4294967295, 300000],
+      ]),
+    );
     assert.equal(canonicalStateVector(Y.decodeStateVector(encodeStateVectorText(text))), text);
   });
 });
@@ -327,7 +420,11 @@ describe('loadEntryDoc', () => {
     assert.equal(doc.clientID, COUNTY);
     const u = writeRoot(doc, CONTENT_ROOT, { name: 'two' })!;
     const structs = Y.decodeUpdate(u).structs;
-    assert.deepEqual(structs.map((s) => [s.id.client, s.id.clock]), [[COUNTY, 2]], 'continues the client’s own clock');
+    assert.deepEqual(
+      structs.map((s) => [s.id.client, s.id.clock]),
+      [[COUNTY, 2]],
+      'continues the client’s own clock',
+    );
     assert.equal(docStateVector(doc), `${COUNTY}:3`);
     // The stored writer accepts it as the next update (no gap, no second identity).
     const again = loadEntryDoc(HUB, state);

@@ -3,11 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { readFileSync } from 'node:fs';
-import {
-  CATALOG_RULES, CatalogContent, CatalogContentPatch, CatalogEntryView, CatalogReview, deriveEntryStatus, mergeCatalogContent,
-  REVIEW_KEYS, type CatalogContentInput,
-} from './catalog-entry.ts';
-import { sampleCatalogContents } from './catalog-samples.ts';
+import { CATALOG_RULES, CatalogContent, CatalogContentPatch, CatalogEntryView, CatalogReview, deriveEntryStatus, mergeCatalogContent, REVIEW_KEYS, type CatalogContentInput } from './catalog-entry.ts';
+import { sampleCatalogContents } from '../test/helpers/catalog-samples.ts';
 import { schemas } from './schemas.ts';
 import { formatZodIssues } from './validation-error.ts';
 
@@ -28,9 +25,10 @@ const realEstate = (): CatalogContentInput => sample('不动产登记信息');
 
 test('all samples are valid and cover the eight named resources', () => {
   const all = sampleCatalogContents();
-  assert.deepEqual(all.map((c) => c.name), [
-    '人口基础信息', '法人基础信息', '营业执照信息', '不动产登记信息', '社保参保信息', '公积金缴存信息', '婚姻登记信息', '企业纳税信用等级',
-  ]);
+  assert.deepEqual(
+    all.map((c) => c.name),
+    ['人口基础信息', '法人基础信息', '营业执照信息', '不动产登记信息', '社保参保信息', '公积金缴存信息', '婚姻登记信息', '企业纳税信用等级'],
+  );
   for (const c of all) {
     const r = CatalogContent.safeParse(c);
     assert.ok(r.success, `${c.name}: ${JSON.stringify(r.error && formatZodIssues(r.error))}`);
@@ -124,7 +122,10 @@ test('empty dataItems is rejected', () => {
   c.dataItems = [];
   c.dataDictionary = [];
   const r = CatalogContent.safeParse(c);
-  assert.deepEqual(formatZodIssues(r.error!).map((i) => [i.path, i.code]), [['dataItems', 'too_small']]);
+  assert.deepEqual(
+    formatZodIssues(r.error!).map((i) => [i.path, i.code]),
+    [['dataItems', 'too_small']],
+  );
 });
 
 test('publishDate must be a real YYYY-MM-DD date', () => {
@@ -202,7 +203,13 @@ test('open attribute rules (Jiyuan §39, Hebi §18-19, Jincheng §9, §11)', () 
 test('data dictionary refers to existing items, once, with unique value codes (Jincheng §10)', () => {
   const c = population();
   c.dataDictionary = [
-    { item: 'gender', values: [{ code: '1', label: '男' }, { code: '1', label: '女' }] },
+    {
+      item: 'gender',
+      values: [
+        { code: '1', label: '男' },
+        { code: '1', label: '女' },
+      ],
+    },
     { item: 'nope', values: [{ code: '1', label: 'x' }] },
     { item: 'gender', values: [{ code: '2', label: '女' }] },
   ];
@@ -228,7 +235,10 @@ test('CatalogContentPatch: partial, strict, no defaults; merged result revalidat
 
   const bad = mergeCatalogContent(base, { sharing: { attribute: 'not_shared' } });
   assert.equal(bad.success, false);
-  assert.deepEqual(formatZodIssues(bad.error!).map((i) => i.path), ['sharing.legalBasis']);
+  assert.deepEqual(
+    formatZodIssues(bad.error!).map((i) => i.path),
+    ['sharing.legalBasis'],
+  );
 
   const withdrawn = mergeCatalogContent(base, { withdrawn: true });
   assert.equal(withdrawn.data!.withdrawn, true);
@@ -239,9 +249,15 @@ test('CatalogReview: reason when rejected, code when approved (Jincheng §13)', 
   assert.equal(CatalogReview.safeParse({ status: 'pending' }).success, true);
   assert.deepEqual(paths(CatalogReview, { status: 'rejected' }), ['reason']);
   assert.deepEqual(paths(CatalogReview, { status: 'approved' }), ['code']);
-  assert.equal(CatalogReview.safeParse({
-    status: 'approved', code: '140500/GAJ-00001', reviewer: '市大数据应用局 张三', reviewedAt: '2024-03-02T09:30:00+08:00',
-  }).success, true);
+  assert.equal(
+    CatalogReview.safeParse({
+      status: 'approved',
+      code: '140500/GAJ-00001',
+      reviewer: '市大数据应用局 张三',
+      reviewedAt: '2024-03-02T09:30:00+08:00',
+    }).success,
+    true,
+  );
   assert.equal(CatalogReview.safeParse({ status: 'rejected', reason: '信息项描述不完整（晋城 §11）' }).success, true);
   assert.deepEqual(paths(CatalogReview, { status: 'pending', reviewedAt: '2024-03-02 09:30' }), ['reviewedAt']);
   assert.deepEqual(paths(CatalogReview, { status: 'pending', code: 'a b' }), ['code']);
@@ -288,28 +304,185 @@ function ruleIssues(schema: z.ZodType, value: unknown, rule: string): string[] {
 
 /** One violation per rule, built from a valid sample; the path is where the issue is reported. */
 const VIOLATIONS: Record<string, { path: string; make: () => Mutable; schema?: z.ZodType }> = {
-  'CE-1': { path: 'dataItems.1.name', make: () => { const c: Mutable = population(); c.dataItems[1].name = c.dataItems[0].name; return c; } },
-  'CE-2': { path: 'dataItems.1.code', make: () => { const c: Mutable = population(); c.dataItems[1].code = c.dataItems[0].code; return c; } },
-  'CE-3': { path: 'dataItems.0.type', make: () => { const c: Mutable = population(); c.dataItems[0].type = 'integer'; return c; } },
-  'CE-4': { path: 'dataItems.0.length', make: () => { const c: Mutable = population(); c.dataItems[0].length = 15; return c; } },
-  'CE-5': { path: 'sharing.legalBasis', make: () => { const c: Mutable = realEstate(); c.sharing.legalBasis = ' \u3000'; return c; } },
-  'CE-6': { path: 'sharing.scope', make: () => { const c: Mutable = realEstate(); delete c.sharing.scope; delete c.sharing.conditions; return c; } },
-  'CE-7': { path: 'sharingMethods.1', make: () => { const c: Mutable = population(); c.sharingMethods = ['api', 'api']; return c; } },
-  'CE-8': { path: 'sharingMethods', make: () => { const c: Mutable = realEstate(); c.sharingMethods = []; return c; } },
-  'CE-9': { path: 'open.basis', make: () => { const c: Mutable = realEstate(); c.open = { attribute: 'not_open' }; return c; } },
-  'CE-10': { path: 'open.conditions', make: () => { const c: Mutable = realEstate(); c.open = { attribute: 'conditional', basis: '依申请', methods: ['api'] }; return c; } },
-  'CE-11': { path: 'open.methods', make: () => { const c: Mutable = realEstate(); c.open.methods = ['api']; return c; } },
-  'CE-12': { path: 'open.methods', make: () => { const c: Mutable = population(); c.sharing = { attribute: 'unconditional' }; c.open = { attribute: 'unconditional' }; return c; } },
-  'CE-13': { path: 'open.methods.1', make: () => { const c: Mutable = population(); c.open = { attribute: 'unconditional', methods: ['api', 'api'] }; return c; } },
-  'CE-14': { path: 'open.attribute', make: () => { const c: Mutable = realEstate(); c.open = { attribute: 'unconditional', methods: ['download'] }; return c; } },
-  'CE-15': { path: 'baseCategory', make: () => { const c: Mutable = population(); delete c.baseCategory; return c; } },
-  'CE-16': { path: 'sharing.attribute', make: () => { const c: Mutable = population(); c.sharing = { attribute: 'not_shared', legalBasis: '《保密法》' }; c.sharingMethods = []; return c; } },
-  'CE-17': { path: 'dataItems', make: () => { const c: Mutable = population(); c.dataItems[0].identifier = null; return c; } },
-  'CE-18': { path: 'baseCategory', make: () => { const c: Mutable = realEstate(); c.baseCategory = 'population'; return c; } },
-  'CE-19': { path: 'grading', make: () => { const c: Mutable = population(); c.grading = 'L2'; return c; } },
-  'CE-20': { path: 'dataDictionary.1.item', make: () => { const c: Mutable = population(); c.dataDictionary.push({ ...c.dataDictionary[0] }); return c; } },
-  'CE-21': { path: 'dataDictionary.0.item', make: () => { const c: Mutable = population(); c.dataDictionary[0].item = 'no_such_item'; return c; } },
-  'CE-22': { path: 'dataDictionary.0.values.1.code', make: () => { const c: Mutable = population(); c.dataDictionary[0].values[1].code = c.dataDictionary[0].values[0].code; return c; } },
+  'CE-1': {
+    path: 'dataItems.1.name',
+    make: () => {
+      const c: Mutable = population();
+      c.dataItems[1].name = c.dataItems[0].name;
+      return c;
+    },
+  },
+  'CE-2': {
+    path: 'dataItems.1.code',
+    make: () => {
+      const c: Mutable = population();
+      c.dataItems[1].code = c.dataItems[0].code;
+      return c;
+    },
+  },
+  'CE-3': {
+    path: 'dataItems.0.type',
+    make: () => {
+      const c: Mutable = population();
+      c.dataItems[0].type = 'integer';
+      return c;
+    },
+  },
+  'CE-4': {
+    path: 'dataItems.0.length',
+    make: () => {
+      const c: Mutable = population();
+      c.dataItems[0].length = 15;
+      return c;
+    },
+  },
+  'CE-5': {
+    path: 'sharing.legalBasis',
+    make: () => {
+      const c: Mutable = realEstate();
+      c.sharing.legalBasis = ' \u3000';
+      return c;
+    },
+  },
+  'CE-6': {
+    path: 'sharing.scope',
+    make: () => {
+      const c: Mutable = realEstate();
+      delete c.sharing.scope;
+      delete c.sharing.conditions;
+      return c;
+    },
+  },
+  'CE-7': {
+    path: 'sharingMethods.1',
+    make: () => {
+      const c: Mutable = population();
+      c.sharingMethods = ['api', 'api'];
+      return c;
+    },
+  },
+  'CE-8': {
+    path: 'sharingMethods',
+    make: () => {
+      const c: Mutable = realEstate();
+      c.sharingMethods = [];
+      return c;
+    },
+  },
+  'CE-9': {
+    path: 'open.basis',
+    make: () => {
+      const c: Mutable = realEstate();
+      c.open = { attribute: 'not_open' };
+      return c;
+    },
+  },
+  'CE-10': {
+    path: 'open.conditions',
+    make: () => {
+      const c: Mutable = realEstate();
+      c.open = { attribute: 'conditional', basis: '依申请', methods: ['api'] };
+      return c;
+    },
+  },
+  'CE-11': {
+    path: 'open.methods',
+    make: () => {
+      const c: Mutable = realEstate();
+      c.open.methods = ['api'];
+      return c;
+    },
+  },
+  'CE-12': {
+    path: 'open.methods',
+    make: () => {
+      const c: Mutable = population();
+      c.sharing = { attribute: 'unconditional' };
+      c.open = { attribute: 'unconditional' };
+      return c;
+    },
+  },
+  'CE-13': {
+    path: 'open.methods.1',
+    make: () => {
+      const c: Mutable = population();
+      c.open = { attribute: 'unconditional', methods: ['api', 'api'] };
+      return c;
+    },
+  },
+  'CE-14': {
+    path: 'open.attribute',
+    make: () => {
+      const c: Mutable = realEstate();
+      c.open = { attribute: 'unconditional', methods: ['download'] };
+      return c;
+    },
+  },
+  'CE-15': {
+    path: 'baseCategory',
+    make: () => {
+      const c: Mutable = population();
+      delete c.baseCategory;
+      return c;
+    },
+  },
+  'CE-16': {
+    path: 'sharing.attribute',
+    make: () => {
+      const c: Mutable = population();
+      c.sharing = { attribute: 'not_shared', legalBasis: '《保密法》' };
+      c.sharingMethods = [];
+      return c;
+    },
+  },
+  'CE-17': {
+    path: 'dataItems',
+    make: () => {
+      const c: Mutable = population();
+      c.dataItems[0].identifier = null;
+      return c;
+    },
+  },
+  'CE-18': {
+    path: 'baseCategory',
+    make: () => {
+      const c: Mutable = realEstate();
+      c.baseCategory = 'population';
+      return c;
+    },
+  },
+  'CE-19': {
+    path: 'grading',
+    make: () => {
+      const c: Mutable = population();
+      c.grading = 'L2';
+      return c;
+    },
+  },
+  'CE-20': {
+    path: 'dataDictionary.1.item',
+    make: () => {
+      const c: Mutable = population();
+      c.dataDictionary.push({ ...c.dataDictionary[0] });
+      return c;
+    },
+  },
+  'CE-21': {
+    path: 'dataDictionary.0.item',
+    make: () => {
+      const c: Mutable = population();
+      c.dataDictionary[0].item = 'no_such_item';
+      return c;
+    },
+  },
+  'CE-22': {
+    path: 'dataDictionary.0.values.1.code',
+    make: () => {
+      const c: Mutable = population();
+      c.dataDictionary[0].values[1].code = c.dataDictionary[0].values[0].code;
+      return c;
+    },
+  },
   'CR-1': { path: 'reason', schema: CatalogReview, make: () => ({ status: 'rejected', reason: '\u3000', reviewer: 'a', reviewedAt: '2025-01-02T03:04:05.000Z', code: null, contentHash: null }) },
   'CR-2': { path: 'code', schema: CatalogReview, make: () => ({ status: 'approved', reason: null, reviewer: 'a', reviewedAt: '2025-01-02T03:04:05.000Z', code: null }) },
   'CV-1': { path: 'status', schema: CatalogEntryView, make: () => ({ ...approvedView(), status: 'pending' }) },
@@ -319,8 +492,13 @@ const VIOLATIONS: Record<string, { path: string; make: () => Mutable; schema?: z
 
 function approvedView(): Mutable {
   return {
-    id: '140525-01943a2b-7c3d-7e2f-9a7b-1c2d3e4f5a6b', county: '140525', content: CatalogContent.parse(population()),
-    review: { status: 'approved', code: '140500/GAJ-00001' }, status: 'approved', code: '140500/GAJ-00001', reviewStale: false,
+    id: '140525-01943a2b-7c3d-7e2f-9a7b-1c2d3e4f5a6b',
+    county: '140525',
+    content: CatalogContent.parse(population()),
+    review: { status: 'approved', code: '140500/GAJ-00001' },
+    status: 'approved',
+    code: '140500/GAJ-00001',
+    reviewStale: false,
     updatedAt: '2024-03-02T01:30:00.000Z',
   };
 }

@@ -27,9 +27,7 @@ export const BASE_CATEGORIES = ['population', 'legal_entity', 'natural_resources
  */
 export const GRADES = ['L1', 'L2', 'L3', 'L4'] as const;
 /** 数据格式 (Jincheng §2, §9; Jiyuan §2: text, numbers, images, audio/video, e-licences, e-archives). */
-export const DATA_FORMATS = [
-  'database', 'spreadsheet', 'text', 'image', 'audio_video', 'geospatial', 'e_license', 'e_archive', 'other',
-] as const;
+export const DATA_FORMATS = ['database', 'spreadsheet', 'text', 'image', 'audio_video', 'geospatial', 'e_license', 'e_archive', 'other'] as const;
 /** 信息项数据类型. */
 export const DATA_ITEM_TYPES = ['string', 'integer', 'decimal', 'date', 'datetime', 'boolean', 'binary'] as const;
 /** 标识类型 (Jiyuan §20, Hebi §11): ID number for natural persons, credit code for organisations. */
@@ -70,30 +68,55 @@ export type EntryStatus = (typeof ENTRY_STATUSES)[number];
 
 export const CLASSIFICATION_LABELS: Record<Classification, string> = { base: '基础', thematic: '主题', department: '部门' };
 export const BASE_CATEGORY_LABELS: Record<BaseCategory, string> = {
-  population: '人口', legal_entity: '法人', natural_resources_geospatial: '自然资源和空间地理', e_license: '电子证照',
+  population: '人口',
+  legal_entity: '法人',
+  natural_resources_geospatial: '自然资源和空间地理',
+  e_license: '电子证照',
 };
 export const GRADE_LABELS: Record<Grade, string> = { L1: '一级(公开)', L2: '二级(内部)', L3: '三级(敏感)', L4: '四级(重要)' };
 export const DATA_FORMAT_LABELS: Record<DataFormat, string> = {
-  database: '数据库', spreadsheet: '电子表格', text: '文本', image: '图片图像', audio_video: '音视频',
-  geospatial: '空间地理', e_license: '电子证照', e_archive: '电子档案', other: '其他',
+  database: '数据库',
+  spreadsheet: '电子表格',
+  text: '文本',
+  image: '图片图像',
+  audio_video: '音视频',
+  geospatial: '空间地理',
+  e_license: '电子证照',
+  e_archive: '电子档案',
+  other: '其他',
 };
 export const SHARING_ATTRIBUTE_LABELS: Record<SharingAttribute, string> = {
-  unconditional: '无条件共享', conditional: '有条件共享', not_shared: '不予共享',
+  unconditional: '无条件共享',
+  conditional: '有条件共享',
+  not_shared: '不予共享',
 };
 export const SHARING_METHOD_LABELS: Record<SharingMethod, string> = {
-  api: '服务接口(API)共享', table: '数据库表共享(前置库)', file: '文件共享', verification: '数据核验(比对)',
+  api: '服务接口(API)共享',
+  table: '数据库表共享(前置库)',
+  file: '文件共享',
+  verification: '数据核验(比对)',
 };
 export const OPEN_ATTRIBUTE_LABELS: Record<OpenAttribute, string> = {
-  unconditional: '无条件开放', conditional: '有条件开放(依申请)', not_open: '不予开放',
+  unconditional: '无条件开放',
+  conditional: '有条件开放(依申请)',
+  not_open: '不予开放',
 };
 export const OPEN_METHOD_LABELS: Record<OpenMethod, string> = { download: '数据下载', api: '接口调用', online_query: '在线查询' };
 export const UPDATE_CYCLE_LABELS: Record<UpdateCycle, string> = {
-  realtime: '实时', daily: '每日', weekly: '每周', monthly: '每月', quarterly: '每季度', yearly: '每年', irregular: '不定期',
+  realtime: '实时',
+  daily: '每日',
+  weekly: '每周',
+  monthly: '每月',
+  quarterly: '每季度',
+  yearly: '每年',
+  irregular: '不定期',
 };
 export const STORAGE_LEVEL_LABELS: Record<StorageLevel, string> = { provincial: '省级', municipal: '市级', county: '县级' };
 
 const enumDoc = (title: string, labels: Record<string, string>): string =>
-  `${title} (${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ')})`;
+  `${title} (${Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ')})`;
 
 // ------------------------------------------------------------------------------ content
 
@@ -103,7 +126,9 @@ const text = safeText;
 export const DataItem = z
   .strictObject({
     name: safeString().min(1).max(100).describe('信息项名称(中文) / data item name'),
-    code: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, '信息项代码须为小写字母开头的 snake_case / code must match ^[a-z][a-z0-9_]{0,62}$')
+    code: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,62}$/, '信息项代码须为小写字母开头的 snake_case / code must match ^[a-z][a-z0-9_]{0,62}$')
       .describe('信息项代码(字段标识) / column identifier'),
     type: z.enum(DATA_ITEM_TYPES).describe('数据类型 / data type'),
     length: z.number().int().positive().optional().describe('长度 / length'),
@@ -111,14 +136,15 @@ export const DataItem = z
     primaryKey: z.boolean().optional().describe('是否主键 / part of the primary key'),
     description: text(1000).optional().describe('说明 / description'),
     sensitive: z.boolean().default(false).describe('是否敏感(共享开放前需脱敏) / sensitive, masked before sharing or opening'),
-    identifier: z.enum(IDENTIFIER_KINDS).nullable().default(null)
-      .describe('主体标识 / the item keys a natural person (citizen_id) or organisation (credit_code); Jiyuan §20, Hebi §11'),
+    identifier: z.enum(IDENTIFIER_KINDS).nullable().default(null).describe('主体标识 / the item keys a natural person (citizen_id) or organisation (credit_code); Jiyuan §20, Hebi §11'),
   })
   .describe('信息项 / data item');
 
 export const Provider = z
   .strictObject({
-    code: z.string().regex(/^[0-9A-Za-z][0-9A-Za-z_-]{1,31}$/, '部门代码格式错误 / department code must match ^[0-9A-Za-z][0-9A-Za-z_-]{1,31}$')
+    code: z
+      .string()
+      .regex(/^[0-9A-Za-z][0-9A-Za-z_-]{1,31}$/, '部门代码格式错误 / department code must match ^[0-9A-Za-z][0-9A-Za-z_-]{1,31}$')
       .describe('提供部门代码 / department code'),
     name: safeString().min(1).max(100).describe('提供部门名称 / department name'),
     creditCode: creditCodeSchema.optional(),
@@ -130,8 +156,7 @@ export const Sharing = z
     attribute: z.enum(SHARING_ATTRIBUTES).describe(enumDoc('共享属性 / sharing attribute', SHARING_ATTRIBUTE_LABELS)),
     conditions: text(2000).optional().describe('共享条件 / sharing conditions (Hebi §14)'),
     scope: text(2000).optional().describe('共享范围 / sharing scope (Jincheng §23)'),
-    legalBasis: text(2000).optional()
-      .describe('共享依据(法律法规规章政策) / legal basis, required for conditional and not_shared (Jiyuan §14, Hebi §14, Jincheng §23)'),
+    legalBasis: text(2000).optional().describe('共享依据(法律法规规章政策) / legal basis, required for conditional and not_shared (Jiyuan §14, Hebi §14, Jincheng §23)'),
   })
   .describe('共享属性 / sharing');
 
@@ -140,18 +165,23 @@ export const OpenInfo = z
     attribute: z.enum(OPEN_ATTRIBUTES).describe(enumDoc('开放属性 / open attribute', OPEN_ATTRIBUTE_LABELS)),
     conditions: text(2000).optional().describe('开放条件 / open conditions, required for conditional (Hebi §19)'),
     basis: text(2000).optional().describe('依据 / basis, required unless unconditional (Jiyuan §39, Hebi §18)'),
-    methods: z.array(z.enum(OPEN_METHODS)).max(OPEN_METHODS.length).optional()
-      .describe(enumDoc('开放方式 / open methods, required unless not_open (Jincheng §9)', OPEN_METHOD_LABELS)),
+    methods: z.array(z.enum(OPEN_METHODS)).max(OPEN_METHODS.length).optional().describe(enumDoc('开放方式 / open methods, required unless not_open (Jincheng §9)', OPEN_METHOD_LABELS)),
   })
   .describe('开放属性 / opening to the public');
 
 export const DataDictionaryEntry = z
   .strictObject({
     item: safeString().min(1).describe('信息项代码 / code of a data item of this entry'),
-    values: z.array(z.strictObject({
-      code: safeString().min(1).max(64).describe('代码值 / value code'),
-      label: safeString().min(1).max(200).describe('含义 / label'),
-    })).min(1).max(10000).describe('代码表 / code list'),
+    values: z
+      .array(
+        z.strictObject({
+          code: safeString().min(1).max(64).describe('代码值 / value code'),
+          label: safeString().min(1).max(200).describe('含义 / label'),
+        }),
+      )
+      .min(1)
+      .max(10000)
+      .describe('代码表 / code list'),
   })
   .describe('数据字典 / data dictionary for one item (Jincheng §10)');
 
@@ -161,20 +191,18 @@ const contentFields = {
   abstract: text(4000).describe('资源摘要 / abstract'),
   provider: Provider,
   classification: z.enum(CLASSIFICATIONS).describe(enumDoc('资源分类 / classification', CLASSIFICATION_LABELS)),
-  baseCategory: z.enum(BASE_CATEGORIES).optional()
-    .describe(enumDoc('基础信息资源类别 / base category, required iff classification is base (Jiyuan §15)', BASE_CATEGORY_LABELS)),
+  baseCategory: z.enum(BASE_CATEGORIES).optional().describe(enumDoc('基础信息资源类别 / base category, required iff classification is base (Jiyuan §15)', BASE_CATEGORY_LABELS)),
   grading: z.enum(GRADES).describe(enumDoc('数据分级 / data grade (Jincheng §9, §35)', GRADE_LABELS)),
   dataFormat: z.enum(DATA_FORMATS).describe(enumDoc('数据格式 / data format', DATA_FORMAT_LABELS)),
   dataItems: z.array(DataItem).min(1).max(500).describe('信息项 / data items (Jincheng §9)'),
   sharing: Sharing,
-  sharingMethods: z.array(z.enum(SHARING_METHODS)).max(SHARING_METHODS.length)
-    .describe(enumDoc('共享方式 / sharing methods (Jincheng §17)', SHARING_METHOD_LABELS)),
+  sharingMethods: z.array(z.enum(SHARING_METHODS)).max(SHARING_METHODS.length).describe(enumDoc('共享方式 / sharing methods (Jincheng §17)', SHARING_METHOD_LABELS)),
   open: OpenInfo,
   updateCycle: z.enum(UPDATE_CYCLES).describe(enumDoc('更新周期 / update cycle', UPDATE_CYCLE_LABELS)),
   storageLevel: z.enum(STORAGE_LEVELS).describe(enumDoc('存储层级 / storage level', STORAGE_LEVEL_LABELS)),
   publishDate: z.iso.date().optional().describe('发布日期 YYYY-MM-DD / publish date'),
   dataDictionary: z.array(DataDictionaryEntry).max(500).optional().describe('数据字典 / data dictionary (Jincheng §10)'),
-  withdrawn: z.boolean().default(false).describe('已撤销发布 / withdrawn; needs the authority\'s approval (Jincheng §19)'),
+  withdrawn: z.boolean().default(false).describe("已撤销发布 / withdrawn; needs the authority's approval (Jincheng §19)"),
 };
 
 /**
@@ -219,8 +247,7 @@ const recs = (v: unknown): Rec[] => (Array.isArray(v) ? v.filter(isRec) : []);
 /** Blank: not a string, or only ECMAScript white space / line terminators (String.prototype.trim: U+3000 and U+00A0 too). */
 const blank = (v: unknown): boolean => typeof v !== 'string' || v.trim() === '';
 /** Reports a broken rule: the id in `params.rule` and as the message prefix, so every formatting of the issue names it. */
-const issue = (ctx: Ctx, rule: CatalogRule, path: PropertyKey[], message: string): void =>
-  ctx.addIssue({ code: 'custom', path, message: `[${rule}] ${message}`, params: { rule } });
+const issue = (ctx: Ctx, rule: CatalogRule, path: PropertyKey[], message: string): void => ctx.addIssue({ code: 'custom', path, message: `[${rule}] ${message}`, params: { rule } });
 
 /** Reports the later occurrence of each repeated value of `key` among `rows` (equal as JavaScript `===`). */
 function uniqueBy(ctx: Ctx, rule: CatalogRule, rows: unknown[], key: string | null, path: (i: number) => PropertyKey[], what: string): void {
@@ -320,7 +347,9 @@ function checkContent(c: Rec, ctx: Ctx): void {
 export const CatalogContent = z
   .strictObject(contentFields)
   .superRefine((c, ctx) => checkContent(c as unknown as Rec, ctx as Ctx))
-  .describe('政务数据资源目录条目内容 / catalog entry content, owned by the providing department. Cross-field rules (legal basis, uniqueness, base ⇒ unconditional, …) are enforced by the validator, see protocol/catalog-entry.ts');
+  .describe(
+    '政务数据资源目录条目内容 / catalog entry content, owned by the providing department. Cross-field rules (legal basis, uniqueness, base ⇒ unconditional, …) are enforced by the validator, see protocol/catalog-entry.ts',
+  );
 
 /**
  * Partial content for updates. Fields replace whole top-level values; the merged result must pass
@@ -360,9 +389,15 @@ export const CatalogReview = z
     reason: text(2000).nullish().describe('驳回理由 / reason, required when rejected'),
     reviewer: safeString().min(1).max(100).nullish().describe('审核人 / reviewer'),
     reviewedAt: z.iso.datetime({ offset: true }).nullish().describe('审核时间 ISO 8601 / review time'),
-    code: z.string().regex(RESOURCE_CODE_RE, '资源编码格式错误 / resource code must match ^[0-9A-Za-z][0-9A-Za-z./_-]{0,63}$').nullish()
+    code: z
+      .string()
+      .regex(RESOURCE_CODE_RE, '资源编码格式错误 / resource code must match ^[0-9A-Za-z][0-9A-Za-z./_-]{0,63}$')
+      .nullish()
       .describe('统一资源编码 / unified resource code, assigned on approval (Jincheng §13)'),
-    contentHash: z.string().regex(/^[0-9a-f]{64}$/, 'contentHash 应为64位小写十六进制 / contentHash must be 64 lower-case hex digits').nullish()
+    contentHash: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'contentHash 应为64位小写十六进制 / contentHash must be 64 lower-case hex digits')
+      .nullish()
       .describe('所审内容的哈希 / hex BLAKE2b-256 of the canonical JSON of the reviewed content'),
   })
   .superRefine((r, ctx) => {
@@ -397,13 +432,17 @@ export const PendingReview = z.strictObject({}).describe('未审核 / no decisio
 export const CatalogEntryView = z
   .strictObject({
     id: z.string().regex(ENTRY_ID_RE, '条目标识应为 <区县代码>-<uuid> / entry id must be <county>-<uuid>').describe('条目标识 / entry id'),
-    county: z.string().regex(ADMIN_CODE_RE, '行政区划代码应为6位数字 / county must be a 6-digit administrative division code')
+    county: z
+      .string()
+      .regex(ADMIN_CODE_RE, '行政区划代码应为6位数字 / county must be a 6-digit administrative division code')
       .describe('所属区县行政区划代码 / county administrative division code (= the first six characters of id)'),
     content: CatalogContent,
-    review: z.union([CatalogReview, PendingReview])
-      .describe('审核 / the review root without null keys: a CatalogReview once the hub decided, {} while pending'),
+    review: z.union([CatalogReview, PendingReview]).describe('审核 / the review root without null keys: a CatalogReview once the hub decided, {} while pending'),
     status: z.enum(ENTRY_STATUSES).describe('状态 / derived status'),
-    code: z.string().regex(RESOURCE_CODE_RE, '资源编码格式错误 / resource code must match ^[0-9A-Za-z][0-9A-Za-z./_-]{0,63}$').nullable()
+    code: z
+      .string()
+      .regex(RESOURCE_CODE_RE, '资源编码格式错误 / resource code must match ^[0-9A-Za-z][0-9A-Za-z./_-]{0,63}$')
+      .nullable()
       .describe('统一资源编码 / unified resource code (= review.code, null if none)'),
     reviewStale: z.boolean().default(false).describe('内容在审核后已变更 / content changed after the last review decision'),
     updatedAt: z.iso.datetime({ offset: true }).describe('更新时间 / last update'),

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
 import { CONTENT_ROOT, encodeEntryState, loadEntryDoc, readRoot, REVIEW_ROOT, writeRoot } from './catalog-doc.ts';
 import { CatalogContent, CatalogEntryView, CatalogReview } from './catalog-entry.ts';
-import { sampleCatalogContents } from './catalog-samples.ts';
+import { sampleCatalogContents } from '../test/helpers/catalog-samples.ts';
 import { contentHash, entryView } from './catalog-view.ts';
 import { loadSodium } from './sodium.ts';
 
@@ -21,8 +21,7 @@ type Schema = Record<string, any>;
  */
 function validateJson(schema: Schema, value: unknown, path = ''): string[] {
   const fail = (why: string) => [`${path || '(root)'}: ${why}`];
-  const typeOf = (v: unknown): string =>
-    v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'number') : typeof v;
+  const typeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'number') : typeof v);
   if (schema.anyOf) {
     const ok = (schema.anyOf as Schema[]).some((s) => validateJson(s, value, path).length === 0);
     if (!ok) return fail('matches no anyOf branch');

@@ -25,7 +25,7 @@ import { z } from 'zod';
 import { key32, sig64 } from './base64-schemas.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { RESOURCE_CODE_RE, type DataItem } from './catalog-entry.ts';
-import type { KeyLookup } from './envelope.ts';
+import type { KeyLookup } from './keys.ts';
 import { PackageError } from './errors.ts';
 import { entryId } from './identifiers.ts';
 import { fromBase64, randomBytes, sealBox, sodium, toBase64, toHex } from './sodium.ts';
@@ -118,13 +118,11 @@ export const PackageRecipient = z.strictObject({ nodeId: z.string().regex(NODE_I
 export type PackageRecipient = z.infer<typeof PackageRecipient>;
 
 /** What travels and is stored: the header, the sender's signature over it, and the recipient entries. */
-export const SignedPackageHeader = z
-  .strictObject({ header: PackageHeader, signature: sig64, recipients: z.array(PackageRecipient).min(1).max(MAX_RECIPIENTS) })
-  .superRefine((s, ctx) => {
-    if (new Set(s.recipients.map((r) => r.publicKey)).size !== s.recipients.length) {
-      ctx.addIssue({ code: 'custom', path: ['recipients'], message: 'one entry per recipient key' });
-    }
-  });
+export const SignedPackageHeader = z.strictObject({ header: PackageHeader, signature: sig64, recipients: z.array(PackageRecipient).min(1).max(MAX_RECIPIENTS) }).superRefine((s, ctx) => {
+  if (new Set(s.recipients.map((r) => r.publicKey)).size !== s.recipients.length) {
+    ctx.addIssue({ code: 'custom', path: ['recipients'], message: 'one entry per recipient key' });
+  }
+});
 export type SignedPackageHeader = z.infer<typeof SignedPackageHeader>;
 
 /** Hex BLAKE2b-256 of canonicalJson(dataItems): the schema the rows follow. */

@@ -2,18 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DataItem } from './catalog-entry.ts';
-import {
-  applyProfile,
-  defaultProfileFor,
-  DesensitizationProfile,
-  desensitizeRow,
-  maskAddress,
-  maskCitizenId,
-  maskFreeText,
-  maskMobile,
-  maskName,
-  PROFILES,
-} from './desensitization.ts';
+import { applyProfile, defaultProfileFor, DesensitizationProfile, desensitizeRow, maskAddress, maskCitizenId, maskFreeText, maskMobile, maskName, PROFILES } from './desensitization.ts';
 
 /** No lone surrogate: the output is well-formed Unicode. */
 const wellFormed = (s: string): boolean => !/[\uD800-\uDFFF]/u.test(s);
@@ -176,7 +165,11 @@ describe('desensitizeRow', () => {
 
   it('masks listed columns and drops unlisted ones by default', () => {
     assert.deepEqual(desensitizeRow(row, profiles), {
-      name: '张**', mobile: '138****5678', citizen_id: '110101********1234', county: '410802', note: null,
+      name: '张**',
+      mobile: '138****5678',
+      citizen_id: '110101********1234',
+      county: '410802',
+      note: null,
     });
     assert.equal(row.name, '张三丰'); // input untouched
   });

@@ -27,7 +27,13 @@ export const DesensitizationProfile = z.enum(PROFILES).describe('脱敏规则 / 
 export type DesensitizationProfile = z.infer<typeof DesensitizationProfile>;
 
 export const PROFILE_LABELS: Record<DesensitizationProfile, string> = {
-  none: '不脱敏', citizen_id: '身份证号', mobile: '手机号', name: '姓名', address: '地址', free_text: '自由文本', hide: '隐藏',
+  none: '不脱敏',
+  citizen_id: '身份证号',
+  mobile: '手机号',
+  name: '姓名',
+  address: '地址',
+  free_text: '自由文本',
+  hide: '隐藏',
 };
 
 const MASK = '*';
@@ -70,8 +76,10 @@ function maskOnePhone(part: string): string {
   const n = digitAt.length - skip;
   let keepHead: number;
   let keepTail: number;
-  if (n >= 11) [keepHead, keepTail] = [3, 4]; // 138****5678; 0391****567 style for 11+-digit landlines
-  else if (n >= 7) [keepHead, keepTail] = [0, 2]; // local numbers: too short to keep 7 of their digits
+  if (n >= 11)
+    [keepHead, keepTail] = [3, 4]; // 138****5678; 0391****567 style for 11+-digit landlines
+  else if (n >= 7)
+    [keepHead, keepTail] = [0, 2]; // local numbers: too short to keep 7 of their digits
   else [keepHead, keepTail] = [0, 0];
   digitAt.forEach((i, j) => {
     const k = j - skip;
@@ -180,7 +188,11 @@ const FREE_TEXT_PATTERNS = new RegExp(
 
 /** Replace every character of digit runs (≥ 6), citizen IDs and grouped phone numbers with '*'; separators stay. */
 export function maskFreeText(text: string): string {
-  return text.replace(FREE_TEXT_PATTERNS, (m) => Array.from(m).map((c) => (/[\s-]/u.test(c) ? c : MASK)).join(''));
+  return text.replace(FREE_TEXT_PATTERNS, (m) =>
+    Array.from(m)
+      .map((c) => (/[\s-]/u.test(c) ? c : MASK))
+      .join(''),
+  );
 }
 
 // ------------------------------------------------------------------------------ apply
@@ -214,11 +226,7 @@ export interface DesensitizeOptions {
 }
 
 /** A new row with every listed column masked by its profile. Own properties only, so "constructor" is a column like any other. */
-export function desensitizeRow(
-  row: Record<string, unknown>,
-  profiles: Readonly<Record<string, DesensitizationProfile>>,
-  options: DesensitizeOptions = {},
-): Record<string, unknown> {
+export function desensitizeRow(row: Record<string, unknown>, profiles: Readonly<Record<string, DesensitizationProfile>>, options: DesensitizeOptions = {}): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [code, value] of Object.entries(row)) {
     if (Object.hasOwn(profiles, code)) define(out, code, applyProfile(profiles[code]!, value));

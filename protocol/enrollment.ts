@@ -13,7 +13,6 @@ import { NODE_ID_RE } from './envelope.ts';
 import { countyCode } from './messages.ts';
 import { fromBase64, sodium } from './sodium.ts';
 
-
 export const EnrollRequest = z
   .object({
     // Tokens are base64url text (`jlj_…`); no zero byte, so the proof's field separator is unambiguous.

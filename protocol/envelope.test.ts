@@ -1,16 +1,7 @@
 /** @module Envelope encoding and verification: round trip, every rejection code, verification order, and a seeded fuzz run. */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import {
-  encodeEnvelope,
-  ENVELOPE_HEADER_BYTES,
-  expectType,
-  MAX_ENVELOPE_BYTES,
-  openEnvelope,
-  verifyEnvelope,
-  type Envelope,
-  type KeyLookup,
-} from './envelope.ts';
+import { encodeEnvelope, ENVELOPE_HEADER_BYTES, expectType, MAX_ENVELOPE_BYTES, openEnvelope, verifyEnvelope, type Envelope, type KeyLookup } from './envelope.ts';
 import { ProtocolError, type ProtocolErrorCode } from './errors.ts';
 import { signingKeyPairFromSeed, type SigningKeyPair } from './keys.ts';
 import { MESSAGE_TYPES } from './messages.ts';
@@ -105,14 +96,20 @@ describe('envelope', () => {
     it('expectType narrows or throws MESSAGE_UNKNOWN_TYPE', () => {
       const env = verifyEnvelope(encodeEnvelope(updateEnv(), keys.secretKey), lookup);
       assert.equal(expectType(env, 'catalog.update').payload.origin, '410802');
-      assert.equal(codeOf(() => expectType(env, 'error')), 'MESSAGE_UNKNOWN_TYPE');
+      assert.equal(
+        codeOf(() => expectType(env, 'error')),
+        'MESSAGE_UNKNOWN_TYPE',
+      );
     });
   });
 
   describe('encodeEnvelope refuses what would not verify', () => {
     it('an invalid payload → MESSAGE_INVALID', () => {
       const env = { ...updateEnv(), payload: { origin: '410802', updates: [] } };
-      assert.equal(codeOf(() => encodeEnvelope(env, keys.secretKey)), 'MESSAGE_INVALID');
+      assert.equal(
+        codeOf(() => encodeEnvelope(env, keys.secretKey)),
+        'MESSAGE_INVALID',
+      );
     });
 
     it('the largest envelope within MAX_ENVELOPE_BYTES is accepted, 4 base64 characters more is ENVELOPE_TOO_LARGE', () => {
@@ -123,7 +120,10 @@ describe('envelope', () => {
       const largest = encodeEnvelope(sized(fit), keys.secretKey);
       assert.ok(largest.length <= MAX_ENVELOPE_BYTES && largest.length > MAX_ENVELOPE_BYTES - 4);
       assert.equal(verifyEnvelope(largest, lookup).type, 'catalog.update');
-      assert.equal(codeOf(() => encodeEnvelope(sized(fit + 4), keys.secretKey)), 'ENVELOPE_TOO_LARGE');
+      assert.equal(
+        codeOf(() => encodeEnvelope(sized(fit + 4), keys.secretKey)),
+        'ENVELOPE_TOO_LARGE',
+      );
     });
   });
 
@@ -141,7 +141,10 @@ describe('envelope', () => {
 
     it('ENVELOPE_BAD_MAGIC and ENVELOPE_UNSUPPORTED_VERSION', () => {
       const bytes = encodeEnvelope(updateEnv(), keys.secretKey);
-      for (const [i, v] of [[0, 0x4b], [1, 0x00]] as const) {
+      for (const [i, v] of [
+        [0, 0x4b],
+        [1, 0x00],
+      ] as const) {
         const b = Uint8Array.from(bytes);
         b[i] = v;
         assert.equal(verifyCode(b), 'ENVELOPE_BAD_MAGIC');
@@ -244,7 +247,10 @@ describe('envelope', () => {
     });
 
     it('the signature is checked before type and payload: an unauthenticated bad payload is BAD_SIGNATURE', () => {
-      for (const body of [{ ...updateEnv(), type: 'catalog.delete' }, { ...updateEnv(), payload: { nonsense: true } }]) {
+      for (const body of [
+        { ...updateEnv(), type: 'catalog.delete' },
+        { ...updateEnv(), payload: { nonsense: true } },
+      ]) {
         const bytes = signJson(body, other);
         assert.equal(verifyCode(bytes), 'ENVELOPE_BAD_SIGNATURE');
       }
@@ -328,7 +334,16 @@ describe('envelope', () => {
         counts[outcome] = (counts[outcome] ?? 0) + 1;
       }
       // The run must exercise the interesting outcomes, not just bounce off the frame check.
-      for (const code of ['valid', 'ENVELOPE_MALFORMED', 'ENVELOPE_BAD_MAGIC', 'ENVELOPE_UNSUPPORTED_VERSION', 'ENVELOPE_BAD_SIGNATURE', 'ENVELOPE_UNKNOWN_SENDER', 'MESSAGE_UNKNOWN_TYPE', 'MESSAGE_INVALID']) {
+      for (const code of [
+        'valid',
+        'ENVELOPE_MALFORMED',
+        'ENVELOPE_BAD_MAGIC',
+        'ENVELOPE_UNSUPPORTED_VERSION',
+        'ENVELOPE_BAD_SIGNATURE',
+        'ENVELOPE_UNKNOWN_SENDER',
+        'MESSAGE_UNKNOWN_TYPE',
+        'MESSAGE_INVALID',
+      ]) {
         assert.ok((counts[code] ?? 0) > 0, `no ${code} in ${JSON.stringify(counts)}`);
       }
       assert.ok(Date.now() - started < 10_000, 'fuzz run took too long');

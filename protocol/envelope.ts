@@ -107,7 +107,8 @@ export function openEnvelope(bytes: Uint8Array): OpenedEnvelope {
  * Looks up the registered Ed25519 public key(s) of a sender; undefined if unknown or revoked. During
  * a key rotation's grace period a sender has two valid keys (PROTOCOL.md §Key rotation).
  */
-export type KeyLookup = (nodeId: string) => Uint8Array | readonly Uint8Array[] | undefined;
+export type { KeyLookup } from './keys.ts';
+import type { KeyLookup } from './keys.ts';
 
 /**
  * Open, authenticate and validate an envelope. Order matters: the signature is checked before the

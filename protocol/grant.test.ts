@@ -177,7 +177,13 @@ describe('signGrant / verifyGrant', () => {
 
   it('refuses a signature made over the grant as a revocation list (context separation)', () => {
     const signed = signGrant(sampleGrant(), hub.secretKey);
-    const forged = { ...signed, signature: sodium().to_base64(sodium().crypto_sign_detached(new TextEncoder().encode(`jilian/grant-revocations/v1\0${JSON.stringify(signed.grant)}`), hub.secretKey), sodium().base64_variants.ORIGINAL) };
+    const forged = {
+      ...signed,
+      signature: sodium().to_base64(
+        sodium().crypto_sign_detached(new TextEncoder().encode(`jilian/grant-revocations/v1\0${JSON.stringify(signed.grant)}`), hub.secretKey),
+        sodium().base64_variants.ORIGINAL,
+      ),
+    };
     fails(() => verifyGrant(forged, [hub.publicKey]), 'GRANT_BAD_SIGNATURE');
   });
 

@@ -117,7 +117,10 @@ export const departmentCode = Provider.shape.code;
 /** RFC 3339 with Z or an offset (+08:00), like the application's period (protocol/application.ts); compared as instants. */
 const datetime = z.iso.datetime({ offset: true });
 /** No trim transform: the parsed value must be the signed value, byte for byte. */
-const nonBlank = (max: number) => safeString().max(max).refine((s) => s.trim() !== '', '不能为空 / must not be blank');
+const nonBlank = (max: number) =>
+  safeString()
+    .max(max)
+    .refine((s) => s.trim() !== '', '不能为空 / must not be blank');
 
 type Ctx = z.core.$RefinementCtx<unknown>;
 const issue = (ctx: Ctx, path: PropertyKey[], message: string): void => ctx.addIssue({ code: 'custom', path, message });
@@ -291,11 +294,7 @@ export function signRevocationList(list: z.input<typeof RevocationList>, hub: Hu
  * holds (`held`): REVOCATIONS_ROLLBACK for a lower serial, REVOCATIONS_CONFLICT for the same serial with
  * other content. The same list again verifies (idempotent redelivery).
  */
-export function verifyRevocationList(
-  signed: unknown,
-  hubKeys: HubKeys,
-  options: { issuer?: string; held?: RevocationList | null } = {},
-): RevocationList {
+export function verifyRevocationList(signed: unknown, hubKeys: HubKeys, options: { issuer?: string; held?: RevocationList | null } = {}): RevocationList {
   const parsed = SignedRevocationList.safeParse(signed);
   if (!parsed.success) {
     throw new GrantError('REVOCATIONS_MALFORMED', '撤销清单格式无效', 'signed revocation list is malformed', { issues: formatZodIssues(parsed.error) });

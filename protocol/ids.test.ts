@@ -2,8 +2,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CREDIT_CODE_CHARSET, citizenIdCheckChar, citizenIdProblem, citizenIdSchema, creditCodeCheckChar,
-  creditCodeProblem, creditCodeSchema, identifierProblem, isValidCitizenId, isValidCreditCode, normalizeIdentifier,
+  CREDIT_CODE_CHARSET,
+  citizenIdCheckChar,
+  citizenIdProblem,
+  citizenIdSchema,
+  creditCodeCheckChar,
+  creditCodeProblem,
+  creditCodeSchema,
+  identifierProblem,
+  isValidCitizenId,
+  isValidCreditCode,
+  normalizeIdentifier,
   parseIdentifier,
 } from './ids.ts';
 

@@ -10,7 +10,6 @@ import { countyCode } from './identifiers.ts';
 import { NODE_ID_RE } from './subjects.ts';
 import { fromBase64, sodium } from './sodium.ts';
 
-
 export const DirectoryNode = z
   .object({
     nodeId: z.string().regex(NODE_ID_RE),
@@ -71,7 +70,7 @@ export function verifyRotationProof(nodeId: string, r: KeyRotation): boolean {
 export function acceptedKeys(dir: KeyDirectory, nodeId: string, now: Date): Uint8Array[] {
   if (nodeId === dir.hub.nodeId) return [fromBase64(dir.hub.signingKey)];
   const n = dir.nodes.find((x) => x.nodeId === nodeId);
-  if (!n || n.status !== 'active') return [];
+  if (n?.status !== 'active') return [];
   const keys = [fromBase64(n.signingKey)];
   if (n.previousSigningKey && n.previousValidUntil && Date.parse(n.previousValidUntil) > now.getTime()) keys.push(fromBase64(n.previousSigningKey));
   return keys;

@@ -1,6 +1,9 @@
 /** @module Ed25519 signing key pairs as they are stored and registered (base64 text). */
 import { fromBase64, sodium, toBase64 } from './sodium.ts';
 
+/** The accepted signing keys of a sender (several during a key rotation), or undefined when unknown. */
+export type KeyLookup = (nodeId: string) => Uint8Array | readonly Uint8Array[] | undefined;
+
 /** A node's signing identity. `secretKey` is the 64-byte libsodium form (seed ‖ public key). */
 export interface SigningKeyPair {
   publicKey: Uint8Array;

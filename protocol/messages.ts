@@ -59,21 +59,15 @@ export const SyncDigestReply = z
 export type SyncDigestReply = z.infer<typeof SyncDigestReply>;
 
 /** `catalog.sync.pull` (tag 4): node sends its vectors (empty sv = unknown entry); hub answers with what it lacks. */
-export const SyncPullRequest = z
-  .object({ entries: z.array(EntryVector).min(1).max(500) })
-  .strict();
+export const SyncPullRequest = z.object({ entries: z.array(EntryVector).min(1).max(500) }).strict();
 export type SyncPullRequest = z.infer<typeof SyncPullRequest>;
 
 /** `catalog.sync.pull.reply` (tag 5). */
-export const SyncPullReply = z
-  .object({ updates: z.array(EntryUpdate).max(500) })
-  .strict();
+export const SyncPullReply = z.object({ updates: z.array(EntryUpdate).max(500) }).strict();
 export type SyncPullReply = z.infer<typeof SyncPullReply>;
 
 /** `error` (tag 6): a request/reply failure. */
-export const ErrorReply = z
-  .object({ code: z.string().max(64), message: z.string().max(1000) })
-  .strict();
+export const ErrorReply = z.object({ code: z.string().max(64), message: z.string().max(1000) }).strict();
 export type ErrorReply = z.infer<typeof ErrorReply>;
 
 /** Type tag → payload schema. The numeric tags are listed in PROTOCOL.md and never reused. */

@@ -14,7 +14,10 @@ export const PackageResume = z
   .object({
     packageId,
     /** Inclusive [from, to] chunk index ranges the hub could not get. */
-    ranges: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])).min(1).max(64),
+    ranges: z
+      .array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]))
+      .min(1)
+      .max(64),
   })
   .strict();
 export type PackageResume = z.infer<typeof PackageResume>;
@@ -39,7 +42,5 @@ export const PackageGrant = z
 export type PackageGrant = z.infer<typeof PackageGrant>;
 
 /** `package.chunk.get` (tag 14), consumer → hub request; the reply is the raw chunk with header `Jl-Chunk: <index>`, or an `error` envelope. */
-export const PackageChunkGet = z
-  .object({ packageId, index: z.number().int().nonnegative() })
-  .strict();
+export const PackageChunkGet = z.object({ packageId, index: z.number().int().nonnegative() }).strict();
 export type PackageChunkGet = z.infer<typeof PackageChunkGet>;

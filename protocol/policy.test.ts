@@ -70,7 +70,10 @@ describe('loadPolicy', () => {
   });
 
   it('refuses unknown presets, unknown keys, wrong types and non-positive days, in both languages', () => {
-    assert.throws(() => loadPolicy('beijing'), (e: unknown) => e instanceof PolicyError && /未知的政策预设 beijing/.test(e.zh) && /unknown policy preset beijing/.test(e.en));
+    assert.throws(
+      () => loadPolicy('beijing'),
+      (e: unknown) => e instanceof PolicyError && /未知的政策预设 beijing/.test(e.zh) && /unknown policy preset beijing/.test(e.en),
+    );
     assert.throws(() => loadPolicy('toString'), PolicyError);
     assert.throws(() => loadPolicy('hebi', { auditRetentionDay: 2000 }), /政策覆盖项无效.*invalid policy overrides/s);
     assert.throws(() => loadPolicy('hebi', { correction: { verifyDays: 3 } }), PolicyError);
@@ -81,7 +84,10 @@ describe('loadPolicy', () => {
   });
 
   it('refuses shortening audit retention below the regulation (Hebi §13: 不得少于 3 年)', () => {
-    assert.throws(() => loadPolicy('hebi', { auditRetentionDays: 365 }), (e: unknown) => e instanceof PolicyError && /1096/.test(e.en) && /不得短于/.test(e.zh));
+    assert.throws(
+      () => loadPolicy('hebi', { auditRetentionDays: 365 }),
+      (e: unknown) => e instanceof PolicyError && /1096/.test(e.en) && /不得短于/.test(e.zh),
+    );
     assert.equal(loadPolicy('hebi', { auditRetentionDays: 2000 }).auditRetentionDays, 2000);
   });
 });

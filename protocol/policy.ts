@@ -199,10 +199,7 @@ export function loadPolicy(name: string, overrides?: unknown): Policy {
     catalog: { ...preset.catalog, ...o.catalog },
   });
   if (merged.auditRetentionDays < preset.auditRetentionDays) {
-    throw new PolicyError(
-      `审计日志保存期不得短于预设 ${name} 的 ${preset.auditRetentionDays} 天`,
-      `audit retention may not be shorter than preset ${name}'s ${preset.auditRetentionDays} days`,
-    );
+    throw new PolicyError(`审计日志保存期不得短于预设 ${name} 的 ${preset.auditRetentionDays} 天`, `audit retention may not be shorter than preset ${name}'s ${preset.auditRetentionDays} days`);
   }
   return merged;
 }

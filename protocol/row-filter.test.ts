@@ -2,16 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import {
-  compareCodePoints,
-  filterItems,
-  filterToSql,
-  matchesFilter,
-  MAX_IN_VALUES,
-  quoteItem,
-  RowFilter,
-  type Condition,
-} from './row-filter.ts';
+import { compareCodePoints, filterItems, filterToSql, matchesFilter, MAX_IN_VALUES, quoteItem, RowFilter, type Condition } from './row-filter.ts';
 
 const f = (...all: Condition[]): RowFilter => ({ all });
 
@@ -131,14 +122,75 @@ describe('matchesFilter semantics', () => {
 
 /** Values chosen to hit affinity conversion, collation, class ordering, UTF-8 order and injection text. */
 const ROW_VALUES: unknown[] = [
-  null, 0, 1, 5, 5.5, -3, 10, 9, 1e3, 2 ** 53, '5', '05', ' 5', '5.0', '1e3', '10', '9', 'abc', 'ABC', 'Abc', 'ab', 'abcdef', '',
-  'ab%', 'a_c', 'a%c', '𠀀', '𠀀甲', '\uE000', '张三', '张三丰', '410802199001011234', "'; DROP TABLE t; --", "x' OR '1'='1",
-  Buffer.from('abc'), Buffer.from([0x35]),
+  null,
+  0,
+  1,
+  5,
+  5.5,
+  -3,
+  10,
+  9,
+  1e3,
+  2 ** 53,
+  '5',
+  '05',
+  ' 5',
+  '5.0',
+  '1e3',
+  '10',
+  '9',
+  'abc',
+  'ABC',
+  'Abc',
+  'ab',
+  'abcdef',
+  '',
+  'ab%',
+  'a_c',
+  'a%c',
+  '𠀀',
+  '𠀀甲',
+  '\uE000',
+  '张三',
+  '张三丰',
+  '410802199001011234',
+  "'; DROP TABLE t; --",
+  "x' OR '1'='1",
+  Buffer.from('abc'),
+  Buffer.from([0x35]),
 ];
 
 const FILTER_SCALARS: (string | number | boolean)[] = [
-  0, 1, 5, 5.5, -3, 9, 10, 1000, true, false, '5', '05', '1e3', '10', '9', 'abc', 'ABC', 'ab', '', 'a%', 'a_', '%', '_', '𠀀', '\uE000', '张',
-  '张三', "'; DROP TABLE t; --", "x' OR '1'='1", "' OR 1=1 --",
+  0,
+  1,
+  5,
+  5.5,
+  -3,
+  9,
+  10,
+  1000,
+  true,
+  false,
+  '5',
+  '05',
+  '1e3',
+  '10',
+  '9',
+  'abc',
+  'ABC',
+  'ab',
+  '',
+  'a%',
+  'a_',
+  '%',
+  '_',
+  '𠀀',
+  '\uE000',
+  '张',
+  '张三',
+  "'; DROP TABLE t; --",
+  "x' OR '1'='1",
+  "' OR 1=1 --",
 ];
 
 function conditionsFor(item: string): Condition[] {
@@ -216,8 +268,16 @@ describe('filterToSql ≡ matchesFilter on SQLite', () => {
     const jdb = new Database(':memory:');
     jdb.exec('CREATE TABLE d (id INTEGER PRIMARY KEY, doc TEXT NOT NULL)');
     const docs = [
-      { a: 5, b: 'abc' }, { a: '5', b: 'ABC' }, { a: true, b: '𠀀' }, { a: false, b: '\uE000' }, { a: null, b: "'; DROP TABLE d; --" },
-      { b: 'ab' }, { a: 1, b: '张三' }, { a: 0, b: '' }, { a: 5.5, b: 'abcdef' }, { a: 10, b: '10' },
+      { a: 5, b: 'abc' },
+      { a: '5', b: 'ABC' },
+      { a: true, b: '𠀀' },
+      { a: false, b: '\uE000' },
+      { a: null, b: "'; DROP TABLE d; --" },
+      { b: 'ab' },
+      { a: 1, b: '张三' },
+      { a: 0, b: '' },
+      { a: 5.5, b: 'abcdef' },
+      { a: 10, b: '10' },
     ];
     const ins = jdb.prepare('INSERT INTO d (doc) VALUES (?)');
     for (const d of docs) ins.run(JSON.stringify(d));
@@ -253,13 +313,8 @@ describe('filterToSql ≡ matchesFilter on SQLite', () => {
 
   it('produces the documented SQL shapes', () => {
     assert.deepEqual(filterToSql({ all: [] }), { sql: '1 = 1', params: [] });
-    const { sql, params } = filterToSql(
-      f({ item: 'name', op: 'prefix', value: '𠀀张' }, { item: 'age', op: 'gte', value: 18 }, { item: 'ok', op: 'eq', value: true }),
-    );
-    assert.equal(
-      sql,
-      `((typeof("name") = 'text' AND substr(("name"), 1, ?) = ? COLLATE BINARY)) AND ((typeof("age") IN ('integer', 'real') AND +("age") >= ?)) AND ((+("ok") COLLATE BINARY) = ?)`,
-    );
+    const { sql, params } = filterToSql(f({ item: 'name', op: 'prefix', value: '𠀀张' }, { item: 'age', op: 'gte', value: 18 }, { item: 'ok', op: 'eq', value: true }));
+    assert.equal(sql, `((typeof("name") = 'text' AND substr(("name"), 1, ?) = ? COLLATE BINARY)) AND ((typeof("age") IN ('integer', 'real') AND +("age") >= ?)) AND ((+("ok") COLLATE BINARY) = ?)`);
     assert.deepEqual(params, [2, '𠀀张', 18, 1]); // prefix length in code points; boolean bound as 1
   });
 

@@ -80,9 +80,7 @@ export const Condition = z.discriminatedUnion('op', [
 export type Condition = z.infer<typeof Condition>;
 
 /** A conjunction of at most 32 conditions; `{ all: [] }` matches every row. */
-export const RowFilter = z
-  .strictObject({ all: z.array(Condition).max(MAX_FILTER_CONDITIONS) })
-  .describe('行级过滤条件(仅合取) / row filter, conjunction of conditions');
+export const RowFilter = z.strictObject({ all: z.array(Condition).max(MAX_FILTER_CONDITIONS) }).describe('行级过滤条件(仅合取) / row filter, conjunction of conditions');
 export type RowFilter = z.infer<typeof RowFilter>;
 
 /**
@@ -126,6 +124,7 @@ export function compareCodePoints(a: string, b: string): number {
 
 function eq(row: Norm, value: Scalar): boolean {
   const c = norm(value);
+  // biome-ignore lint/suspicious/noDoubleEquals: loose only to compare bigint with number exactly
   if (row.k === 'num' && c.k === 'num') return row.v == c.v; // loose only to compare bigint with number exactly
   if (row.k === 'text' && c.k === 'text') return row.v === c.v;
   return false;
@@ -215,11 +214,7 @@ export function filterToSql(filter: RowFilter, column: (code: string) => string 
       case 'gte':
       case 'lte': {
         const op = c.op === 'gte' ? '>=' : '<=';
-        parts.push(
-          typeof c.value === 'number'
-            ? `(typeof${x} IN ('integer', 'real') AND +${x} ${op} ?)`
-            : `(typeof${x} = 'text' AND ${bare} ${op} ?)`,
-        );
+        parts.push(typeof c.value === 'number' ? `(typeof${x} IN ('integer', 'real') AND +${x} ${op} ?)` : `(typeof${x} = 'text' AND ${bare} ${op} ?)`);
         params.push(c.value);
         break;
       }

@@ -8,18 +8,7 @@ import { AuditCheckpoint } from './audit-checkpoint.ts';
 import { EnrollRequest, EnrollResponse } from './enrollment.ts';
 import { KeyDirectory, KeyRotation } from './key-directory.ts';
 import { Grant, RevocationList } from './grant.ts';
-import {
-  AccessAnswer,
-  AccessForward,
-  AccessRequest,
-  ApplicationDecide,
-  ApplicationSubmit,
-  ApplicationUpdate,
-  GrantIssue,
-  GrantRevocations,
-  QueryResult,
-  VerifyResult,
-} from './sharing-messages.ts';
+import { AccessAnswer, AccessForward, AccessRequest, ApplicationDecide, ApplicationSubmit, ApplicationUpdate, GrantIssue, GrantRevocations, QueryResult, VerifyResult } from './sharing-messages.ts';
 import { CatalogUpdate, ErrorReply, SyncDigestReply, SyncDigestRequest, SyncPullReply, SyncPullRequest } from './messages.ts';
 
 export const schemas: Record<string, z.ZodType> = {

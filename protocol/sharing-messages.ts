@@ -44,9 +44,7 @@ export type ApplicationDecide = z.infer<typeof ApplicationDecide>;
 export const ApplicationUpdate = z.strictObject({
   application: ApplicationView.nullable(),
   /** Set when the hub refused the submission or decision outright (its code and messages). */
-  refused: z
-    .strictObject({ applicationId: uuid7, code: z.string().max(64), zh: z.string().max(1000), en: z.string().max(1000) })
-    .nullable(),
+  refused: z.strictObject({ applicationId: uuid7, code: z.string().max(64), zh: z.string().max(1000), en: z.string().max(1000) }).nullable(),
 });
 export type ApplicationUpdate = z.infer<typeof ApplicationUpdate>;
 

@@ -30,7 +30,9 @@ interface SpecRow {
 
 /** The subject table: the first table of §4 whose rows start with a `jl.` subject. */
 function specSubjectTable(): SpecRow[] {
-  const rows = section('## 4. Subjects and streams', '### 4.1').split('\n').filter((l) => l.startsWith('| `jl.'));
+  const rows = section('## 4. Subjects and streams', '### 4.1')
+    .split('\n')
+    .filter((l) => l.startsWith('| `jl.'));
   assert.ok(rows.length > 0);
   return rows.map((line) => {
     const cells = line.slice(2, -2).split(' | ');
@@ -62,10 +64,17 @@ function specMessageNumbers(): Map<string, number> {
 describe('subject table (PROTOCOL.md §4)', () => {
   it('the spec lists exactly SUBJECT_ROUTES, in order, with the same tags, replies, directions and transports', () => {
     const table = specSubjectTable();
-    assert.deepEqual(table.map((r) => r.subject), SUBJECT_ROUTES.map((r) => r.subject));
+    assert.deepEqual(
+      table.map((r) => r.subject),
+      SUBJECT_ROUTES.map((r) => r.subject),
+    );
     table.forEach((row, i) => {
       const route = SUBJECT_ROUTES[i]!;
-      assert.deepEqual(row.carries.map(([t]) => t), [...route.carries], `carries of ${route.subject}`);
+      assert.deepEqual(
+        row.carries.map(([t]) => t),
+        [...route.carries],
+        `carries of ${route.subject}`,
+      );
       assert.deepEqual([...row.replies].sort(), [...route.replies].sort(), `replies of ${route.subject}`);
       assert.equal(row.direction, route.direction, `direction of ${route.subject}`);
       assert.equal(row.transport, route.transport, `transport of ${route.subject}`);
@@ -83,8 +92,7 @@ describe('subject table (PROTOCOL.md §4)', () => {
   });
 
   it('the helpers build the listed subjects', () => {
-    const bind = (pattern: string, type = '') =>
-      pattern.replace('<muni>', '410800').replace('<county>', '410802').replace('<type>', type).replace('<packageId>', 'p').replace('<index>', '3');
+    const bind = (pattern: string, type = '') => pattern.replace('<muni>', '410800').replace('<county>', '410802').replace('<type>', type).replace('<packageId>', 'p').replace('<index>', '3');
     const subjects = new Set(SUBJECT_ROUTES.flatMap((r) => (r.subject.includes('<type>') ? r.carries.map((t) => bind(r.subject, t)) : [bind(r.subject)])));
     for (const s of [
       upSubject('410800', '410802', 'catalog.update'),
@@ -95,7 +103,8 @@ describe('subject table (PROTOCOL.md §4)', () => {
       rpcSubject('410800', '410802', 'access'),
       serveSubject('410800', '410802', 'access'),
       packageChunkSubject('410800', '410802', 'p', 3),
-    ]) assert.ok(subjects.has(s), s);
+    ])
+      assert.ok(subjects.has(s), s);
   });
 
   it('every literal use of a subject helper in hub/, node/ and engine/ is a row of the table', () => {

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import type { z } from 'zod';
 import { ApplicationEvent, ApplicationRequest } from './application.ts';
 import { CatalogContent, CatalogContentPatch, CatalogReview } from './catalog-entry.ts';
-import { sampleCatalogContents } from './catalog-samples.ts';
+import { sampleCatalogContents } from '../test/helpers/catalog-samples.ts';
 import { Grant } from './grant.ts';
 import { AccessVerify } from './sharing-messages.ts';
 import { isWellFormedText, LONE_SURROGATE_MESSAGE, safeText } from './text.ts';
@@ -31,7 +31,10 @@ function setAt(root: unknown, path: (string | number)[], f: (s: string) => strin
 function refusesAt(schema: z.ZodType, value: unknown, path: (string | number)[]): void {
   const r = schema.safeParse(value);
   assert.equal(r.success, false, `accepted a lone surrogate at ${path.join('.')}`);
-  assert.ok(r.error!.issues.some((i) => i.path.join('.') === path.join('.')), `no issue at ${path.join('.')}: ${JSON.stringify(r.error!.issues)}`);
+  assert.ok(
+    r.error!.issues.some((i) => i.path.join('.') === path.join('.')),
+    `no issue at ${path.join('.')}: ${JSON.stringify(r.error!.issues)}`,
+  );
 }
 
 describe('safe text', () => {
@@ -44,7 +47,10 @@ describe('safe text', () => {
   it('safeText: one custom issue with a zh / en message', () => {
     const r = safeText(10).safeParse('x\uD800');
     assert.equal(r.success, false);
-    assert.deepEqual(r.error!.issues.map((i) => [i.code, i.message]), [['custom', LONE_SURROGATE_MESSAGE]]);
+    assert.deepEqual(
+      r.error!.issues.map((i) => [i.code, i.message]),
+      [['custom', LONE_SURROGATE_MESSAGE]],
+    );
     assert.match(LONE_SURROGATE_MESSAGE, /代理项/);
     assert.match(LONE_SURROGATE_MESSAGE, /lone UTF-16 surrogate/);
   });
@@ -55,8 +61,16 @@ describe('safe text', () => {
       const leaves = stringLeaves(content);
       assert.ok(leaves.length > 10);
       for (const path of leaves) {
-        refusesAt(CatalogContent, setAt(content, path, (s) => `${s}\uD800`), path);
-        refusesAt(CatalogContentPatch, setAt(content, path, (s) => `${s}\uDC00`), path);
+        refusesAt(
+          CatalogContent,
+          setAt(content, path, (s) => `${s}\uD800`),
+          path,
+        );
+        refusesAt(
+          CatalogContentPatch,
+          setAt(content, path, (s) => `${s}\uDC00`),
+          path,
+        );
       }
       // Well-formed astral text is fine.
       assert.equal(CatalogContent.safeParse({ ...content, abstract: `${content.abstract}😀𠀀` }).success, true);
@@ -68,7 +82,10 @@ describe('safe text', () => {
     for (const path of [['name'], ['abstract'], ['provider', 'name'], ['dataItems', 0, 'name'], ['sharing', 'legalBasis']]) {
       const bad = setAt({ ...content, sharing: { ...content.sharing, legalBasis: '依据' } }, path, (s) => `${s}\uD800`);
       const r = CatalogContent.safeParse(bad);
-      assert.ok(r.error!.issues.some((i) => i.path.join('.') === path.join('.') && i.message === LONE_SURROGATE_MESSAGE), path.join('.'));
+      assert.ok(
+        r.error!.issues.some((i) => i.path.join('.') === path.join('.') && i.message === LONE_SURROGATE_MESSAGE),
+        path.join('.'),
+      );
     }
   });
 

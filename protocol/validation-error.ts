@@ -40,8 +40,17 @@ const text = (fn: LocaleError, issue: unknown): string => {
 /** A value whose zod type name is `name`: the input an `invalid_type` issue no longer carries after parsing. */
 function sampleOf(name: string): unknown {
   const samples: Record<string, unknown> = {
-    undefined: undefined, null: null, string: '', number: 0, nan: Number.NaN, boolean: false, bigint: 0n,
-    symbol: Symbol('x'), function: () => undefined, array: [], object: {},
+    undefined: undefined,
+    null: null,
+    string: '',
+    number: 0,
+    nan: Number.NaN,
+    boolean: false,
+    bigint: 0n,
+    symbol: Symbol('x'),
+    function: () => undefined,
+    array: [],
+    object: {},
   };
   return name in samples ? samples[name] : Object.create({ constructor: { name } });
 }

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sampleCatalogContents } from '../protocol/catalog-samples.ts';
+import { sampleCatalogContents } from '../test/helpers/catalog-samples.ts';
 import { citizenIdCheckChar } from '../protocol/ids.ts';
 import { NatsServer } from '../test/helpers/nats-server.ts';
 
@@ -41,7 +41,7 @@ function start(role: 'hub' | 'node', dir: string): Promise<string> {
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
       const m = /running: (http:\/\/\S+)/.exec(err);
-      if (m) (clearTimeout(timer), resolve(m[1]!));
+      if (m) clearTimeout(timer), resolve(m[1]!);
     });
     child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`${role} exited ${code}:\n${err}`))));
   });
@@ -69,7 +69,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
 }
 
 const root = keep ? join(process.cwd(), '.data', 'demo') : mkdtempSync(join(tmpdir(), 'jilian-demo-'));
-if (keep) (rmSync(root, { recursive: true, force: true }), mkdirSync(root, { recursive: true }));
+if (keep) rmSync(root, { recursive: true, force: true }), mkdirSync(root, { recursive: true });
 const nats = await NatsServer.start({ storeDir: join(root, 'nats') });
 try {
   console.log(`== 级联 Jilian demo ==  NATS ${nats.url}  data ${root}`);
@@ -83,7 +83,28 @@ try {
   const samples = sampleCatalogContents();
   const nodes = NODES.map((n) => {
     const dir = join(root, `node-${n.county}`);
-    const init = jilian('node', 'init', '--dir', dir, '--county', n.county, '--county-name', n.name, '--municipality', MUNI, '--hub-id', hubId, '--hub-key', hubKey, '--hub-encryption-key', hubEncryptionKey, '--nats', nats.url, '--http-port', '0');
+    const init = jilian(
+      'node',
+      'init',
+      '--dir',
+      dir,
+      '--county',
+      n.county,
+      '--county-name',
+      n.name,
+      '--municipality',
+      MUNI,
+      '--hub-id',
+      hubId,
+      '--hub-key',
+      hubKey,
+      '--hub-encryption-key',
+      hubEncryptionKey,
+      '--nats',
+      nats.url,
+      '--http-port',
+      '0',
+    );
     const publicKey = field(init, /public key: (\S+)/);
     const encryptionKey = field(init, /\/ encryption key: (\S+)/);
     jilian('hub', 'register-node', '--dir', hubDir, '--node-id', `county-${n.county}`, '--county', n.county, '--public-key', publicKey, '--encryption-key', encryptionKey, '--name', n.name);
@@ -106,9 +127,15 @@ try {
   const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
   const police = samples[0]!;
   const t0 = Date.now();
-  const created = await call(a.url, a.tokens.get(police.provider.code)!, 'POST', '/api/v1/catalog/entries', { ...police, name: '流动人口居住登记信息', abstract: '流动人口居住证办理及居住登记信息。' });
+  const created = await call(a.url, a.tokens.get(police.provider.code)!, 'POST', '/api/v1/catalog/entries', {
+    ...police,
+    name: '流动人口居住登记信息',
+    abstract: '流动人口居住证办理及居住登记信息。',
+  });
   const bToken = [...b.tokens.values()][0]!;
-  await until('replication to 泽州县', async () => (await call(b.url, bToken, 'GET', `/api/v1/catalog/entries?q=${encodeURIComponent('人口')}`)).items.some((e: { id: string }) => e.id === created.id));
+  await until('replication to 泽州县', async () =>
+    (await call(b.url, bToken, 'GET', `/api/v1/catalog/entries?q=${encodeURIComponent('人口')}`)).items.some((e: { id: string }) => e.id === created.id),
+  );
   console.log(`复制 / replicated: “${created.content.name}” ${a.name} → 市级枢纽 → ${b.name}，检索“人口”命中，用时 ${Date.now() - t0} ms`);
 
   const approved = await call(hubUrl, operatorToken, 'POST', `/api/v1/catalog/entries/${created.id}/review`, { decision: 'approve' });
@@ -125,9 +152,22 @@ try {
   // Sharing: 泽州县民政局 applies for the municipal police's residence data, the hub's reviewer passes the
   // compliance review, and the bureau queries and cross-verifies it through its own node and the hub.
   const aPolice = a.tokens.get(police.provider.code)!;
-  const residence = await call(a.url, aPolice, 'POST', '/api/v1/catalog/entries', { ...police, name: '居住证办理信息', abstract: '居住证申领与签注办理信息。', sharingMethods: ['api', 'table', 'verification'], updateCycle: 'daily' });
-  const people = [['14052519850312001', '张伟'], ['14052519900701002', '李娜'], ['14052520010923003', '王芳']].map(([body, name]) => [body + citizenIdCheckChar(body!), name!]);
-  const csv = ['公民身份号码,姓名,性别,民族,出生日期,户籍地址,户籍地行政区划代码,是否已注销户口', ...people.map(([id, name]) => `${id},${name},1,01,${id!.slice(6, 10)}-${id!.slice(10, 12)}-${id!.slice(12, 14)},山西省晋城市泽州县金村镇府城村,140525,否`)].join('\n');
+  const residence = await call(a.url, aPolice, 'POST', '/api/v1/catalog/entries', {
+    ...police,
+    name: '居住证办理信息',
+    abstract: '居住证申领与签注办理信息。',
+    sharingMethods: ['api', 'table', 'verification'],
+    updateCycle: 'daily',
+  });
+  const people = [
+    ['14052519850312001', '张伟'],
+    ['14052519900701002', '李娜'],
+    ['14052520010923003', '王芳'],
+  ].map(([body, name]) => [body + citizenIdCheckChar(body!), name!]);
+  const csv = [
+    '公民身份号码,姓名,性别,民族,出生日期,户籍地址,户籍地行政区划代码,是否已注销户口',
+    ...people.map(([id, name]) => `${id},${name},1,01,${id!.slice(6, 10)}-${id!.slice(10, 12)}-${id!.slice(12, 14)},山西省晋城市泽州县金村镇府城村,140525,否`),
+  ].join('\n');
   const imported = await fetch(`${a.url}/api/v1/frontend/${residence.id}/import`, { method: 'POST', headers: { authorization: `Bearer ${aPolice}`, 'content-type': 'text/csv' }, body: csv });
   if (!imported.ok) throw new Error(`import: ${imported.status} ${await imported.text()}`);
   await until('entry at the hub', async () => (await fetch(`${hubUrl}/api/v1/catalog/entries/${residence.id}`, { headers: { authorization: `Bearer ${operatorToken}` } })).ok);
@@ -144,12 +184,17 @@ try {
   await until('application at the hub', async () => (await fetch(`${hubUrl}/api/v1/sharing/applications/${application.id}`, { headers: { authorization: `Bearer ${operatorToken}` } })).ok);
   const decided = await call(hubUrl, operatorToken, 'POST', `/api/v1/sharing/applications/${application.id}/decision`, { type: 'compliance_approve' });
   const grantId = decided.grantId as string;
-  await until('grant at both counties', async () =>
-    (await call(b.url, civil, 'GET', '/api/v1/sharing/grants')).grants.some((g: { grantId: string }) => g.grantId === grantId) &&
-    (await call(a.url, aPolice, 'GET', '/api/v1/sharing/grants')).grants.some((g: { grantId: string }) => g.grantId === grantId),
+  await until(
+    'grant at both counties',
+    async () =>
+      (await call(b.url, civil, 'GET', '/api/v1/sharing/grants')).grants.some((g: { grantId: string }) => g.grantId === grantId) &&
+      (await call(a.url, aPolice, 'GET', '/api/v1/sharing/grants')).grants.some((g: { grantId: string }) => g.grantId === grantId),
   );
   const queried = await call(b.url, civil, 'POST', `/api/v1/sharing/grants/${grantId}/query`, { where: { all: [{ item: 'citizen_id', op: 'eq', value: people[0]![0] }] } });
-  const verified = await call(b.url, civil, 'POST', `/api/v1/sharing/grants/${grantId}/verify`, { subject: { item: 'citizen_id', value: people[1]![0] }, claims: { name: '李娜', household_address: '北京市' } });
+  const verified = await call(b.url, civil, 'POST', `/api/v1/sharing/grants/${grantId}/verify`, {
+    subject: { item: 'citizen_id', value: people[1]![0] },
+    claims: { name: '李娜', household_address: '北京市' },
+  });
   console.log(`共享 / sharing: ${b.name}民政局申请 → 枢纽符合性审查通过（晋城 §30(1)）→ 授权 ${grantId.slice(0, 8)}…`);
   console.log(`  跨区县查询 / cascaded query (${queried.source}): ${JSON.stringify(queried.result.rows[0])}（仅授权信息项，已脱敏 / granted items only, desensitized）`);
   console.log(`  核验 / verification: 姓名 name ${verified.result.results.name}，户籍地址 address ${verified.result.results.household_address}（不返回数据值 / no values returned）`);

@@ -22,9 +22,7 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const TOOLS_DIR = path.join(REPO_ROOT, 'tools');
 const LOCAL_BIN = path.join(TOOLS_DIR, 'nats', 'nats-server');
 const DEBIAN_SOURCE = 'deb [trusted=yes] http://deb.debian.org/debian trixie main';
-const HELP =
-  `Install nats-server >= ${MIN_NATS_VERSION} yourself ` +
-  '(https://github.com/nats-io/nats-server/releases) and set JILIAN_NATS_SERVER=/path/to/nats-server.';
+const HELP = `Install nats-server >= ${MIN_NATS_VERSION} yourself ` + '(https://github.com/nats-io/nats-server/releases) and set JILIAN_NATS_SERVER=/path/to/nats-server.';
 
 /** Parse `nats-server: v2.10.27` (or any "x.y.z") into [x, y, z]; null if absent. */
 function parseVersion(text) {
@@ -152,9 +150,7 @@ async function installFromDebian() {
     if (!deb) throw new Error('apt-get download produced no .deb');
     const root = path.join(work, 'root');
     await run('dpkg-deb', ['-x', path.join(work, deb), root]);
-    const found = ['usr/sbin/nats-server', 'usr/bin/nats-server']
-      .map((p) => path.join(root, p))
-      .find((p) => existsSync(p));
+    const found = ['usr/sbin/nats-server', 'usr/bin/nats-server'].map((p) => path.join(root, p)).find((p) => existsSync(p));
     if (!found) throw new Error(`${deb} contains no usr/sbin/nats-server`);
     // Copy then rename so a concurrent reader never sees a half-written binary.
     await fs.mkdir(path.dirname(LOCAL_BIN), { recursive: true });
@@ -177,11 +173,7 @@ export async function ensureNatsServer() {
     const bin = path.resolve(env);
     if (await acceptableVersion(bin)) return bin;
     const v = await natsServerVersion(bin);
-    throw new Error(
-      `JILIAN_NATS_SERVER=${env} ` +
-        (v ? `is version ${v}, need >= ${MIN_NATS_VERSION}.` : 'is not a runnable nats-server.') +
-        ` ${HELP}`,
-    );
+    throw new Error(`JILIAN_NATS_SERVER=${env} ` + (v ? `is version ${v}, need >= ${MIN_NATS_VERSION}.` : 'is not a runnable nats-server.') + ` ${HELP}`);
   }
   if (await acceptableVersion(LOCAL_BIN)) return LOCAL_BIN;
   const onPath = which('nats-server');
@@ -193,9 +185,7 @@ export async function ensureNatsServer() {
   });
   const v = await acceptableVersion(LOCAL_BIN);
   if (!v) {
-    throw new Error(
-      `installed ${LOCAL_BIN} but it reports version ${await natsServerVersion(LOCAL_BIN)}, need >= ${MIN_NATS_VERSION}. ${HELP}`,
-    );
+    throw new Error(`installed ${LOCAL_BIN} but it reports version ${await natsServerVersion(LOCAL_BIN)}, need >= ${MIN_NATS_VERSION}. ${HELP}`);
   }
   return LOCAL_BIN;
 }

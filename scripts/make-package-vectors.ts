@@ -43,7 +43,7 @@ import {
 } from '../protocol/data-package.ts';
 import { keySigner } from '../protocol/audit-checkpoint.ts';
 import { signingKeyPairFromSeed } from '../protocol/keys.ts';
-import { fromBase64, loadSodium, sodium, toBase64, toHex } from '../protocol/sodium.ts';
+import { loadSodium, sodium, toBase64, toHex } from '../protocol/sodium.ts';
 
 export const PACKAGE_VECTORS_FILE = join(dirname(fileURLToPath(import.meta.url)), '..', 'protocol', 'vectors', 'packages.json');
 
@@ -223,23 +223,55 @@ export async function generatePackageVectors(): Promise<string> {
     { 姓名: '李四', 公民身份号码: '440524188001010014', 户籍地址: 'Line "quoted" \\ slash 😀' },
     { 姓名: '王五', 公民身份号码: '130503670401001', 户籍地址: '' },
   ];
-  const deltaRows = Array.from({ length: 6 }, (_, i) => ({ op: i === 5 ? 'delete' : 'upsert', key: `14052519900101${String(1000 + i)}`, row: i === 5 ? null : { 姓名: `赵${'六七八九十'[i % 5]}`, 户籍地址: '山西省晋城市泽州县南村镇' } }));
+  const deltaRows = Array.from({ length: 6 }, (_, i) => ({
+    op: i === 5 ? 'delete' : 'upsert',
+    key: `14052519900101${String(1000 + i)}`,
+    row: i === 5 ? null : { 姓名: `赵${'六七八九十'[i % 5]}`, 户籍地址: '山西省晋城市泽州县南村镇' },
+  }));
 
   const p1 = assemble({
-    packageId: '01943a5c-7b3c-7d4e-8f50-1a2b3c4d5e6f', kind: 'snapshot', baseVersion: null, newVersion: 3, createdAt: '2025-01-02T03:04:05.000Z',
-    rows: snapshotRows, chunkSize: 64, compression: 'none', contentKey, noncePrefix: bytes(0x60, 16),
-    recipients: [entry(HUB, hub, contentKey, 0xa1)], signerSeed: seed(0),
+    packageId: '01943a5c-7b3c-7d4e-8f50-1a2b3c4d5e6f',
+    kind: 'snapshot',
+    baseVersion: null,
+    newVersion: 3,
+    createdAt: '2025-01-02T03:04:05.000Z',
+    rows: snapshotRows,
+    chunkSize: 64,
+    compression: 'none',
+    contentKey,
+    noncePrefix: bytes(0x60, 16),
+    recipients: [entry(HUB, hub, contentKey, 0xa1)],
+    signerSeed: seed(0),
   });
   const p2 = assemble({
-    packageId: '01943a5d-0000-7000-8000-000000000002', kind: 'delta', baseVersion: 3, newVersion: 4, createdAt: '2025-01-02T04:00:00.000Z',
-    rows: deltaRows, chunkSize: 512, compression: 'deflate-raw', compressed: DEFLATED, contentKey, noncePrefix: bytes(0x70, 16),
-    recipients: [entry(HUB, hub, contentKey, 0xa2)], signerSeed: seed(0),
+    packageId: '01943a5d-0000-7000-8000-000000000002',
+    kind: 'delta',
+    baseVersion: 3,
+    newVersion: 4,
+    createdAt: '2025-01-02T04:00:00.000Z',
+    rows: deltaRows,
+    chunkSize: 512,
+    compression: 'deflate-raw',
+    compressed: DEFLATED,
+    contentKey,
+    noncePrefix: bytes(0x70, 16),
+    recipients: [entry(HUB, hub, contentKey, 0xa2)],
+    signerSeed: seed(0),
   });
   const k3 = bytes(0x80, 32);
   const p3 = assemble({
-    packageId: '01943a5e-0000-7000-8000-000000000003', kind: 'snapshot', baseVersion: null, newVersion: 1, createdAt: '2025-01-02T05:00:00.000Z',
-    rows: [], chunkSize: 64, compression: 'none', contentKey: k3, noncePrefix: bytes(0x90, 16),
-    recipients: [entry(HUB, hub, k3, 0xa3)], signerSeed: seed(0),
+    packageId: '01943a5e-0000-7000-8000-000000000003',
+    kind: 'snapshot',
+    baseVersion: null,
+    newVersion: 1,
+    createdAt: '2025-01-02T05:00:00.000Z',
+    rows: [],
+    chunkSize: 64,
+    compression: 'none',
+    contentKey: k3,
+    noncePrefix: bytes(0x90, 16),
+    recipients: [entry(HUB, hub, k3, 0xa3)],
+    signerSeed: seed(0),
   });
 
   // Check the reference verifier accepts all three before writing anything.
@@ -259,19 +291,98 @@ export async function generatePackageVectors(): Promise<string> {
   const badSeal = { ...p1.signed, recipients: [entry(HUB, hub, bytes(0xc0, 32), 0xa4)] };
   const cases: PackageCase[] = [
     { name: 'snapshot opened by the hub', description: 'Package 1 with its own chunks.', signedHeader: p1.signed, chunksHex: hex(p1.chunks), recipient: 'hub', expect: 'valid', rows: p1.rows },
-    { name: 'snapshot opened by a consumer after re-sealing', description: 'The hub opened its entry and sealed the same key to the consumer (entry appended; the signature is unchanged). Same chunks.', signedHeader: resealed, chunksHex: hex(p1.chunks), recipient: 'consumer', expect: 'valid', rows: p1.rows },
+    {
+      name: 'snapshot opened by a consumer after re-sealing',
+      description: 'The hub opened its entry and sealed the same key to the consumer (entry appended; the signature is unchanged). Same chunks.',
+      signedHeader: resealed,
+      chunksHex: hex(p1.chunks),
+      recipient: 'consumer',
+      expect: 'valid',
+      rows: p1.rows,
+    },
     { name: 'delta with deflate-raw', description: 'Package 2.', signedHeader: p2.signed, chunksHex: hex(p2.chunks), recipient: 'hub', expect: 'valid', rows: p2.rows },
-    { name: 'empty snapshot', description: 'Package 3: no rows, one empty last chunk (the tag only).', signedHeader: p3.signed, chunksHex: hex(p3.chunks), recipient: 'hub', expect: 'valid', rows: [] },
+    {
+      name: 'empty snapshot',
+      description: 'Package 3: no rows, one empty last chunk (the tag only).',
+      signedHeader: p3.signed,
+      chunksHex: hex(p3.chunks),
+      recipient: 'hub',
+      expect: 'valid',
+      rows: [],
+    },
     { name: 'chunk byte flipped', description: 'Package 1, bit 0 of byte 5 of chunk 2 flipped.', signedHeader: p1.signed, chunksHex: hex(flipped), recipient: 'hub', expect: 'PACKAGE_CHUNK_INVALID' },
-    { name: 'chunks swapped', description: 'Package 1 with chunks 0 and 1 exchanged.', signedHeader: p1.signed, chunksHex: hex([p1.chunks[1]!, p1.chunks[0]!, ...p1.chunks.slice(2)]), recipient: 'hub', expect: 'PACKAGE_CHUNK_INVALID' },
-    { name: 'last chunk missing', description: 'Package 1 without its last chunk.', signedHeader: p1.signed, chunksHex: hex([...p1.chunks.slice(0, -1), null]), recipient: 'hub', expect: 'PACKAGE_TRUNCATED' },
-    { name: 'chunk spliced from another package', description: 'Chunk 0 of package 2 (same content key, same index) in place of chunk 0 of package 1.', signedHeader: p1.signed, chunksHex: hex([p2.chunks[0]!, ...p1.chunks.slice(1)]), recipient: 'hub', expect: 'PACKAGE_CHUNK_INVALID' },
-    { name: 'header field altered', description: 'Package 1 with newVersion 4 instead of 3.', signedHeader: { ...p1.signed, header: { ...p1.signed.header, newVersion: 4 } }, chunksHex: hex(p1.chunks), recipient: 'hub', expect: 'PACKAGE_BAD_SIGNATURE' },
-    { name: 'header with an extra member', description: 'Package 1 with header.note added.', signedHeader: { ...p1.signed, header: { ...p1.signed.header, note: 'x' } }, chunksHex: hex(p1.chunks), recipient: 'hub', expect: 'PACKAGE_MALFORMED' },
-    { name: 'unknown sender', description: 'Package 1 with header.sender county-140523, which is not in senders.', signedHeader: { ...p1.signed, header: { ...p1.signed.header, sender: CONSUMER } }, chunksHex: hex(p1.chunks), recipient: 'hub', expect: 'PACKAGE_UNKNOWN_SENDER' },
-    { name: 'not a recipient', description: 'Package 1 opened with the outsider key, which has no entry.', signedHeader: p1.signed, chunksHex: hex(p1.chunks), recipient: 'outsider', expect: 'PACKAGE_NOT_RECIPIENT' },
-    { name: 'sealed key does not match keyCommitment', description: 'Package 1 whose hub entry seals another key (bytes 0xc0..0xdf): it opens, but fails keyCommitment.', signedHeader: badSeal, chunksHex: hex(p1.chunks), recipient: 'hub', expect: 'PACKAGE_KEY_MISMATCH' },
-    { name: 'chunk forged by a key holder', description: 'Package 1 with chunk 1 replaced by other rows encrypted correctly under the content key (as any recipient could): every chunk authenticates, cipherHash does not match.', signedHeader: p1.signed, chunksHex: hex(forged), recipient: 'hub', expect: 'PACKAGE_HASH_MISMATCH' },
+    {
+      name: 'chunks swapped',
+      description: 'Package 1 with chunks 0 and 1 exchanged.',
+      signedHeader: p1.signed,
+      chunksHex: hex([p1.chunks[1]!, p1.chunks[0]!, ...p1.chunks.slice(2)]),
+      recipient: 'hub',
+      expect: 'PACKAGE_CHUNK_INVALID',
+    },
+    {
+      name: 'last chunk missing',
+      description: 'Package 1 without its last chunk.',
+      signedHeader: p1.signed,
+      chunksHex: hex([...p1.chunks.slice(0, -1), null]),
+      recipient: 'hub',
+      expect: 'PACKAGE_TRUNCATED',
+    },
+    {
+      name: 'chunk spliced from another package',
+      description: 'Chunk 0 of package 2 (same content key, same index) in place of chunk 0 of package 1.',
+      signedHeader: p1.signed,
+      chunksHex: hex([p2.chunks[0]!, ...p1.chunks.slice(1)]),
+      recipient: 'hub',
+      expect: 'PACKAGE_CHUNK_INVALID',
+    },
+    {
+      name: 'header field altered',
+      description: 'Package 1 with newVersion 4 instead of 3.',
+      signedHeader: { ...p1.signed, header: { ...p1.signed.header, newVersion: 4 } },
+      chunksHex: hex(p1.chunks),
+      recipient: 'hub',
+      expect: 'PACKAGE_BAD_SIGNATURE',
+    },
+    {
+      name: 'header with an extra member',
+      description: 'Package 1 with header.note added.',
+      signedHeader: { ...p1.signed, header: { ...p1.signed.header, note: 'x' } },
+      chunksHex: hex(p1.chunks),
+      recipient: 'hub',
+      expect: 'PACKAGE_MALFORMED',
+    },
+    {
+      name: 'unknown sender',
+      description: 'Package 1 with header.sender county-140523, which is not in senders.',
+      signedHeader: { ...p1.signed, header: { ...p1.signed.header, sender: CONSUMER } },
+      chunksHex: hex(p1.chunks),
+      recipient: 'hub',
+      expect: 'PACKAGE_UNKNOWN_SENDER',
+    },
+    {
+      name: 'not a recipient',
+      description: 'Package 1 opened with the outsider key, which has no entry.',
+      signedHeader: p1.signed,
+      chunksHex: hex(p1.chunks),
+      recipient: 'outsider',
+      expect: 'PACKAGE_NOT_RECIPIENT',
+    },
+    {
+      name: 'sealed key does not match keyCommitment',
+      description: 'Package 1 whose hub entry seals another key (bytes 0xc0..0xdf): it opens, but fails keyCommitment.',
+      signedHeader: badSeal,
+      chunksHex: hex(p1.chunks),
+      recipient: 'hub',
+      expect: 'PACKAGE_KEY_MISMATCH',
+    },
+    {
+      name: 'chunk forged by a key holder',
+      description: 'Package 1 with chunk 1 replaced by other rows encrypted correctly under the content key (as any recipient could): every chunk authenticates, cipherHash does not match.',
+      signedHeader: p1.signed,
+      chunksHex: hex(forged),
+      recipient: 'hub',
+      expect: 'PACKAGE_HASH_MISMATCH',
+    },
   ];
 
   const trace = (name: string, description: string, p: Built, key: Uint8Array) => {
@@ -291,9 +402,9 @@ export async function generatePackageVectors(): Promise<string> {
   };
   const file: PackageVectorsFile = {
     description:
-      'Data package vectors (protocol/PACKAGES.md). Generated by scripts/make-package-vectors.ts. Sealed keys use a fixed ephemeral key (libsodium\'s crypto_box_seal construction) so ' +
+      "Data package vectors (protocol/PACKAGES.md). Generated by scripts/make-package-vectors.ts. Sealed keys use a fixed ephemeral key (libsodium's crypto_box_seal construction) so " +
       'the file regenerates byte for byte; open them with crypto_box_seal_open. Packages 1 and 2 share a content key only to show that splicing still fails. ' +
-      'A case passes when opening it (PACKAGES.md §Receiver checks) with senders as the key table and the named recipient\'s X25519 key yields exactly rows, or fails with expect.',
+      "A case passes when opening it (PACKAGES.md §Receiver checks) with senders as the key table and the named recipient's X25519 key yields exactly rows, or fails with expect.",
     contexts: { signing: PACKAGE_SIGNING_CONTEXT, chunkAd: CHUNK_AD_CONTEXT, kdf: PACKAGE_KDF_CONTEXT, subkeyIds: { chunk: SUBKEY_CHUNK, mac: SUBKEY_MAC, commitment: SUBKEY_COMMITMENT } },
     senders: { [SENDER]: toBase64(senderKp.publicKey) },
     keys: [

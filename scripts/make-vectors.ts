@@ -369,16 +369,42 @@ export async function generateVectors(): Promise<string> {
     digestHex: rangeDigest(lines),
   }));
 
-  const svCases = ([
-    [],
-    [[COUNTY_CLIENT_ID, 12]],
-    [[10, 1], [9, 4], [100, 2]],
-    [[HUB_CLIENT_ID, 6], [42, 0], [COUNTY_CLIENT_ID, 3]],
-    [[4294967295, 300], [1, 1]],
-  ] as [number, number][][]).map((clients) => ({ clients, canonical: canonicalStateVector(new Map(clients)) }));
+  const svCases = (
+    [
+      [],
+      [[COUNTY_CLIENT_ID, 12]],
+      [
+        [10, 1],
+        [9, 4],
+        [100, 2],
+      ],
+      [
+        [HUB_CLIENT_ID, 6],
+        [42, 0],
+        [COUNTY_CLIENT_ID, 3],
+      ],
+      [
+        [4294967295, 300],
+        [1, 1],
+      ],
+    ] as [number, number][][]
+  ).map((clients) => ({ clients, canonical: canonicalStateVector(new Map(clients)) }));
   const svParseCases: VectorsFile['stateVectors']['parseCases'] = [
-    '', '0:1', '9:4,10:1,100:2', `${COUNTY_CLIENT_ID}:3,${HUB_CLIENT_ID}:6`, '4294967295:300', '9007199254740991:9007199254740991',
-    '1:0', '01:2', '1:02', '1:2,1:3', '10:1,9:4', '+1:2', '1:2 ', '1:2,', '9007199254740992:1',
+    '',
+    '0:1',
+    '9:4,10:1,100:2',
+    `${COUNTY_CLIENT_ID}:3,${HUB_CLIENT_ID}:6`,
+    '4294967295:300',
+    '9007199254740991:9007199254740991',
+    '1:0',
+    '01:2',
+    '1:02',
+    '1:2,1:3',
+    '10:1,9:4',
+    '+1:2',
+    '1:2 ',
+    '1:2,',
+    '9007199254740992:1',
   ].map((text) => {
     try {
       return { text, expect: 'valid' as const, clients: [...parseStateVector(text)] };
@@ -429,7 +455,7 @@ export async function generateVectors(): Promise<string> {
       result: 'denied',
       // Member names sorted by UTF-16 code units: "Z" < "a" < "😀" (U+1F600, D83D DE00) < "ｚ" (U+FF5A);
       // a sort by code point puts "ｚ" before "😀". 1e21 is written "1e+21", as ECMAScript does.
-      detail: { 'ｚ': 'fullwidth', '😀': 'astral', a: 1.5, Z: 1e21, path: '/api/v1/audit?q="x"' },
+      detail: { ｚ: 'fullwidth', '😀': 'astral', a: 1.5, Z: 1e21, path: '/api/v1/audit?q="x"' },
     },
   ];
   const chainRecords: VectorsFile['auditChain']['records'] = [];
@@ -461,9 +487,36 @@ export async function generateVectors(): Promise<string> {
     issuedAt: ROTATED_AT,
     hub: { nodeId: HUB_NODE, signingKey: b64(hub), encryptionKey: hubEncryption },
     nodes: [
-      { nodeId: NODE_522, county: '140522', status: 'active', signingKey: b64(node522), encryptionKey: null, previousSigningKey: b64(node522Prev), previousValidUntil: '2024-12-01T00:00:00.000Z', revokedAt: null },
-      { nodeId: NODE_524, county: '140524', status: 'revoked', signingKey: b64(node524), encryptionKey: node524Encryption, previousSigningKey: b64(node524Prev), previousValidUntil: '2025-01-04T00:00:00.000Z', revokedAt: '2025-01-02T02:00:00.000Z' },
-      { nodeId: COUNTY_NODE, county: COUNTY, status: 'active', signingKey: b64(countyNext), encryptionKey: countyEncryption, previousSigningKey: b64(county), previousValidUntil: GRACE_END, revokedAt: null },
+      {
+        nodeId: NODE_522,
+        county: '140522',
+        status: 'active',
+        signingKey: b64(node522),
+        encryptionKey: null,
+        previousSigningKey: b64(node522Prev),
+        previousValidUntil: '2024-12-01T00:00:00.000Z',
+        revokedAt: null,
+      },
+      {
+        nodeId: NODE_524,
+        county: '140524',
+        status: 'revoked',
+        signingKey: b64(node524),
+        encryptionKey: node524Encryption,
+        previousSigningKey: b64(node524Prev),
+        previousValidUntil: '2025-01-04T00:00:00.000Z',
+        revokedAt: '2025-01-02T02:00:00.000Z',
+      },
+      {
+        nodeId: COUNTY_NODE,
+        county: COUNTY,
+        status: 'active',
+        signingKey: b64(countyNext),
+        encryptionKey: countyEncryption,
+        previousSigningKey: b64(county),
+        previousValidUntil: GRACE_END,
+        revokedAt: null,
+      },
     ],
   });
 
@@ -581,20 +634,32 @@ export async function generateVectors(): Promise<string> {
     ts: ROTATED_AT,
     payload: directory,
   });
-  valid('audit.checkpoint', 'tag 9, county → hub on UP: the head of the county\'s audit chain (auditChain record 3), signed with the county key (auditCheckpoints case 1)', county, {
-    type: 'audit.checkpoint',
-    from: COUNTY_NODE,
-    seq: 2,
-    ts,
-    payload: checkpoint,
-  }, true);
-  valid('keys.rotate', 'tag 8, county → hub on UP, signed with the current (old) key: the next key (seed 64..95) with its proof (rotationProofs case 1)', county, {
-    type: 'keys.rotate',
-    from: COUNTY_NODE,
-    seq: 3,
-    ts,
-    payload: rotation,
-  }, true);
+  valid(
+    'audit.checkpoint',
+    "tag 9, county → hub on UP: the head of the county's audit chain (auditChain record 3), signed with the county key (auditCheckpoints case 1)",
+    county,
+    {
+      type: 'audit.checkpoint',
+      from: COUNTY_NODE,
+      seq: 2,
+      ts,
+      payload: checkpoint,
+    },
+    true,
+  );
+  valid(
+    'keys.rotate',
+    'tag 8, county → hub on UP, signed with the current (old) key: the next key (seed 64..95) with its proof (rotationProofs case 1)',
+    county,
+    {
+      type: 'keys.rotate',
+      from: COUNTY_NODE,
+      seq: 3,
+      ts,
+      payload: rotation,
+    },
+    true,
+  );
 
   const mutate = (bytes: Uint8Array, f: (b: Uint8Array) => void) => {
     const copy = Uint8Array.from(bytes);
@@ -604,52 +669,163 @@ export async function generateVectors(): Promise<string> {
   const enc = (s: string) => new TextEncoder().encode(s);
   const updatePayload = { origin: COUNTY, updates: [{ entryId: ENTRY_ID, update: toBase64(contentUpdate) }] };
 
-  add('signature bit flipped', 'catalog.update with the lowest bit of signature byte 0 (offset 3) flipped', county, mutate(update, (b) => (b[3]! ^= 0x01)), 'ENVELOPE_BAD_SIGNATURE');
+  add(
+    'signature bit flipped',
+    'catalog.update with the lowest bit of signature byte 0 (offset 3) flipped',
+    county,
+    mutate(update, (b) => (b[3]! ^= 0x01)),
+    'ENVELOPE_BAD_SIGNATURE',
+  );
   const marker = errorEnv.indexOf(0x63, ENVELOPE_HEADER_BYTES + errorText.indexOf('catalog.sync.pull is')); // the "c" of "catalog" in the message text
-  add('body byte flipped', `error with body byte ${marker - ENVELOPE_HEADER_BYTES} ("c" → "b" inside the message string): still valid JSON, signature no longer matches`, hub, mutate(errorEnv, (b) => (b[marker]! ^= 0x01)), 'ENVELOPE_BAD_SIGNATURE');
-  add('wrong magic', 'catalog.update with byte 0 changed from 0x4A to 0x4B', county, mutate(update, (b) => (b[0] = 0x4b)), 'ENVELOPE_BAD_MAGIC');
-  add('version 2', 'catalog.update with version byte 0x02 (signed as version 1; the version is checked first)', county, mutate(update, (b) => (b[2] = 0x02)), 'ENVELOPE_UNSUPPORTED_VERSION');
+  add(
+    'body byte flipped',
+    `error with body byte ${marker - ENVELOPE_HEADER_BYTES} ("c" → "b" inside the message string): still valid JSON, signature no longer matches`,
+    hub,
+    mutate(errorEnv, (b) => (b[marker]! ^= 0x01)),
+    'ENVELOPE_BAD_SIGNATURE',
+  );
+  add(
+    'wrong magic',
+    'catalog.update with byte 0 changed from 0x4A to 0x4B',
+    county,
+    mutate(update, (b) => (b[0] = 0x4b)),
+    'ENVELOPE_BAD_MAGIC',
+  );
+  add(
+    'version 2',
+    'catalog.update with version byte 0x02 (signed as version 1; the version is checked first)',
+    county,
+    mutate(update, (b) => (b[2] = 0x02)),
+    'ENVELOPE_UNSUPPORTED_VERSION',
+  );
   add('truncated header', 'the first 40 bytes of catalog.update: shorter than header + 2', county, update.slice(0, 40), 'ENVELOPE_MALFORMED');
   add('truncated body', 'catalog.update without its last byte: the body is no longer JSON', county, update.slice(0, update.length - 1), 'ENVELOPE_MALFORMED');
   add('body not UTF-8', 'a validly signed body containing the byte 0xFF', county, signRaw(Uint8Array.from([...enc('{"type":"error"'), 0xff, ...enc('}')]), county.secretKey), 'ENVELOPE_MALFORMED');
   add('body not JSON', 'a validly signed body that is not JSON', county, signRaw(enc('type=catalog.update'), county.secretKey), 'ENVELOPE_MALFORMED');
-  add('body extra field', 'a validly signed body with an extra top-level member "extra"', county, signRaw(enc(bodyText('catalog.update', COUNTY_NODE, 2, ts, updatePayload, { extra: 1 })), county.secretKey), 'ENVELOPE_MALFORMED');
-  add('ts with offset', 'a validly signed body whose ts has a +08:00 offset: ts must be UTC with "Z"', county, signRaw(enc(bodyText('catalog.update', COUNTY_NODE, 2, '2025-01-02T11:04:05.678+08:00', updatePayload)), county.secretKey), 'ENVELOPE_MALFORMED');
-  add('unknown sender', 'catalog.update from county-140526, which the receiver has no key for (signed with the county key)', county, signRaw(enc(bodyText('catalog.update', 'county-140526', 1, ts, updatePayload)), county.secretKey), 'ENVELOPE_UNKNOWN_SENDER');
-  add('wrong key', 'catalog.update from county-140525 signed with the hub’s key', hub, signRaw(enc(bodyText('catalog.update', COUNTY_NODE, 2, ts, updatePayload)), hub.secretKey), 'ENVELOPE_BAD_SIGNATURE');
-  add('unknown type', 'a validly signed body with type "catalog.delete"', county, signRaw(enc(bodyText('catalog.delete', COUNTY_NODE, 2, ts, { entryId: ENTRY_ID })), county.secretKey), 'MESSAGE_UNKNOWN_TYPE');
-  add('payload extra field', 'a validly signed catalog.sync.digest whose payload has an extra member "page"', county, signRaw(enc(bodyText('catalog.sync.digest', COUNTY_NODE, 1735787045679, ts, { from: '', to: null, count: 2, digest: digestCases[2]!.digestHex, page: 1 })), county.secretKey), 'MESSAGE_INVALID');
-  add('payload bad entry id', 'a validly signed catalog.update whose entry id has upper-case hex', county, signRaw(enc(bodyText('catalog.update', COUNTY_NODE, 2, ts, { origin: COUNTY, updates: [{ entryId: ENTRY_ID.toUpperCase(), update: toBase64(contentUpdate) }] })), county.secretKey), 'MESSAGE_INVALID');
-  valid('keys.rotate proof by old key', 'a keys.rotate whose proof was made with the current (old) key instead of the new one: the envelope verifies, the proof does not (rotationProofs case 2); the hub refuses with UPDATE_FORBIDDEN', county, {
-    type: 'keys.rotate',
-    from: COUNTY_NODE,
-    seq: 4,
-    ts,
-    payload: rotationByOldKey,
-  }, false);
-  valid('audit.checkpoint signature of another head', 'an audit.checkpoint for seq 3 carrying the county\'s valid signature of its seq-2 head: the envelope verifies, the checkpoint signature does not (auditCheckpoints case 2); the hub refuses with MESSAGE_INVALID', county, {
-    type: 'audit.checkpoint',
-    from: COUNTY_NODE,
-    seq: 5,
-    ts,
-    payload: checkpointOtherHead,
-  }, false);
-  add('keys.rotate non-canonical key', `a validly signed keys.rotate whose newSigningKey has non-zero unused bits ("${nonCanonical(rotation.newSigningKey)}" for "${rotation.newSigningKey}")`, county, signRaw(enc(bodyText('keys.rotate', COUNTY_NODE, 6, ts, { ...rotation, newSigningKey: nonCanonical(rotation.newSigningKey) })), county.secretKey), 'MESSAGE_INVALID');
-  add('keys.directory unpadded key', `a validly signed keys.directory whose ${COUNTY_NODE} signingKey lacks its "=" padding (43 characters)`, hub, signRaw(enc(bodyText('keys.directory', HUB_NODE, 3, ROTATED_AT, { ...directory, nodes: directory.nodes.map((n) => (n.nodeId === COUNTY_NODE ? { ...n, signingKey: n.signingKey.slice(0, -1) } : n)) })), hub.secretKey), 'MESSAGE_INVALID');
-  add('catalog.update with the next key', `catalog.update from ${COUNTY_NODE} signed with its next key (seed 64..95) after promotion: registeredSenders predates the rotation, so the key is not accepted here (see acceptedKeys, where it is)`, countyNext, encodeEnvelope({
-    type: 'catalog.update',
-    from: COUNTY_NODE,
-    seq: 7,
-    ts: '2025-01-02T03:05:00.000Z',
-    payload: updatePayload,
-  }, countyNext.secretKey), 'ENVELOPE_BAD_SIGNATURE');
-  add('revoked sender', `catalog.sync.pull from ${NODE_524} (revoked in the directory), signed with its key: unknown here and under acceptedKeys`, node524, encodeEnvelope({
-    type: 'catalog.sync.pull',
-    from: NODE_524,
-    seq: 1735787045800,
-    ts,
-    payload: { entries: [{ id: ENTRY_ID, sv: '' }] },
-  }, node524.secretKey), 'ENVELOPE_UNKNOWN_SENDER');
+  add(
+    'body extra field',
+    'a validly signed body with an extra top-level member "extra"',
+    county,
+    signRaw(enc(bodyText('catalog.update', COUNTY_NODE, 2, ts, updatePayload, { extra: 1 })), county.secretKey),
+    'ENVELOPE_MALFORMED',
+  );
+  add(
+    'ts with offset',
+    'a validly signed body whose ts has a +08:00 offset: ts must be UTC with "Z"',
+    county,
+    signRaw(enc(bodyText('catalog.update', COUNTY_NODE, 2, '2025-01-02T11:04:05.678+08:00', updatePayload)), county.secretKey),
+    'ENVELOPE_MALFORMED',
+  );
+  add(
+    'unknown sender',
+    'catalog.update from county-140526, which the receiver has no key for (signed with the county key)',
+    county,
+    signRaw(enc(bodyText('catalog.update', 'county-140526', 1, ts, updatePayload)), county.secretKey),
+    'ENVELOPE_UNKNOWN_SENDER',
+  );
+  add(
+    'wrong key',
+    'catalog.update from county-140525 signed with the hub’s key',
+    hub,
+    signRaw(enc(bodyText('catalog.update', COUNTY_NODE, 2, ts, updatePayload)), hub.secretKey),
+    'ENVELOPE_BAD_SIGNATURE',
+  );
+  add(
+    'unknown type',
+    'a validly signed body with type "catalog.delete"',
+    county,
+    signRaw(enc(bodyText('catalog.delete', COUNTY_NODE, 2, ts, { entryId: ENTRY_ID })), county.secretKey),
+    'MESSAGE_UNKNOWN_TYPE',
+  );
+  add(
+    'payload extra field',
+    'a validly signed catalog.sync.digest whose payload has an extra member "page"',
+    county,
+    signRaw(enc(bodyText('catalog.sync.digest', COUNTY_NODE, 1735787045679, ts, { from: '', to: null, count: 2, digest: digestCases[2]!.digestHex, page: 1 })), county.secretKey),
+    'MESSAGE_INVALID',
+  );
+  add(
+    'payload bad entry id',
+    'a validly signed catalog.update whose entry id has upper-case hex',
+    county,
+    signRaw(enc(bodyText('catalog.update', COUNTY_NODE, 2, ts, { origin: COUNTY, updates: [{ entryId: ENTRY_ID.toUpperCase(), update: toBase64(contentUpdate) }] })), county.secretKey),
+    'MESSAGE_INVALID',
+  );
+  valid(
+    'keys.rotate proof by old key',
+    'a keys.rotate whose proof was made with the current (old) key instead of the new one: the envelope verifies, the proof does not (rotationProofs case 2); the hub refuses with UPDATE_FORBIDDEN',
+    county,
+    {
+      type: 'keys.rotate',
+      from: COUNTY_NODE,
+      seq: 4,
+      ts,
+      payload: rotationByOldKey,
+    },
+    false,
+  );
+  valid(
+    'audit.checkpoint signature of another head',
+    "an audit.checkpoint for seq 3 carrying the county's valid signature of its seq-2 head: the envelope verifies, the checkpoint signature does not (auditCheckpoints case 2); the hub refuses with MESSAGE_INVALID",
+    county,
+    {
+      type: 'audit.checkpoint',
+      from: COUNTY_NODE,
+      seq: 5,
+      ts,
+      payload: checkpointOtherHead,
+    },
+    false,
+  );
+  add(
+    'keys.rotate non-canonical key',
+    `a validly signed keys.rotate whose newSigningKey has non-zero unused bits ("${nonCanonical(rotation.newSigningKey)}" for "${rotation.newSigningKey}")`,
+    county,
+    signRaw(enc(bodyText('keys.rotate', COUNTY_NODE, 6, ts, { ...rotation, newSigningKey: nonCanonical(rotation.newSigningKey) })), county.secretKey),
+    'MESSAGE_INVALID',
+  );
+  add(
+    'keys.directory unpadded key',
+    `a validly signed keys.directory whose ${COUNTY_NODE} signingKey lacks its "=" padding (43 characters)`,
+    hub,
+    signRaw(
+      enc(bodyText('keys.directory', HUB_NODE, 3, ROTATED_AT, { ...directory, nodes: directory.nodes.map((n) => (n.nodeId === COUNTY_NODE ? { ...n, signingKey: n.signingKey.slice(0, -1) } : n)) })),
+      hub.secretKey,
+    ),
+    'MESSAGE_INVALID',
+  );
+  add(
+    'catalog.update with the next key',
+    `catalog.update from ${COUNTY_NODE} signed with its next key (seed 64..95) after promotion: registeredSenders predates the rotation, so the key is not accepted here (see acceptedKeys, where it is)`,
+    countyNext,
+    encodeEnvelope(
+      {
+        type: 'catalog.update',
+        from: COUNTY_NODE,
+        seq: 7,
+        ts: '2025-01-02T03:05:00.000Z',
+        payload: updatePayload,
+      },
+      countyNext.secretKey,
+    ),
+    'ENVELOPE_BAD_SIGNATURE',
+  );
+  add(
+    'revoked sender',
+    `catalog.sync.pull from ${NODE_524} (revoked in the directory), signed with its key: unknown here and under acceptedKeys`,
+    node524,
+    encodeEnvelope(
+      {
+        type: 'catalog.sync.pull',
+        from: NODE_524,
+        seq: 1735787045800,
+        ts,
+        payload: { entries: [{ id: ENTRY_ID, sv: '' }] },
+      },
+      node524.secretKey,
+    ),
+    'ENVELOPE_UNKNOWN_SENDER',
+  );
 
   // Self-check: every vector must verify (or fail) as it says, or the file is not written.
   const lookup = (id: string) => (registeredSenders[id] ? sodium().from_base64(registeredSenders[id]!, sodium().base64_variants.ORIGINAL) : undefined);
@@ -673,9 +849,7 @@ export async function generateVectors(): Promise<string> {
     if (got !== 'valid') continue;
     const env = verifyEnvelope(sodium().from_hex(v.envelopeHex), lookup);
     const inner =
-      env.type === 'keys.rotate' ? verifyRotationProof(env.from, env.payload as KeyRotation)
-      : env.type === 'audit.checkpoint' ? verifyCheckpoint(env.payload, lookup(env.from)!)
-      : undefined;
+      env.type === 'keys.rotate' ? verifyRotationProof(env.from, env.payload as KeyRotation) : env.type === 'audit.checkpoint' ? verifyCheckpoint(env.payload, lookup(env.from)!) : undefined;
     if (inner !== v.payloadSignatureValid) throw new Error(`vector "${v.name}": payload signature ${inner}, declared ${v.payloadSignatureValid}`);
   }
   const names = new Set(envelopes.map((v) => v.name));
@@ -693,7 +867,18 @@ export async function generateVectors(): Promise<string> {
     if (signedOk !== verifies) throw new Error(`rotation case "${name}": rebuilt bytes disagree with verifyRotationProof`);
     const carried = JSON.parse(envelopeNamed(envelope).bodyJson!).payload;
     if (carried.proof !== r.proof || carried.newSigningKey !== r.newSigningKey) throw new Error(`rotation case "${name}" is not the payload of "${envelope}"`);
-    return { name, description, nodeId: COUNTY_NODE, newSigningKey: r.newSigningKey, proofSeedHex: toHex(keyOf(proofKey)), signedText: rotateText, signedBytesHex: toHex(utf8(rotateText)), proof: r.proof, verifies, envelope };
+    return {
+      name,
+      description,
+      nodeId: COUNTY_NODE,
+      newSigningKey: r.newSigningKey,
+      proofSeedHex: toHex(keyOf(proofKey)),
+      signedText: rotateText,
+      signedBytesHex: toHex(utf8(rotateText)),
+      proof: r.proof,
+      verifies,
+      envelope,
+    };
   };
   const rotationCases = [
     rotationCase('rotation proof', 'made with the new key (seed 64..95): verifies', rotation, countyNext, 'keys.rotate'),
@@ -703,12 +888,18 @@ export async function generateVectors(): Promise<string> {
   const checkpointCase = (name: string, description: string, cp: AuditCheckpoint, envelope: string | null): CheckpointCase => {
     const bytes = checkpointSignedBytes(cp);
     const verifies = verifyCheckpoint(cp, county.publicKey);
-    if (envelope !== null && JSON.stringify(JSON.parse(envelopeNamed(envelope).bodyJson!).payload) !== JSON.stringify(cp)) throw new Error(`checkpoint case "${name}" is not the payload of "${envelope}"`);
+    if (envelope !== null && JSON.stringify(JSON.parse(envelopeNamed(envelope).bodyJson!).payload) !== JSON.stringify(cp))
+      throw new Error(`checkpoint case "${name}" is not the payload of "${envelope}"`);
     return { name, description, publicKeyBase64: b64(county), checkpoint: cp, signedText: new TextDecoder().decode(bytes), signedBytesHex: toHex(bytes), verifies, envelope };
   };
   const checkpointCases = [
     checkpointCase('checkpoint', 'the county vouches for seq 3 of its audit chain (auditChain record 3): verifies', checkpoint, 'audit.checkpoint'),
-    checkpointCase('checkpoint signature of another head', 'seq 3 and its hash, with the signature the county made for seq 2 (same at): does not verify', checkpointOtherHead, 'audit.checkpoint signature of another head'),
+    checkpointCase(
+      'checkpoint signature of another head',
+      'seq 3 and its hash, with the signature the county made for seq 2 (same at): does not verify',
+      checkpointOtherHead,
+      'audit.checkpoint signature of another head',
+    ),
     checkpointCase('checkpoint of an empty log', 'seq 0 with 64 zeros as hash, as a node with an empty audit log signs it: verifies', checkpointEmpty, null),
   ];
   if (checkpointCases.map((c) => c.verifies).join() !== 'true,false,true') throw new Error('checkpoint cases do not verify as described');
@@ -744,7 +935,7 @@ export async function generateVectors(): Promise<string> {
     },
     natsLogin: {
       description:
-        'NATS nkey login (PROTOCOL.md §4.1): the client signs the UTF-8 bytes of the INFO nonce with the nkey seed\'s Ed25519 key (no context string) and sends ' +
+        "NATS nkey login (PROTOCOL.md §4.1): the client signs the UTF-8 bytes of the INFO nonce with the nkey seed's Ed25519 key (no context string) and sends " +
         'CONNECT { nkey, sig }; sig is base64 of the 64-byte signature (nats.js: standard base64 with padding; nats-server also accepts base64url without padding).',
       ...natsLogin,
     },
@@ -775,7 +966,7 @@ export async function generateVectors(): Promise<string> {
     rotationProofs: {
       description:
         'Rotation proof (PROTOCOL.md §8.8): Ed25519 by the NEW key over signedBytesHex = context ‖ UTF-8(nodeId) ‖ 0x00 ‖ UTF-8(newSigningKey as its base64 text), ' +
-        'verified with newSigningKey; nodeId is the envelope\'s from. verifies=false → the hub refuses with UPDATE_FORBIDDEN.',
+        "verified with newSigningKey; nodeId is the envelope's from. verifies=false → the hub refuses with UPDATE_FORBIDDEN.",
       context: ROTATE_CONTEXT,
       cases: rotationCases,
     },
@@ -796,8 +987,8 @@ export async function generateVectors(): Promise<string> {
     },
     acceptedKeys: {
       description:
-        'acceptedKeys(directory, nodeId, now) (PROTOCOL.md §6.4) at three times: inside the county\'s grace period, exactly at previousValidUntil (no longer accepted: the comparison is strict) and after it. ' +
-        'county-140522 rotated long ago (its previous key expired), county-140524 is revoked (empty even though its previous key\'s grace period runs until 2025-01-04), county-140526 is not in the directory. ' +
+        "acceptedKeys(directory, nodeId, now) (PROTOCOL.md §6.4) at three times: inside the county's grace period, exactly at previousValidUntil (no longer accepted: the comparison is strict) and after it. " +
+        "county-140522 rotated long ago (its previous key expired), county-140524 is revoked (empty even though its previous key's grace period runs until 2025-01-04), county-140526 is not in the directory. " +
         'envelopes: the outcome of verifying those envelope vectors with acceptedKeys as the key table instead of registeredSenders.',
       directory,
       times,

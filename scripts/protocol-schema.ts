@@ -14,8 +14,15 @@ for (const [name, schema] of Object.entries(schemas)) {
   const text = renderSchema(name, schema);
   if (check) {
     let old = '';
-    try { old = readFileSync(file, 'utf8'); } catch { /* missing counts as stale */ }
-    if (old !== text) { stale++; console.error(`stale: ${file}`); }
+    try {
+      old = readFileSync(file, 'utf8');
+    } catch {
+      /* missing counts as stale */
+    }
+    if (old !== text) {
+      stale++;
+      console.error(`stale: ${file}`);
+    }
   } else {
     writeFileSync(file, text);
     console.log(`wrote ${file}`);

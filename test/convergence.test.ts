@@ -12,20 +12,9 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as Y from 'yjs';
-import {
-  applyChecked,
-  CONTENT_ROOT,
-  docStateVector,
-  encodeEntryState,
-  encodeStateVectorText,
-  type EntryRoot,
-  loadEntryDoc,
-  readRoot,
-  REVIEW_ROOT,
-  writeRoot,
-} from '../protocol/catalog-doc.ts';
+import { applyChecked, CONTENT_ROOT, docStateVector, encodeEntryState, encodeStateVectorText, type EntryRoot, loadEntryDoc, readRoot, REVIEW_ROOT, writeRoot } from '../protocol/catalog-doc.ts';
 import { UPDATE_CYCLES, GRADES, SHARING_METHODS, type CatalogContent } from '../protocol/catalog-entry.ts';
-import { sampleCatalogContents } from '../protocol/catalog-samples.ts';
+import { sampleCatalogContents } from './helpers/catalog-samples.ts';
 import { contentHash } from '../protocol/catalog-view.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { countyOfEntry, ENTRY_ID_RE } from '../protocol/messages.ts';
@@ -138,12 +127,24 @@ function randomContentFields(prng: Prng, writer: string, n: number): Record<stri
   const count = 1 + prng.int(2);
   for (let i = 0; i < count; i++) {
     switch (prng.int(6)) {
-      case 0: fields.abstract = `摘要 ${writer}#${n}.${i}`; break;
-      case 1: fields.name = `资源 ${writer}#${n}.${i}`; break;
-      case 2: fields.updateCycle = prng.pick(UPDATE_CYCLES); break;
-      case 3: fields.grading = prng.pick(GRADES); break;
-      case 4: fields.publishDate = `2024-0${1 + prng.int(9)}-1${prng.int(10)}`; break;
-      default: fields.sharingMethods = SHARING_METHODS.filter(() => prng.chance(0.5)); break;
+      case 0:
+        fields.abstract = `摘要 ${writer}#${n}.${i}`;
+        break;
+      case 1:
+        fields.name = `资源 ${writer}#${n}.${i}`;
+        break;
+      case 2:
+        fields.updateCycle = prng.pick(UPDATE_CYCLES);
+        break;
+      case 3:
+        fields.grading = prng.pick(GRADES);
+        break;
+      case 4:
+        fields.publishDate = `2024-0${1 + prng.int(9)}-1${prng.int(10)}`;
+        break;
+      default:
+        fields.sharingMethods = SHARING_METHODS.filter(() => prng.chance(0.5));
+        break;
     }
   }
   return fields;
@@ -173,7 +174,8 @@ function runSeed(seed: number): RunStats {
   const usedIds = new Set<number>();
   const freshClientId = () => {
     let id: number;
-    do id = prng.uint32(); while (id === 0 || usedIds.has(id));
+    do id = prng.uint32();
+    while (id === 0 || usedIds.has(id));
     usedIds.add(id);
     return id;
   };
@@ -402,27 +404,47 @@ describe('storage growth', () => {
         e.doc.clientID = hubClient;
         const content = readRoot(e.doc, CONTENT_ROOT);
         const approve = prng.chance(0.7);
-        writeRoot(e.doc, REVIEW_ROOT, {
-          status: approve ? 'approved' : 'rejected',
-          reason: approve ? null : `驳回：缺少第${k}号说明`,
-          reviewer: `admin${prng.int(5)}`,
-          reviewedAt: new Date(Date.UTC(2024, 0, 1) + k * 60_000).toISOString(),
-          code: `410800-410802-J-jc-gaj-${String(k).padStart(6, '0')}`,
-          contentHash: contentHash(content),
-        }, 'hub');
+        writeRoot(
+          e.doc,
+          REVIEW_ROOT,
+          {
+            status: approve ? 'approved' : 'rejected',
+            reason: approve ? null : `驳回：缺少第${k}号说明`,
+            reviewer: `admin${prng.int(5)}`,
+            reviewedAt: new Date(Date.UTC(2024, 0, 1) + k * 60_000).toISOString(),
+            code: `410800-410802-J-jc-gaj-${String(k).padStart(6, '0')}`,
+            contentHash: contentHash(content),
+          },
+          'hub',
+        );
         hubWrites++;
       } else {
         e.doc.clientID = e.county;
         const base = samples[prng.int(samples.length)]!;
         const fields: Record<string, unknown> = {};
         switch (prng.int(8)) {
-          case 0: case 1: fields.abstract = `${base.abstract}（第${k}次修订）`; break;
-          case 2: fields.name = `${base.name}（修订${k}）`; break;
-          case 3: fields.updateCycle = prng.pick(UPDATE_CYCLES); break;
-          case 4: fields.grading = prng.pick(GRADES); break;
-          case 5: fields.publishDate = `2024-0${1 + prng.int(9)}-1${prng.int(10)}`; break;
-          case 6: fields.sharingMethods = SHARING_METHODS.filter(() => prng.chance(0.5)); break;
-          default: fields.dataItems = base.dataItems; break;
+          case 0:
+          case 1:
+            fields.abstract = `${base.abstract}（第${k}次修订）`;
+            break;
+          case 2:
+            fields.name = `${base.name}（修订${k}）`;
+            break;
+          case 3:
+            fields.updateCycle = prng.pick(UPDATE_CYCLES);
+            break;
+          case 4:
+            fields.grading = prng.pick(GRADES);
+            break;
+          case 5:
+            fields.publishDate = `2024-0${1 + prng.int(9)}-1${prng.int(10)}`;
+            break;
+          case 6:
+            fields.sharingMethods = SHARING_METHODS.filter(() => prng.chance(0.5));
+            break;
+          default:
+            fields.dataItems = base.dataItems;
+            break;
         }
         writeRoot(e.doc, CONTENT_ROOT, fields);
       }

@@ -17,23 +17,23 @@ import { after, before, describe, it } from 'node:test';
 import type { JsMsg } from '@nats-io/jetstream';
 import * as Y from 'yjs';
 import { CheckpointStore } from '../engine/audit/checkpoint.ts';
-import { CatalogStore } from '../engine/catalog-store.ts';
-import { openDatabase, type Db } from '../engine/db.ts';
+import { CatalogStore } from '../engine/catalog/catalog-store.ts';
+import { openDatabase, type Db } from '../engine/storage/db.ts';
 import { AppError } from '../engine/errors.ts';
-import { Inbox } from '../engine/inbox.ts';
+import { Inbox } from '../engine/storage/inbox.ts';
 import type { Logger } from '../engine/log.ts';
-import { Outbox } from '../engine/outbox.ts';
+import { Outbox } from '../engine/storage/outbox.ts';
 import { CodeAllocator, DEFAULT_CODE_TEMPLATE } from '../hub/catalog/code-template.ts';
 import { TotalCatalog } from '../hub/catalog/total-catalog.ts';
 import { KeyDirectoryService } from '../hub/keys/directory.ts';
 import { HUB_MIGRATIONS } from '../hub/storage/migrations.ts';
 import { NodeRegistry } from '../hub/storage/registry.ts';
-import { RejectionLog } from '../hub/sync/rejections.ts';
-import { createUpHandler } from '../hub/sync/up-handler.ts';
+import { RejectionLog } from '../hub/bus/rejections.ts';
+import { createUpHandler } from '../hub/bus/up-handler.ts';
 import { keySigner, signCheckpoint } from '../protocol/audit-checkpoint.ts';
 import { applyChecked, CONTENT_ROOT, docStateVector, encodeEntryState, loadEntryDoc, readRoot, REVIEW_ROOT, writeRoot } from '../protocol/catalog-doc.ts';
 import { CatalogContent } from '../protocol/catalog-entry.ts';
-import { sampleCatalogContents } from '../protocol/catalog-samples.ts';
+import { sampleCatalogContents } from './helpers/catalog-samples.ts';
 import { encodeEnvelope, ENVELOPE_HEADER_BYTES, MAX_ENVELOPE_BYTES, verifyEnvelope, type Envelope, type KeyLookup } from '../protocol/envelope.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { signRotationProof } from '../protocol/key-directory.ts';
@@ -161,7 +161,10 @@ type Json = null | boolean | number | string | Raw | Json[] | { [k: string]: Jso
 function toJson(v: Json): string {
   if (v instanceof Raw) return v.text;
   if (Array.isArray(v)) return `[${v.map(toJson).join(',')}]`;
-  if (v !== null && typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}:${toJson(x)}`).join(',')}}`;
+  if (v !== null && typeof v === 'object')
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${JSON.stringify(k)}:${toJson(x)}`)
+      .join(',')}}`;
   return JSON.stringify(v);
 }
 
@@ -284,7 +287,7 @@ type Slot = { parent: Record<string, Json> | Json[]; key: string | number };
 
 function slots(v: Json, out: Slot[] = []): Slot[] {
   if (Array.isArray(v)) v.forEach((x, i) => (out.push({ parent: v, key: i }), slots(x, out)));
-  else if (v !== null && typeof v === 'object' && !(v instanceof Raw)) for (const [k, x] of Object.entries(v)) (out.push({ parent: v, key: k }), slots(x, out));
+  else if (v !== null && typeof v === 'object' && !(v instanceof Raw)) for (const [k, x] of Object.entries(v)) out.push({ parent: v, key: k }), slots(x, out);
   return out;
 }
 
@@ -431,12 +434,29 @@ function samples(): { env: Envelope; kp: SigningKeyPair }[] {
     'keys.rotate': { newSigningKey: key(next), proof: toBase64(signRotationProof(NODE, key(next), next.secretKey)) },
     'audit.checkpoint': { nodeId: NODE, seq: 17, hash: 'c0'.repeat(32), at: TS, signature: toBase64(sodium().crypto_sign_detached(enc('checkpoint'), county.secretKey)) },
     'package.offer': PACKAGE_VECTORS.packages[0]!.signedHeader as Envelope<'package.offer'>['payload'],
-    'package.resume': { packageId: '0190a5e2-7c4b-7def-8123-456789abcdef', ranges: [[0, 3], [7, 7]] },
+    'package.resume': {
+      packageId: '0190a5e2-7c4b-7def-8123-456789abcdef',
+      ranges: [
+        [0, 3],
+        [7, 7],
+      ],
+    },
     'package.status': { packageId: '0190a5e2-7c4b-7def-8123-456789abcdef', status: 'refused', code: 'PACKAGE_HASH_MISMATCH' },
-    'catalog.update': { origin: COUNTY, updates: [{ entryId: ENTRY, update: toBase64(updates.create) }, { entryId: ENTRY2, update: toBase64(updates.edit1) }] },
+    'catalog.update': {
+      origin: COUNTY,
+      updates: [
+        { entryId: ENTRY, update: toBase64(updates.create) },
+        { entryId: ENTRY2, update: toBase64(updates.edit1) },
+      ],
+    },
     'catalog.sync.digest': { from: '', to: ENTRY2, count: 2, digest: 'ab'.repeat(32) },
     'catalog.sync.digest.reply': { match: false, entries: [{ id: ENTRY, sv: `${COUNTY_CLIENT}:12,${HUB_CLIENT}:4` }], next: ENTRY2 },
-    'catalog.sync.pull': { entries: [{ id: ENTRY, sv: '' }, { id: ENTRY2, sv: `${COUNTY_CLIENT}:3` }] },
+    'catalog.sync.pull': {
+      entries: [
+        { id: ENTRY, sv: '' },
+        { id: ENTRY2, sv: `${COUNTY_CLIENT}:3` },
+      ],
+    },
     'catalog.sync.pull.reply': { updates: [{ entryId: ENTRY, update: toBase64(updates.edit2) }] },
     error: { code: 'MESSAGE_INVALID', message: '载荷无效 / invalid payload' },
     'package.grant': { grantId: GRANT_ID, signed: PACKAGE_VECTORS.packages[0]!.signedHeader as Envelope<'package.offer'>['payload'] },
@@ -534,7 +554,17 @@ describe('fuzz: verifyEnvelope', () => {
     const ms = performance.now() - started;
     t.diagnostic(`seed ${SEED}: ${ms.toFixed(0)} ms, slowest input ${slowest.toFixed(1)} ms, outcomes ${JSON.stringify(counts)}`);
     // The run must get past every check, for every type: not just bounce off the frame.
-    for (const code of ['ok', 'ENVELOPE_TOO_LARGE', 'ENVELOPE_MALFORMED', 'ENVELOPE_BAD_MAGIC', 'ENVELOPE_UNSUPPORTED_VERSION', 'ENVELOPE_BAD_SIGNATURE', 'ENVELOPE_UNKNOWN_SENDER', 'MESSAGE_UNKNOWN_TYPE', 'MESSAGE_INVALID']) {
+    for (const code of [
+      'ok',
+      'ENVELOPE_TOO_LARGE',
+      'ENVELOPE_MALFORMED',
+      'ENVELOPE_BAD_MAGIC',
+      'ENVELOPE_UNSUPPORTED_VERSION',
+      'ENVELOPE_BAD_SIGNATURE',
+      'ENVELOPE_UNKNOWN_SENDER',
+      'MESSAGE_UNKNOWN_TYPE',
+      'MESSAGE_INVALID',
+    ]) {
       assert.ok((counts[code] ?? 0) > 0, `seed ${SEED}: no ${code} in ${JSON.stringify(counts)}`);
     }
     for (const [type, c] of perType) {
@@ -550,7 +580,16 @@ describe('fuzz: applyChecked (the Yjs merge of a verified catalog.update)', () =
     slowest = 0;
     const p = mulberry32(SEED ^ 0xb);
     const merged = Y.mergeUpdates([updates.create, updates.review, updates.edit1, updates.edit2]);
-    const real = [updates.create, updates.review, updates.edit1, updates.edit2, merged, updates.stored, Y.convertUpdateFormatV1ToV2(updates.edit2), Y.diffUpdate(merged, Y.encodeStateVectorFromUpdate(updates.stored))];
+    const real = [
+      updates.create,
+      updates.review,
+      updates.edit1,
+      updates.edit2,
+      merged,
+      updates.stored,
+      Y.convertUpdateFormatV1ToV2(updates.edit2),
+      Y.diffUpdate(merged, Y.encodeStateVectorFromUpdate(updates.stored)),
+    ];
     const hubClients = new Set([HUB_CLIENT]);
     const roots = new Set([CONTENT_ROOT]);
     const counts: Record<string, number> = {};
@@ -558,7 +597,10 @@ describe('fuzz: applyChecked (the Yjs merge of a verified catalog.update)', () =
     for (let i = 0; i < YJS_INPUTS; i++) {
       const k = p.int(10);
       const input = k === 0 ? randomBytes(p, p.int(64)) : k === 1 ? randomBytes(p, p.int(2048)) : mutateBytes(p, p.pick(real), p.pick(real));
-      const result = outcome(() => quietYjs(() => applyChecked(loadEntryDoc(HUB_CLIENT, updates.stored), input, roots, hubClients, 'x')), () => where('applyChecked', i, input));
+      const result = outcome(
+        () => quietYjs(() => applyChecked(loadEntryDoc(HUB_CLIENT, updates.stored), input, roots, hubClients, 'x')),
+        () => where('applyChecked', i, input),
+      );
       tally(counts, result);
     }
     const ms = performance.now() - started;
@@ -661,14 +703,17 @@ describe('fuzz: hub ingest (TotalCatalog.applyFromCounty, UP handler) on SQLite'
     try {
       update = writeRoot(writer, CONTENT_ROOT, stored ? contentEdit(p, content) : fresh) ?? new Uint8Array([0, 0]);
       if (k === 0) update = mutateBytes(p, update, updates.edit2);
-      else if (k === 1) update = writeRoot(writer, CONTENT_ROOT, contentEdit(p, content)) ?? update; // depends on the edit not sent
+      else if (k === 1)
+        update = writeRoot(writer, CONTENT_ROOT, contentEdit(p, content)) ?? update; // depends on the edit not sent
       else if (k === 2) entryId = `${OTHER_COUNTY}${id.slice(6)}`;
       else if (k === 3) {
         writer.clientID = p.chance(0.5) ? HUB_CLIENT : 99;
         update = writeRoot(writer, p.chance(0.5) ? REVIEW_ROOT : CONTENT_ROOT, { status: 'approved', code: 'FORGED', abstract: 'x' }) ?? update;
       } else if (k === 4) {
         // Shared types, binary and sub-documents where plain JSON values belong, or in a third root.
-        writer.getMap(p.pick(['notes', CONTENT_ROOT, REVIEW_ROOT])).set(p.pick(['abstract', 'provider', 'x']), p.pick([new Y.Text('文本'), new Y.Map(), new Y.Array(), new Uint8Array([1, 2]), new Y.Doc()]) as never);
+        writer
+          .getMap(p.pick(['notes', CONTENT_ROOT, REVIEW_ROOT]))
+          .set(p.pick(['abstract', 'provider', 'x']), p.pick([new Y.Text('文本'), new Y.Map(), new Y.Array(), new Uint8Array([1, 2]), new Y.Doc()]) as never);
         update = Y.encodeStateAsUpdate(writer, stored ? Y.encodeStateVectorFromUpdate(stored) : undefined);
       } else if (k === 5) update = randomBytes(p, p.int(300));
       else if (k === 6) entryId = `${COUNTY}-${p.pick(['00000000-0000-4000-8000-0000000000aa', ENTRY.slice(7)])}`;
@@ -703,7 +748,10 @@ describe('fuzz: hub ingest (TotalCatalog.applyFromCounty, UP handler) on SQLite'
         continue;
       }
       const before = h.fingerprint();
-      const result = outcome(() => quietYjs(() => apply(message)), () => where(`applyFromCounty/${k}`, i, JSON.stringify(message)));
+      const result = outcome(
+        () => quietYjs(() => apply(message)),
+        () => where(`applyFromCounty/${k}`, i, JSON.stringify(message)),
+      );
       if (result !== 'ok') assert.equal(h.fingerprint(), before, where(`applyFromCounty/${k}: rejected (${result}) but the database changed`, i, JSON.stringify(message)));
       tally(counts, result);
       if (i % 500 === 0) {
@@ -754,7 +802,10 @@ describe('fuzz: hub ingest (TotalCatalog.applyFromCounty, UP handler) on SQLite'
       const data = signRaw(enc(toJson(body)), signer);
       const msg = upMsg(data, String(body.type));
       const before = { ...h.up.stats };
-      outcome(() => quietYjs(() => h.up.handle(msg)), () => where(`upHandler/${type}`, i, toJson(body)));
+      outcome(
+        () => quietYjs(() => h.up.handle(msg)),
+        () => where(`upHandler/${type}`, i, toJson(body)),
+      );
       if (rotate && h.up.stats.applied > before.applied) signer = fresh.find((kp) => encodePublicKey(kp.publicKey) === (body.payload as { newSigningKey: string }).newSigningKey) ?? signer;
       for (const key of Object.keys(before) as (keyof typeof before)[]) if (h.up.stats[key] > before[key]) tally(counts, `${type}:${key}`);
     }
@@ -825,7 +876,10 @@ describe('replay at the hub (UP handler in process)', () => {
   it('a replayed keys.rotate changes nothing: no second directory version, the new key stays current', () => {
     const h = hubSetup();
     const key = encodePublicKey(next.publicKey);
-    const rotate = encodeEnvelope({ type: 'keys.rotate', from: NODE, seq: 3, ts: TS, payload: { newSigningKey: key, proof: toBase64(signRotationProof(NODE, key, next.secretKey)) } }, county.secretKey);
+    const rotate = encodeEnvelope(
+      { type: 'keys.rotate', from: NODE, seq: 3, ts: TS, payload: { newSigningKey: key, proof: toBase64(signRotationProof(NODE, key, next.secretKey)) } },
+      county.secretKey,
+    );
     h.up.handle(upMsg(rotate, 'keys.rotate'));
     assert.equal(h.up.stats.applied, 1);
     const after = h.fingerprint();

@@ -43,7 +43,7 @@ describe('FailureLimiter', () => {
     const clock = fakeClock();
     const l = new FailureLimiter(clock, 5, 15 * 60_000, 100);
     for (let i = 0; i < 5; i++) l.fail('victim|1.2.3.4');
-    for (let i = 0; i < 50; i++) (clock.advance(1), l.fail(`flood-${i}|1.2.3.4`));
+    for (let i = 0; i < 50; i++) clock.advance(1), l.fail(`flood-${i}|1.2.3.4`);
     for (let i = 0; i < 5; i++) l.fail('throttled|1.2.3.4'); // refreshed: most recent
     for (let i = 50; i < 10_000; i++) {
       l.fail(`flood-${i}|1.2.3.4`);

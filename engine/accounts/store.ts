@@ -4,9 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
-import type { Db } from '../db.ts';
+import type { Db } from '../storage/db.ts';
 import { AppError } from '../errors.ts';
-import { hashToken } from '../http.ts';
+import { hashToken } from '../http/app.ts';
 import { hashPassword, verifyPassword } from './password.ts';
 import { DEPARTMENT_ROLES, ROLES, type Role } from './roles.ts';
 
@@ -31,9 +31,12 @@ const ACCOUNT_ID_RE = /^[1-9][0-9]*$/;
 export function parseAccountId(raw: unknown, path = 'id'): number {
   const id = typeof raw === 'string' && ACCOUNT_ID_RE.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(id)) {
-    throw new AppError('INVALID_REQUEST', `账号编号不合法：${path} 须为正整数（十进制，无符号、空格或前导零）`, `invalid account id: ${path} must be a positive decimal integer (no sign, spaces or leading zeros)`, [
-      { path, code: 'invalid', message: 'positive decimal integer' },
-    ]);
+    throw new AppError(
+      'INVALID_REQUEST',
+      `账号编号不合法：${path} 须为正整数（十进制，无符号、空格或前导零）`,
+      `invalid account id: ${path} must be a positive decimal integer (no sign, spaces or leading zeros)`,
+      [{ path, code: 'invalid', message: 'positive decimal integer' }],
+    );
   }
   return id;
 }
@@ -82,7 +85,9 @@ export class AccountStore {
   authenticate(token: string): Account | undefined {
     // Prepared once: this runs on every authenticated request.
     this.authStmt ??= this.db.prepare(
-      `SELECT ${COLUMNS.split(', ').map((c) => `a.${c}`).join(', ')} FROM api_tokens t JOIN accounts a ON a.id = t.account_id
+      `SELECT ${COLUMNS.split(', ')
+        .map((c) => `a.${c}`)
+        .join(', ')} FROM api_tokens t JOIN accounts a ON a.id = t.account_id
        WHERE t.token_hash = ? AND t.revoked_at IS NULL AND a.disabled_at IS NULL`,
     );
     return this.authStmt.get(hashToken(token)) as Account | undefined;

@@ -1,7 +1,7 @@
 /** @module Access events for the audit log: refused calls (no token, wrong role) and password logins. */
 import type { Context } from 'hono';
 import type { Account } from '../accounts/store.ts';
-import type { RouteSpec } from '../http-auth.ts';
+import type { RouteSpec } from '../http/auth.ts';
 import type { AuditLog } from './log.ts';
 
 /** `RouteBook` denial hook: one `access.denied` record per refused call. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../protocol/keys.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
-import { openDatabase, type Db } from '../db.ts';
+import { openDatabase, type Db } from '../storage/db.ts';
 import { CHECKPOINT_ANCHOR_SQL, CHECKPOINT_SCHEMA_SQL, CheckpointStore, checkpointSignedBytes, keySigner, signCheckpoint, verifyCheckpoint, type CheckpointSigner } from './checkpoint.ts';
 import { AUDIT_SCHEMA_SQL, AuditLog } from './log.ts';
 import { dropGuards, FakeClock, rewriteFrom } from './testing.ts';

@@ -5,7 +5,7 @@
  * without a signed, retention-respecting purge record means records were deleted outside a purge.
  * Byte layouts: `protocol/audit-checkpoint.ts` (PROTOCOL.md §8.9).
  */
-import type { Db } from '../db.ts';
+import type { Db } from '../storage/db.ts';
 import { SIX_MONTHS_MIN_DAYS } from '../../protocol/policy.ts';
 import { AuditPurge, purgeKeepsRetention, verifyCheckpoint, verifyPurge, type AuditCheckpoint } from '../../protocol/audit-checkpoint.ts';
 
@@ -48,9 +48,7 @@ ALTER TABLE audit_checkpoints ADD COLUMN purge TEXT;
 
 export type CheckpointRefusal = 'BAD_SIGNATURE' | 'HISTORY_REWRITTEN' | 'PURGE_UNSIGNED' | 'PURGE_TOO_EARLY';
 
-export type CheckpointOutcome =
-  | { ok: true; status: 'new' | 'same' | 'stale' }
-  | { ok: false; code: CheckpointRefusal; message: { 'zh-CN': string; en: string }; last?: AuditCheckpoint };
+export type CheckpointOutcome = { ok: true; status: 'new' | 'same' | 'stale' } | { ok: false; code: CheckpointRefusal; message: { 'zh-CN': string; en: string }; last?: AuditCheckpoint };
 
 interface Row {
   node_id: string;
@@ -113,7 +111,18 @@ export class CheckpointStore {
       const lastRow = this.latestStmt.get(cp.nodeId) as Row | undefined;
       const last = lastRow && toCheckpoint(lastRow);
       const store = (accepted: boolean) =>
-        this.insert.run(cp.nodeId, cp.seq, cp.hash, cp.at, cp.signature, cp.firstSeq ?? null, cp.firstPrevHash ?? null, cp.purge ? JSON.stringify(cp.purge) : null, receivedAt.toISOString(), accepted ? 1 : 0);
+        this.insert.run(
+          cp.nodeId,
+          cp.seq,
+          cp.hash,
+          cp.at,
+          cp.signature,
+          cp.firstSeq ?? null,
+          cp.firstPrevHash ?? null,
+          cp.purge ? JSON.stringify(cp.purge) : null,
+          receivedAt.toISOString(),
+          accepted ? 1 : 0,
+        );
       const refuse = (r: Refusal): CheckpointOutcome => {
         store(false);
         return { ok: false, code: r.code, message: { 'zh-CN': r.zh, en: r.en }, ...(last ? { last } : {}) };
@@ -142,7 +151,8 @@ export class CheckpointStore {
     const node = cp.nodeId;
     if (cp.firstSeq === undefined || cp.firstPrevHash === undefined) {
       // A node that ever named its anchor must keep doing so: dropping it would hide a moved anchor.
-      if (last?.first_seq != null) return { code: 'PURGE_UNSIGNED', zh: `节点 ${node} 的审计检查点缺少此前一直携带的清理锚点`, en: `node ${node}'s audit checkpoint omits the purge anchor its earlier ones carried` };
+      if (last?.first_seq != null)
+        return { code: 'PURGE_UNSIGNED', zh: `节点 ${node} 的审计检查点缺少此前一直携带的清理锚点`, en: `node ${node}'s audit checkpoint omits the purge anchor its earlier ones carried` };
       return null;
     }
     const prev = last?.first_seq != null ? { seq: last.first_seq, hash: last.first_prev_hash } : null;
@@ -176,10 +186,17 @@ export class CheckpointStore {
     });
     // R7 retention (Jiyuan §28 / Cybersecurity Law §21(3): ≥ 6 months; Hebi §13: ≥ 3 years).
     if (!purgeKeepsRetention(p, this.minRetentionDays)) {
-      return early(`截止 ${p.before}，清理于 ${p.at}，保存期 ${p.retentionDays} 天，至少 ${this.minRetentionDays} 天`, `cutoff ${p.before}, purged ${p.at}, retention ${p.retentionDays} days, at least ${this.minRetentionDays}`);
+      return early(
+        `截止 ${p.before}，清理于 ${p.at}，保存期 ${p.retentionDays} 天，至少 ${this.minRetentionDays} 天`,
+        `cutoff ${p.before}, purged ${p.at}, retention ${p.retentionDays} days, at least ${this.minRetentionDays}`,
+      );
     }
     if (this.atSeqOther.get(node, p.toSeq - 1, p.toPrevHash) !== undefined) {
-      return { code: 'HISTORY_REWRITTEN', zh: `节点 ${node} 的清理记录与其已签名的序号 ${p.toSeq - 1} 检查点不符：历史记录被改写`, en: `node ${node}'s purge record contradicts its signed checkpoint at seq ${p.toSeq - 1}: history rewritten` };
+      return {
+        code: 'HISTORY_REWRITTEN',
+        zh: `节点 ${node} 的清理记录与其已签名的序号 ${p.toSeq - 1} 检查点不符：历史记录被改写`,
+        en: `node ${node}'s purge record contradicts its signed checkpoint at seq ${p.toSeq - 1}: history rewritten`,
+      };
     }
     // The hub's own dating: a checkpoint of seq s signed at t means record s + 1 was written after t, so
     // a purge of s + 1 "as older than `before`" needs t < before.

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it, mock } from 'node:test';
 import { Command } from 'commander';
 import { loadSodium } from '../../protocol/sodium.ts';
-import { openDatabase, type Db } from '../db.ts';
+import { openDatabase, type Db } from '../storage/db.ts';
 import { parseCliTime, registerAuditCommands } from './cli.ts';
 import { AUDIT_SCHEMA_SQL, AuditLog } from './log.ts';
 import { dropGuards, FakeClock } from './testing.ts';
@@ -107,7 +107,14 @@ describe('audit CLI', () => {
     } finally {
       write.mock.restore();
     }
-    assert.deepEqual(chunks.join('').trimEnd().split('\n').map((l) => JSON.parse(l).seq), [1, 2]);
+    assert.deepEqual(
+      chunks
+        .join('')
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l).seq),
+      [1, 2],
+    );
   });
 
   it('a bare date is midnight China Standard Time; garbage is refused in both languages', () => {

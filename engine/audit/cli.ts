@@ -5,9 +5,9 @@ import { userInfo } from 'node:os';
 import { finished } from 'node:stream/promises';
 import { decodePublicKey } from '../../protocol/keys.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
-import { printJson } from '../cli-support.ts';
+import { printJson } from '../cli/support.ts';
 import { systemClock } from '../clock.ts';
-import type { Db } from '../db.ts';
+import type { Db } from '../storage/db.ts';
 import { EXPORT_FORMATS, type ExportFormat } from './format.ts';
 import { dataDirAuditContext } from './keyring.ts';
 import { AuditLog } from './log.ts';
@@ -29,7 +29,12 @@ export function registerAuditCommands(cmd: Command, openDb: (dir: string) => Db)
         "verify the hash chain and every signature (purge anchor, purge records, seal) with the node's public key and the policy's retention from the data directory; exits 1 with the first broken seq",
     )
     .requiredOption('-d, --dir <dir>', '数据目录 / data directory')
-    .option('--public-key <key>', '另认可的签名公钥（base64，可多次；如轮换前更早的密钥）/ another accepted signing public key (base64, repeatable; e.g. a key older than the previous one)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      '--public-key <key>',
+      '另认可的签名公钥（base64，可多次；如轮换前更早的密钥）/ another accepted signing public key (base64, repeatable; e.g. a key older than the previous one)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .action(async (o) => {
       await loadSodium();
       const extra = (o.publicKey as string[]).map((k) => {

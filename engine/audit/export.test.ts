@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { loadSodium } from '../../protocol/sodium.ts';
-import { openDatabase, type Db } from '../db.ts';
+import { openDatabase, type Db } from '../storage/db.ts';
 import type { AuditRecord } from './chain.ts';
 import { CSV_COLUMNS, csvCell } from './format.ts';
 import { AUDIT_SCHEMA_SQL, AuditLog } from './log.ts';
@@ -67,7 +67,17 @@ describe('AuditLog.export', () => {
     db = openDatabase(join(dir, `export-${n++}.db`), [{ version: 1, name: 'audit', sql: AUDIT_SCHEMA_SQL }]);
     clock = new FakeClock(T0);
     log = new AuditLog(db, clock);
-    log.append({ actor: '张三', actorRole: 'department', department: '鹤山区公安分局', action: 'data.use', resource: '人口基础信息', fields: ['姓名', '身份证号'], purpose: '户籍核验，"紧急"\r\n第二行', result: 'ok', detail: { note: 'a,b' } });
+    log.append({
+      actor: '张三',
+      actorRole: 'department',
+      department: '鹤山区公安分局',
+      action: 'data.use',
+      resource: '人口基础信息',
+      fields: ['姓名', '身份证号'],
+      purpose: '户籍核验，"紧急"\r\n第二行',
+      result: 'ok',
+      detail: { note: 'a,b' },
+    });
     clock.advance(MIN);
     log.append({ actor: 'operator-1', actorRole: 'operator', action: 'catalog.review', resource: 'entry-1', result: 'rejected', purpose: 'plain' });
     clock.advance(MIN);
@@ -112,7 +122,10 @@ describe('AuditLog.export', () => {
     assert.equal(count, 3);
     const text = s.text();
     assert.notEqual(text.charCodeAt(0), 0xfeff);
-    const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as AuditRecord);
+    const lines = text
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as AuditRecord);
     const bySearch = log.search({ limit: 10 }).records.reverse();
     assert.deepEqual(lines, bySearch);
     assert.equal(lines[0]!.purpose, '户籍核验，"紧急"\r\n第二行');
@@ -136,7 +149,14 @@ describe('AuditLog.export', () => {
     assert.equal(during?.seq, 2504);
     assert.equal(count, 2504);
     assert.ok(s.drains() > 0, 'back-pressure was honoured');
-    const seqs = s.text().trimEnd().split('\n').map((l) => (JSON.parse(l) as AuditRecord).seq);
-    assert.deepEqual(seqs, Array.from({ length: 2504 }, (_, i) => i + 1));
+    const seqs = s
+      .text()
+      .trimEnd()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as AuditRecord).seq);
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: 2504 }, (_, i) => i + 1),
+    );
   });
 });

@@ -12,7 +12,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../protocol/keys.ts';
 import { loadPolicy } from '../../protocol/policy.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
-import { openDatabase, type Db } from '../db.ts';
+import { openDatabase, type Db } from '../storage/db.ts';
 import type { Logger } from '../log.ts';
 import * as CP from './checkpoint.ts';
 import { CheckpointStore, keySigner, signCheckpoint, type AuditCheckpoint, type CheckpointSigner } from './checkpoint.ts';
@@ -75,7 +75,16 @@ describe('audit holes (issue 10)', () => {
   /** What the node's maintenance does every few minutes: sign the head (and, after this fix, seal it locally). */
   const checkpoint = (): AuditCheckpoint => {
     let sent: AuditCheckpoint | undefined;
-    const duties = startAuditMaintenance({ audit: log, retentionDays: 100_000, archiveDir: join(dir, `archive-${n}`), clock, log: silentLogger, signer, checkpointMs: 3_600_000, onCheckpoint: (cp) => (sent = cp) });
+    const duties = startAuditMaintenance({
+      audit: log,
+      retentionDays: 100_000,
+      archiveDir: join(dir, `archive-${n}`),
+      clock,
+      log: silentLogger,
+      signer,
+      checkpointMs: 3_600_000,
+      onCheckpoint: (cp) => (sent = cp),
+    });
     duties.checkpointNow();
     duties.stop();
     assert.ok(sent, 'a checkpoint was signed');
@@ -190,8 +199,15 @@ describe('audit holes (issue 10)', () => {
     it('a purge of records still inside the retention window is refused', () => {
       fill(20); // now = T0 + 570 days
       const early = new Date(clock.now().getTime() - 30 * DAY); // only 30 days kept: Jiyuan §28 wants ≥ 184
-      assert.throws(() => log.purge(early, () => {}, { retentionDays: loadPolicy('jiyuan').auditRetentionDays }), (e: unknown) => (e as { code?: string }).code === 'AUDIT_PURGE_TOO_EARLY');
-      assert.throws(() => log.purge(early, () => {}), (e: unknown) => (e as { code?: string }).code === 'AUDIT_PURGE_TOO_EARLY', 'the legal floor applies without a policy (Cybersecurity Law §21(3))');
+      assert.throws(
+        () => log.purge(early, () => {}, { retentionDays: loadPolicy('jiyuan').auditRetentionDays }),
+        (e: unknown) => (e as { code?: string }).code === 'AUDIT_PURGE_TOO_EARLY',
+      );
+      assert.throws(
+        () => log.purge(early, () => {}),
+        (e: unknown) => (e as { code?: string }).code === 'AUDIT_PURGE_TOO_EARLY',
+        'the legal floor applies without a policy (Cybersecurity Law §21(3))',
+      );
       assert.equal(db.prepare('SELECT * FROM audit_meta').get(), undefined);
     });
 
@@ -289,7 +305,11 @@ describe('audit holes (issue 10)', () => {
       const signPurge = (CP as Record<string, unknown>).signPurge as (p: unknown, s: CheckpointSigner, now: Date) => unknown;
       const head = log.head();
       const before = new Date(T0.getTime() + 200 * DAY).toISOString();
-      const statement = signPurge({ fromSeq: 1, fromPrevHash: '0'.repeat(64), toSeq: 21, toPrevHash: head.hash, headSeq: head.seq, headHash: head.hash, before, retentionDays: 184 }, signer, clock.now());
+      const statement = signPurge(
+        { fromSeq: 1, fromPrevHash: '0'.repeat(64), toSeq: 21, toPrevHash: head.hash, headSeq: head.seq, headHash: head.hash, before, retentionDays: 184 },
+        signer,
+        clock.now(),
+      );
       const cp = signCheckpoint({ seq: 21, hash: 'c'.repeat(64), firstSeq: 21, firstPrevHash: head.hash } as never, signer, clock.now());
       const r = store.record({ ...cp, purge: statement } as AuditCheckpoint, kp.publicKey, clock.now());
       assert.ok(!r.ok && (r.code as string) === 'PURGE_TOO_EARLY', JSON.stringify(r));

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodePublicKey } from '../../protocol/keys.ts';
 import { loadPolicy } from '../../protocol/policy.ts';
-import { CONFIG_FILE } from '../config-file.ts';
+import { CONFIG_FILE } from '../cli/config-file.ts';
 
 /** Where `node/keys/rotation.ts` keeps the key a rotation replaced. */
 export const PREVIOUS_KEY_FILE = 'keys/signing.prev.json';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { generateSigningKeyPair } from '../../protocol/keys.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
-import { openDatabase, type Db } from '../db.ts';
+import { openDatabase, type Db } from '../storage/db.ts';
 import { AppError } from '../errors.ts';
 import { hashRecord } from './chain.ts';
 import { keySigner, signCheckpoint } from './checkpoint.ts';
@@ -82,13 +82,15 @@ describe('AuditLog', () => {
 
   it('an append in a rolled-back transaction leaves nothing; in a committed one it stays with the change', () => {
     db.exec('CREATE TABLE things (id INTEGER PRIMARY KEY)');
-    assert.throws(() =>
-      db.transaction(() => {
-        db.prepare('INSERT INTO things (id) VALUES (1)').run();
-        log.append(event(1));
-        throw new Error('the change failed');
-      })(),
-    /the change failed/);
+    assert.throws(
+      () =>
+        db.transaction(() => {
+          db.prepare('INSERT INTO things (id) VALUES (1)').run();
+          log.append(event(1));
+          throw new Error('the change failed');
+        })(),
+      /the change failed/,
+    );
     assert.equal(log.head().seq, 0);
     db.transaction(() => {
       db.prepare('INSERT INTO things (id) VALUES (1)').run();
@@ -99,7 +101,10 @@ describe('AuditLog', () => {
   });
 
   it('refuses invalid events and unregistered actions; instances can register more actions', () => {
-    assert.throws(() => log.append(event(1, { actor: '' })), (e: unknown) => e instanceof AppError && e.code === 'INVALID_REQUEST' && e.fields.some((f) => f.path === 'actor'));
+    assert.throws(
+      () => log.append(event(1, { actor: '' })),
+      (e: unknown) => e instanceof AppError && e.code === 'INVALID_REQUEST' && e.fields.some((f) => f.path === 'actor'),
+    );
     assert.throws(() => log.append({ ...event(1), extra: 1 } as AuditEventInput), AppError);
     assert.throws(() => log.append(event(1, { detail: { bad: Number.NaN } })), AppError);
     // A "__proto__" key would escape canonical JSON (it becomes a prototype); zod drops it before hashing and storing.
@@ -118,7 +123,17 @@ describe('AuditLog', () => {
       assert.throws(() => db.prepare('DELETE FROM audit_log WHERE seq = 2').run(), /DELETE only by retention purge/);
       assert.throws(() => db.prepare('DELETE FROM audit_log').run(), /DELETE only by retention purge/);
       const row = db.prepare('SELECT * FROM audit_log WHERE seq = 2').get() as Record<string, unknown>;
-      assert.throws(() => db.prepare(`INSERT OR REPLACE INTO audit_log (${Object.keys(row).join(',')}) VALUES (${Object.keys(row).map(() => '?').join(',')})`).run(...Object.values(row)), /append-only/);
+      assert.throws(
+        () =>
+          db
+            .prepare(
+              `INSERT OR REPLACE INTO audit_log (${Object.keys(row).join(',')}) VALUES (${Object.keys(row)
+                .map(() => '?')
+                .join(',')})`,
+            )
+            .run(...Object.values(row)),
+        /append-only/,
+      );
       assert.throws(() => db.prepare("INSERT INTO audit_meta VALUES (1, 5, x'00', 1, '', '', NULL)").run(), /append-only/);
       assert.deepEqual(log.verify(), { ok: true, count: 3, head: log.head(), guardsIntact: true });
     });
@@ -207,9 +222,15 @@ describe('AuditLog', () => {
 
     it('filters by actor, department, resource and action, newest first, with the total', () => {
       const r = log.search({ actor: 'user-1', limit: 100 });
-      assert.deepEqual(r.records.map((x) => x.seq), [10, 7, 4, 1]);
+      assert.deepEqual(
+        r.records.map((x) => x.seq),
+        [10, 7, 4, 1],
+      );
       assert.equal(r.total, 4);
-      assert.deepEqual(log.search({ department: 'hs-gaj', resource: 'entry-1', limit: 100 }).records.map((x) => x.seq), [9, 5, 1]);
+      assert.deepEqual(
+        log.search({ department: 'hs-gaj', resource: 'entry-1', limit: 100 }).records.map((x) => x.seq),
+        [9, 5, 1],
+      );
       assert.equal(log.search({ action: 'catalog.update', limit: 10 }).total, 0);
       assert.equal(log.search({ action: 'data.use', limit: 10 }).total, 12);
     });
@@ -217,10 +238,16 @@ describe('AuditLog', () => {
     it('filters by time: from inclusive, to exclusive; accepts query-string values', () => {
       const from = new Date(T0.getTime() + 3 * 60_000);
       const to = new Date(T0.getTime() + 6 * 60_000);
-      assert.deepEqual(log.search({ from, to, limit: 100 }).records.map((x) => x.seq), [6, 5, 4]);
+      assert.deepEqual(
+        log.search({ from, to, limit: 100 }).records.map((x) => x.seq),
+        [6, 5, 4],
+      );
       const q = { from: from.toISOString(), to: to.toISOString(), limit: '2', offset: '1' } as unknown as Parameters<AuditLog['search']>[0];
       const page = log.search(q);
-      assert.deepEqual(page.records.map((x) => x.seq), [5, 4]);
+      assert.deepEqual(
+        page.records.map((x) => x.seq),
+        [5, 4],
+      );
       assert.equal(page.total, 3);
     });
 

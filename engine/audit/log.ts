@@ -13,7 +13,7 @@ import type Database from 'better-sqlite3';
 import type { Writable } from 'node:stream';
 import { formatZodIssues } from '../../protocol/validation-error.ts';
 import type { Clock } from '../clock.ts';
-import type { Db } from '../db.ts';
+import type { Db } from '../storage/db.ts';
 import { AppError } from '../errors.ts';
 import { SIX_MONTHS_MIN_DAYS } from '../../protocol/policy.ts';
 import { GENESIS_HASH, hashRecord, type AuditRecord, type ChainedFields } from './chain.ts';
@@ -215,8 +215,19 @@ export class AuditLog {
       };
       const hash = hashRecord(head.hash, fields);
       this.insert.run(
-        fields.seq, fields.at, fields.actor, fields.actorRole, fields.department, fields.action, fields.resource,
-        JSON.stringify(fields.fields), fields.purpose, fields.result, detailText, head.hash, hash,
+        fields.seq,
+        fields.at,
+        fields.actor,
+        fields.actorRole,
+        fields.department,
+        fields.action,
+        fields.resource,
+        JSON.stringify(fields.fields),
+        fields.purpose,
+        fields.result,
+        detailText,
+        head.hash,
+        hash,
       );
       return { ...fields, prevHash: Buffer.from(head.hash).toString('hex'), hash: Buffer.from(hash).toString('hex') };
     };
@@ -421,75 +432,77 @@ export class AuditLog {
   purge(before: Date, exportTo: (records: AuditRecord[]) => void, opts: { retentionDays?: number } = {}): PurgeResult {
     const signer = this.options.signer;
     if (!signer) throw signerRequired();
-    return this.db.transaction((): PurgeResult => {
-      const check = this.verify();
-      if (!check.ok) {
-        throw new AppError('CONFLICT', `审计链在序号 ${check.firstBrokenSeq} 处损坏，拒绝清理`, `audit chain broken at seq ${check.firstBrokenSeq}; purge refused`);
-      }
-      const now = this.clock.now();
-      const floor = this.options.retentionDays ?? SIX_MONTHS_MIN_DAYS;
-      const retentionDays = Math.max(opts.retentionDays ?? floor, floor);
-      if (before.getTime() > now.getTime() - retentionDays * DAY_MS) {
-        throw new AppError(
-          'AUDIT_PURGE_TOO_EARLY',
-          `清理截止时间 ${before.toISOString()} 晚于保存期（${retentionDays} 天）允许的 ${new Date(now.getTime() - retentionDays * DAY_MS).toISOString()}，拒绝清理`,
-          `purge cutoff ${before.toISOString()} is inside the ${retentionDays}-day retention (at most ${new Date(now.getTime() - retentionDays * DAY_MS).toISOString()}); purge refused`,
+    return this.db
+      .transaction((): PurgeResult => {
+        const check = this.verify();
+        if (!check.ok) {
+          throw new AppError('CONFLICT', `审计链在序号 ${check.firstBrokenSeq} 处损坏，拒绝清理`, `audit chain broken at seq ${check.firstBrokenSeq}; purge refused`);
+        }
+        const now = this.clock.now();
+        const floor = this.options.retentionDays ?? SIX_MONTHS_MIN_DAYS;
+        const retentionDays = Math.max(opts.retentionDays ?? floor, floor);
+        if (before.getTime() > now.getTime() - retentionDays * DAY_MS) {
+          throw new AppError(
+            'AUDIT_PURGE_TOO_EARLY',
+            `清理截止时间 ${before.toISOString()} 晚于保存期（${retentionDays} 天）允许的 ${new Date(now.getTime() - retentionDays * DAY_MS).toISOString()}，拒绝清理`,
+            `purge cutoff ${before.toISOString()} is inside the ${retentionDays}-day retention (at most ${new Date(now.getTime() - retentionDays * DAY_MS).toISOString()}); purge refused`,
+          );
+        }
+        const cutoff = before.toISOString();
+        const keep = this.db.prepare('SELECT MIN(seq) AS s FROM audit_log WHERE at >= ?').get(cutoff) as { s: number | null };
+        const head = this.headBytes();
+        const end = keep.s ?? head.seq + 1;
+        const rangeAll = this.db.prepare(`SELECT ${COLUMNS} FROM audit_log WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ${PAGE}`);
+        let after = 0;
+        let purged = 0;
+        let lastHash: Uint8Array | undefined;
+        for (;;) {
+          const rows = rangeAll.all(after, end) as AuditRow[];
+          if (rows.length === 0) break;
+          exportTo(rows.map(rowToRecord));
+          purged += rows.length;
+          after = rows[rows.length - 1]!.seq;
+          lastHash = rows[rows.length - 1]!.hash as Uint8Array;
+        }
+        if (purged === 0 || !lastHash) return { purged: 0 };
+        const meta = this.meta.get() as MetaRow | undefined;
+        const statement = signPurge(
+          {
+            fromSeq: meta?.first_seq ?? 1,
+            fromPrevHash: hex(meta ? meta.first_prev_hash : GENESIS_HASH),
+            toSeq: end,
+            toPrevHash: hex(lastHash),
+            headSeq: head.seq,
+            headHash: hex(head.hash),
+            before: cutoff,
+            retentionDays,
+          },
+          signer,
+          now,
         );
-      }
-      const cutoff = before.toISOString();
-      const keep = this.db.prepare('SELECT MIN(seq) AS s FROM audit_log WHERE at >= ?').get(cutoff) as { s: number | null };
-      const head = this.headBytes();
-      const end = keep.s ?? head.seq + 1;
-      const rangeAll = this.db.prepare(`SELECT ${COLUMNS} FROM audit_log WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ${PAGE}`);
-      let after = 0;
-      let purged = 0;
-      let lastHash: Uint8Array | undefined;
-      for (;;) {
-        const rows = rangeAll.all(after, end) as AuditRow[];
-        if (rows.length === 0) break;
-        exportTo(rows.map(rowToRecord));
-        purged += rows.length;
-        after = rows[rows.length - 1]!.seq;
-        lastHash = rows[rows.length - 1]!.hash as Uint8Array;
-      }
-      if (purged === 0 || !lastHash) return { purged: 0 };
-      const meta = this.meta.get() as MetaRow | undefined;
-      const statement = signPurge(
-        {
-          fromSeq: meta?.first_seq ?? 1,
-          fromPrevHash: hex(meta ? meta.first_prev_hash : GENESIS_HASH),
-          toSeq: end,
-          toPrevHash: hex(lastHash),
-          headSeq: head.seq,
-          headHash: hex(head.hash),
-          before: cutoff,
-          retentionDays,
-        },
-        signer,
-        now,
-      );
-      this.db.prepare('INSERT INTO audit_purge_guard (active) VALUES (1)').run();
-      this.db.prepare('DELETE FROM audit_log WHERE seq < ?').run(end);
-      this.db
-        .prepare(
-          `INSERT INTO audit_meta (id, first_seq, first_prev_hash, purged_count, purged_before, purged_at, checkpoint) VALUES (1, ?, ?, ?, ?, ?, ?)
+        this.db.prepare('INSERT INTO audit_purge_guard (active) VALUES (1)').run();
+        this.db.prepare('DELETE FROM audit_log WHERE seq < ?').run(end);
+        this.db
+          .prepare(
+            `INSERT INTO audit_meta (id, first_seq, first_prev_hash, purged_count, purged_before, purged_at, checkpoint) VALUES (1, ?, ?, ?, ?, ?, ?)
            ON CONFLICT(id) DO UPDATE SET first_seq = excluded.first_seq, first_prev_hash = excluded.first_prev_hash,
              purged_count = purged_count + excluded.purged_count, purged_before = excluded.purged_before,
              purged_at = excluded.purged_at, checkpoint = excluded.checkpoint`,
-        )
-        .run(end, lastHash, purged, cutoff, now.toISOString(), JSON.stringify(statement));
-      this.db.prepare('DELETE FROM audit_purge_guard').run();
-      this.append({
-        actor: signer.nodeId,
-        actorRole: 'system',
-        action: 'audit.purge',
-        result: 'ok',
-        purpose: '保存期满清理 / retention purge',
-        detail: { before: cutoff, purged, firstRetainedSeq: end, lastPurgedHash: hex(lastHash), statement },
-      });
-      this.seal(undefined, signer);
-      return { purged, firstRetainedSeq: end, statement };
-    }).immediate();
+          )
+          .run(end, lastHash, purged, cutoff, now.toISOString(), JSON.stringify(statement));
+        this.db.prepare('DELETE FROM audit_purge_guard').run();
+        this.append({
+          actor: signer.nodeId,
+          actorRole: 'system',
+          action: 'audit.purge',
+          result: 'ok',
+          purpose: '保存期满清理 / retention purge',
+          detail: { before: cutoff, purged, firstRetainedSeq: end, lastPurgedHash: hex(lastHash), statement },
+        });
+        this.seal(undefined, signer);
+        return { purged, firstRetainedSeq: end, statement };
+      })
+      .immediate();
   }
 
   /** `purge` at the policy's cutoff (now − retention days, by the injected clock). */

@@ -7,7 +7,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { generateSigningKeyPair } from '../../protocol/keys.ts';
 import { loadPolicy } from '../../protocol/policy.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
-import { openDatabase, type Db } from '../db.ts';
+import { openDatabase, type Db } from '../storage/db.ts';
 import { fileArchiver } from './archive.ts';
 import type { AuditRecord } from './chain.ts';
 import { keySigner } from './checkpoint.ts';
@@ -63,7 +63,10 @@ describe('AuditLog.purge', () => {
       exported.push(...batch);
     });
     // Records 1..13 are at day 0..360 < 386; record 14 is at day 390.
-    assert.deepEqual(exported.map((r) => r.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    assert.deepEqual(
+      exported.map((r) => r.seq),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
+    );
     assert.ok(exported.every((r) => new Date(r.at) < cutoff));
     assert.deepEqual({ ...result, statement: undefined }, { purged: 13, firstRetainedSeq: 14, statement: undefined });
     assert.deepEqual([result.statement?.fromSeq, result.statement?.toSeq, result.statement?.toPrevHash, result.statement?.retentionDays], [1, 14, exported[12]!.hash, 184]);
@@ -120,9 +123,13 @@ describe('AuditLog.purge', () => {
   it('an exporter that throws aborts the purge: nothing is deleted', () => {
     fill(10);
     clock.advance(100 * DAY);
-    assert.throws(() => log.purge(new Date(T0.getTime() + 100 * DAY), () => {
-      throw new Error('disk full');
-    }), /disk full/);
+    assert.throws(
+      () =>
+        log.purge(new Date(T0.getTime() + 100 * DAY), () => {
+          throw new Error('disk full');
+        }),
+      /disk full/,
+    );
     assert.equal(log.head().seq, 10);
     assert.equal((db.prepare('SELECT COUNT(*) AS n FROM audit_log').get() as { n: number }).n, 10);
     assert.equal(db.prepare('SELECT * FROM audit_meta').get(), undefined);
@@ -151,8 +158,14 @@ describe('AuditLog.purge', () => {
     const file = join(dir, `archive-${n}.ndjson`);
     log.purge(new Date(T0.getTime() + 100 * DAY), fileArchiver(file, 'ndjson'));
     log.purge(new Date(T0.getTime() + 200 * DAY), fileArchiver(file, 'ndjson'));
-    const lines = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as AuditRecord);
-    assert.deepEqual(lines.map((r) => r.seq), [1, 2, 3, 4, 5, 6, 7]);
+    const lines = readFileSync(file, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as AuditRecord);
+    assert.deepEqual(
+      lines.map((r) => r.seq),
+      [1, 2, 3, 4, 5, 6, 7],
+    );
     assert.equal(lines[0]!.actor, '李四');
     for (let i = 1; i < lines.length; i++) assert.equal(lines[i]!.prevHash, lines[i - 1]!.hash, 'the archive is itself a chain');
   });

@@ -1,5 +1,5 @@
 /** @module Helpers for the audit tests: a hand-moved clock and what an attacker with the database file does. */
-import type { Db, Migration } from '../db.ts';
+import type { Db, Migration } from '../storage/db.ts';
 import { hashRecord } from './chain.ts';
 import { AUDIT_SCHEMA_SQL, AUDIT_SEAL_MIGRATION_NAME, AUDIT_SEAL_SQL, AUDIT_SEAL_TRIGGERS, AUDIT_TRIGGERS, type VerifyResult } from './log.ts';
 import { rowFields, type AuditRow } from './row.ts';

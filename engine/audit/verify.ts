@@ -29,7 +29,10 @@ export const REASON_MESSAGES: Record<BreakReason, (seq: number) => { 'zh-CN': st
   'record-missing': (s) => ({ 'zh-CN': `序号 ${s} 的记录缺失（被删除）`, en: `record ${s} is missing (deleted)` }),
   'prev-hash-mismatch': (s) => ({ 'zh-CN': `序号 ${s} 的记录未链接到前一条（被移动、替换或重排）`, en: `record ${s} does not chain from its predecessor (moved, replaced or reordered)` }),
   'hash-mismatch': (s) => ({ 'zh-CN': `序号 ${s} 的记录内容与其哈希不符（被修改）`, en: `record ${s} does not match its hash (edited)` }),
-  'anchor-mismatch': (s) => ({ 'zh-CN': `清理锚点（序号 ${s}）与保留的第一条记录或其签名清理记录不符`, en: `purge anchor (seq ${s}) does not match the first retained record or its signed purge record` }),
+  'anchor-mismatch': (s) => ({
+    'zh-CN': `清理锚点（序号 ${s}）与保留的第一条记录或其签名清理记录不符`,
+    en: `purge anchor (seq ${s}) does not match the first retained record or its signed purge record`,
+  }),
   'anchor-unsigned': (s) => ({
     'zh-CN': `清理锚点（序号 ${s}）没有用本节点密钥签名的清理记录：最早的记录被删除而非按保存期清理`,
     en: `purge anchor (seq ${s}) has no purge record signed with the node's key: the oldest records were deleted outside a retention purge`,
@@ -87,7 +90,7 @@ export function verifyRows(
     const stored = blob(row.hash);
     if (!sameBytes(computed, stored)) return brokenAt(row.seq, 'hash-mismatch', guardsIntact);
     const signed = at.get(row.seq);
-    if (signed && signed.some((h) => h !== hex(stored))) return brokenAt(row.seq, 'checkpoint-mismatch', guardsIntact);
+    if (signed?.some((h) => h !== hex(stored))) return brokenAt(row.seq, 'checkpoint-mismatch', guardsIntact);
     const found = inspect?.(row);
     if (found) return brokenAt(row.seq, found, guardsIntact);
     prev = stored;

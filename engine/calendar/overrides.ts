@@ -18,7 +18,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { FieldIssue } from '../errors.ts';
+import type { FormattedIssue as FieldIssue } from '../../protocol/validation-error.ts';
 import { formatZodIssues } from '../../protocol/validation-error.ts';
 
 export type CalendarErrorCode =
@@ -75,11 +75,7 @@ export type YearOverride = z.infer<typeof YearOverride>;
 export const CalendarOverrides = z
   .record(YearKey, YearOverride, {
     error: (iss) =>
-      iss.code === 'invalid_key'
-        ? '键须为 4 位数字的年份 / keys must be 4-digit years'
-        : iss.code === 'invalid_type'
-          ? '须为以年份为键的对象 / must be an object keyed by year'
-          : undefined,
+      iss.code === 'invalid_key' ? '键须为 4 位数字的年份 / keys must be 4-digit years' : iss.code === 'invalid_type' ? '须为以年份为键的对象 / must be an object keyed by year' : undefined,
   })
   .superRefine((years, ctx) => {
     for (const [year, o] of Object.entries(years)) {
@@ -119,12 +115,7 @@ export function parseCalendarOverrides(value: unknown, source = 'calendar overri
   if (parsed.success) return parsed.data;
   const fields = formatZodIssues(parsed.error);
   const where = fields.map((f) => `${f.path || '(root)'}: ${f.message}`).join('; ');
-  throw new CalendarError(
-    'CALENDAR_OVERRIDES_INVALID',
-    `节假日覆盖文件 ${source} 无效：${where}`,
-    `invalid calendar override file ${source}: ${where}`,
-    fields,
-  );
+  throw new CalendarError('CALENDAR_OVERRIDES_INVALID', `节假日覆盖文件 ${source} 无效：${where}`, `invalid calendar override file ${source}: ${where}`, fields);
 }
 
 /** Reads and validates the JSON override file at `path`. A missing or unreadable file is an error. */
@@ -134,23 +125,16 @@ export function loadCalendarOverrides(path: string): CalendarOverrides {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new CalendarError(
-      'CALENDAR_OVERRIDES_MISSING',
-      `无法读取节假日覆盖文件 ${path}（${reason}）`,
-      `cannot read calendar override file ${path} (${reason})`,
-    );
+    throw new CalendarError('CALENDAR_OVERRIDES_MISSING', `无法读取节假日覆盖文件 ${path}（${reason}）`, `cannot read calendar override file ${path} (${reason})`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new CalendarError(
-      'CALENDAR_OVERRIDES_INVALID',
-      `节假日覆盖文件 ${path} 不是有效的 JSON：${reason}`,
-      `calendar override file ${path} is not valid JSON: ${reason}`,
-      [{ path: '', code: 'invalid_json', message: reason }],
-    );
+    throw new CalendarError('CALENDAR_OVERRIDES_INVALID', `节假日覆盖文件 ${path} 不是有效的 JSON：${reason}`, `calendar override file ${path} is not valid JSON: ${reason}`, [
+      { path: '', code: 'invalid_json', message: reason },
+    ]);
   }
   return parseCalendarOverrides(json, path);
 }

@@ -28,9 +28,7 @@ const recording = (overrides?: CalendarOverrides) => {
 };
 
 /** The package's own JSON data, read independently of its functions. */
-const LIBRARY: { holidays: Record<string, string>; workdays: Record<string, string> } = createRequire(import.meta.url)(
-  'chinese-days/dist/chinese-days.json',
-);
+const LIBRARY: { holidays: Record<string, string>; workdays: Record<string, string> } = createRequire(import.meta.url)('chinese-days/dist/chinese-days.json');
 
 describe('StatutoryCalendar: chinese-days data', () => {
   it('National Day 2025: 1–8 October off, Sunday 28 September and Saturday 11 October worked', () => {
@@ -68,7 +66,12 @@ describe('StatutoryCalendar: chinese-days data', () => {
 
   it('yearsCovered lists exactly the years chinese-days has, 2004–2026 for 1.5.7', () => {
     const libraryYears = [...new Set(Object.keys(LIBRARY.holidays).map((d) => Number(d.slice(0, 4))))].sort();
-    assert.deepEqual(libraryYears, days('2004-01-01', '2026-01-01').filter((d) => d.endsWith('-01-01')).map((d) => Number(d.slice(0, 4))));
+    assert.deepEqual(
+      libraryYears,
+      days('2004-01-01', '2026-01-01')
+        .filter((d) => d.endsWith('-01-01'))
+        .map((d) => Number(d.slice(0, 4))),
+    );
     const { cal } = recording();
     assert.deepEqual(cal.yearsCovered(), libraryYears);
     assert.equal(cal.hasCalendarData(2026), true);
@@ -170,9 +173,15 @@ describe('StatutoryCalendar: deadlines', () => {
   it('rejects a negative or fractional count and an invalid Date', () => {
     const start = sh('2025-09-30T10:00:00');
     for (const n of [-1, 1.5, Number.NaN, Infinity]) {
-      assert.throws(() => cal.deadlineAfter(start, n), (e) => e instanceof CalendarError && e.code === 'CALENDAR_ARGUMENT_INVALID');
+      assert.throws(
+        () => cal.deadlineAfter(start, n),
+        (e) => e instanceof CalendarError && e.code === 'CALENDAR_ARGUMENT_INVALID',
+      );
     }
-    assert.throws(() => cal.deadlineAfter(new Date('nope'), 1), (e) => e instanceof CalendarError && e.code === 'CALENDAR_ARGUMENT_INVALID');
+    assert.throws(
+      () => cal.deadlineAfter(new Date('nope'), 1),
+      (e) => e instanceof CalendarError && e.code === 'CALENDAR_ARGUMENT_INVALID',
+    );
   });
 });
 
@@ -206,7 +215,11 @@ describe('StatutoryCalendar: Asia/Shanghai civil dates', () => {
 
   it('rejects dates that are not valid YYYY-MM-DD', () => {
     for (const bad of ['2025-02-29', '2025-13-01', '2025-9-30', '2025-09-30T00:00', '']) {
-      assert.throws(() => cal.isWorkingDay(bad), (e) => e instanceof CalendarError && e.code === 'CALENDAR_ARGUMENT_INVALID', bad);
+      assert.throws(
+        () => cal.isWorkingDay(bad),
+        (e) => e instanceof CalendarError && e.code === 'CALENDAR_ARGUMENT_INVALID',
+        bad,
+      );
     }
     assert.equal(cal.isWorkingDay('2024-02-29'), true, 'leap day 2024 (Thursday)');
   });
@@ -234,10 +247,7 @@ describe('StatutoryCalendar: workingDaysBetween', () => {
   it('counts a whole year: 2026 has 365 − 104 weekend days − holidays on weekdays + make-up days', () => {
     const all = days('2026-01-01', '2026-12-31');
     const weekday = (d: string) => [1, 2, 3, 4, 5].includes(new Date(`${d}T00:00:00Z`).getUTCDay());
-    const expected =
-      all.filter(weekday).length -
-      all.filter((d) => weekday(d) && d in LIBRARY.holidays).length +
-      all.filter((d) => !weekday(d) && d in LIBRARY.workdays).length;
+    const expected = all.filter(weekday).length - all.filter((d) => weekday(d) && d in LIBRARY.holidays).length + all.filter((d) => !weekday(d) && d in LIBRARY.workdays).length;
     assert.equal(cal.workingDaysBetween(sh('2025-12-31T12:00:00'), sh('2026-12-31T12:00:00')), expected);
   });
 });
@@ -267,9 +277,15 @@ describe('StatutoryCalendar: years without data', () => {
     const { cal, warnings } = recording();
     cal.deadlineAfter(sh('2026-12-30T10:00:00'), 10);
     cal.deadlineAfter(sh('2026-12-30T10:00:00'), 10);
-    assert.deepEqual(warnings.map((w) => w.year), [2027]);
+    assert.deepEqual(
+      warnings.map((w) => w.year),
+      [2027],
+    );
     cal.isWorkingDay('2028-03-01');
-    assert.deepEqual(warnings.map((w) => w.year), [2027, 2028]);
+    assert.deepEqual(
+      warnings.map((w) => w.year),
+      [2027, 2028],
+    );
   });
 
   it('yearsCovered and hasCalendarData do not warn', () => {
@@ -311,7 +327,10 @@ describe('calendar overrides', () => {
   const invalidAt = (paths: string[]) => (e: unknown) => {
     assert.ok(e instanceof CalendarError, String(e));
     assert.equal(e.code, 'CALENDAR_OVERRIDES_INVALID');
-    assert.deepEqual(e.fields.map((f) => f.path), paths);
+    assert.deepEqual(
+      e.fields.map((f) => f.path),
+      paths,
+    );
     assert.ok(e.zh.length > 0 && e.en.length > 0);
     return true;
   };
@@ -338,7 +357,12 @@ describe('calendar overrides', () => {
     assert.deepEqual(cal.deadlineAfter(sh('2027-02-05T16:00:00'), 5), sh('2027-02-19T23:59:59.999'));
     assert.deepEqual(cal.deadlineAfter(sh('2027-02-05T16:00:00'), 6), sh('2027-02-20T23:59:59.999'));
     assert.deepEqual(warnings, []);
-    assert.deepEqual(cal.yearsCovered(), [...days('2004-01-01', '2026-01-01').filter((d) => d.endsWith('-01-01')).map((d) => Number(d.slice(0, 4))), 2027]);
+    assert.deepEqual(cal.yearsCovered(), [
+      ...days('2004-01-01', '2026-01-01')
+        .filter((d) => d.endsWith('-01-01'))
+        .map((d) => Number(d.slice(0, 4))),
+      2027,
+    ]);
     assert.equal(cal.hasCalendarData(2027), true);
   });
 
@@ -356,14 +380,8 @@ describe('calendar overrides', () => {
       invalidAt(['2027.holidays.0', '2027.holidays.2', '2027.extra']),
     );
     assert.throws(() => loadCalendarOverrides(write('bad2.json', { '27': { holidays: ['2027-01-01'] } })), invalidAt(['27']));
-    assert.throws(
-      () => loadCalendarOverrides(write('bad3.json', { '2027': { holidays: ['2027-01-01', '2026-12-31'] } })),
-      invalidAt(['2027.holidays.1']),
-    );
-    assert.throws(
-      () => loadCalendarOverrides(write('bad4.json', { '2027': { holidays: ['2027-02-06'], workdays: ['2027-02-07', '2027-02-06'] } })),
-      invalidAt(['2027.workdays.1']),
-    );
+    assert.throws(() => loadCalendarOverrides(write('bad3.json', { '2027': { holidays: ['2027-01-01', '2026-12-31'] } })), invalidAt(['2027.holidays.1']));
+    assert.throws(() => loadCalendarOverrides(write('bad4.json', { '2027': { holidays: ['2027-02-06'], workdays: ['2027-02-07', '2027-02-06'] } })), invalidAt(['2027.workdays.1']));
     assert.throws(() => loadCalendarOverrides(write('bad5.json', { '2027': { note: 'nothing yet' } })), invalidAt(['2027']));
     assert.throws(() => loadCalendarOverrides(write('bad6.json', ['2027-01-01'])), invalidAt(['']));
     assert.throws(() => loadCalendarOverrides(write('bad7.json', '{"2027": {')), invalidAt(['']));
@@ -377,9 +395,6 @@ describe('calendar overrides', () => {
   });
 
   it('the constructor validates overrides passed directly', () => {
-    assert.throws(
-      () => new StatutoryCalendar({ overrides: { '2027': { holidays: ['2027-02-30'] } } }),
-      invalidAt(['2027.holidays.0']),
-    );
+    assert.throws(() => new StatutoryCalendar({ overrides: { '2027': { holidays: ['2027-02-30'] } } }), invalidAt(['2027.holidays.0']));
   });
 });

@@ -125,7 +125,10 @@ const libraryByYear = (() => {
   for (const date of Object.keys(LIBRARY.workdays)) if (isValidCivilDate(date)) entry(date).workdays.push(date);
   return byYear;
 })();
-const libraryYearsCovered = [...libraryByYear].filter(([, e]) => e.holidays.length > 0).map(([y]) => y).sort((a, b) => a - b);
+const libraryYearsCovered = [...libraryByYear]
+  .filter(([, e]) => e.holidays.length > 0)
+  .map(([y]) => y)
+  .sort((a, b) => a - b);
 const libraryHasYear = (year: number): boolean => (libraryByYear.get(year)?.holidays.length ?? 0) > 0;
 
 const defaultWarn = (e: CalendarWarning): void => {

@@ -279,10 +279,14 @@ export async function* openPackage(signed: unknown, chunks: ChunkSource, me: Box
   const window = 2 * pool.size;
 
   const ledger = new ChunkLedger(h);
-  const verified = mapOrdered(indices(), async (i) => {
-    const bytes = await fetch(i);
-    return bytes && { i, length: bytes.length, hash: await pool.verify(task(i, bytes)) };
-  }, window);
+  const verified = mapOrdered(
+    indices(),
+    async (i) => {
+      const bytes = await fetch(i);
+      return bytes && { i, length: bytes.length, hash: await pool.verify(task(i, bytes)) };
+    },
+    window,
+  );
   for await (const v of verified) if (v) ledger.record(v.i, v.length, v.hash);
   ledger.finish();
 
@@ -291,11 +295,15 @@ export async function* openPackage(signed: unknown, chunks: ChunkSource, me: Box
   const malformed = (message: string, cause?: unknown) => new PackageError('PACKAGE_MALFORMED', `package ${h.packageId}: ${message}`, { packageId: h.packageId }, { cause });
   let carry = '';
   let rows = 0;
-  const opened = mapOrdered(indices(), async (i) => {
-    const bytes = await fetch(i);
-    if (!bytes) throw new PackageError('PACKAGE_TRUNCATED', `chunk ${i} disappeared`, { index: i });
-    return { i, ...(await pool.open(task(i, bytes))) };
-  }, window);
+  const opened = mapOrdered(
+    indices(),
+    async (i) => {
+      const bytes = await fetch(i);
+      if (!bytes) throw new PackageError('PACKAGE_TRUNCATED', `chunk ${i} disappeared`, { index: i });
+      return { i, ...(await pool.open(task(i, bytes))) };
+    },
+    window,
+  );
   for await (const c of opened) {
     macs.set(c.plainMac, 32 * c.i);
     let text: string;

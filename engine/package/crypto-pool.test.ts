@@ -57,7 +57,10 @@ describe('crypto pool', () => {
   it('queues more tasks than workers and answers each one, after earlier errors too', async () => {
     const tasks = Array.from({ length: 12 }, (_, i) => pool.seal({ contentKey: key, ctx, index: i, isLast: false, plain: new Uint8Array(64 * 1024).fill(i), compression: 'deflate-raw', level: 6 }));
     const out = await Promise.all(tasks);
-    assert.deepEqual(out.map((c) => c.index), [...Array(12).keys()]);
+    assert.deepEqual(
+      out.map((c) => c.index),
+      [...Array(12).keys()],
+    );
   });
 
   it('mapOrdered yields in source order with at most `window` calls in flight', async () => {
@@ -72,7 +75,10 @@ describe('crypto pool', () => {
       return i * 2;
     };
     for await (const v of mapOrdered([...Array(30).keys()], fn, 3)) out.push(v);
-    assert.deepEqual(out, [...Array(30).keys()].map((i) => i * 2));
+    assert.deepEqual(
+      out,
+      [...Array(30).keys()].map((i) => i * 2),
+    );
     assert.ok(peak <= 3, `peak ${peak}`);
   });
 

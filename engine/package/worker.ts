@@ -7,14 +7,9 @@ import { PackageError } from '../../protocol/data-package.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
 import { openChunk, sealChunk, verifyChunk, type OpenTask, type SealTask } from './chunk-codec.ts';
 
-export type WorkerRequest =
-  | { id: number; op: 'seal'; task: SealTask }
-  | { id: number; op: 'verify'; task: OpenTask }
-  | { id: number; op: 'open'; task: OpenTask };
+export type WorkerRequest = { id: number; op: 'seal'; task: SealTask } | { id: number; op: 'verify'; task: OpenTask } | { id: number; op: 'open'; task: OpenTask };
 
-export type WorkerReply =
-  | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; error: { name: string; message: string; code?: string; detail?: Record<string, unknown> } };
+export type WorkerReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { name: string; message: string; code?: string; detail?: Record<string, unknown> } };
 
 const port = parentPort;
 if (!port) throw new Error('engine/package/worker.ts runs as a worker thread only');

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openDatabase } from '../../engine/db.ts';
+import { openDatabase } from '../../engine/storage/db.ts';
 import { HUB_MIGRATIONS } from '../storage/migrations.ts';
 import { CodeAllocator, DEFAULT_CODE_TEMPLATE, validateCodeTemplate, type CodeFields } from './code-template.ts';
 

@@ -7,7 +7,7 @@
  * year of approval, {seq:N} a per-prefix counter zero-padded to N digits (the prefix is everything
  * the template renders before {seq}).
  */
-import type { Db } from '../../engine/db.ts';
+import type { Db } from '../../engine/storage/db.ts';
 import { RESOURCE_CODE_RE } from '../../protocol/catalog-entry.ts';
 
 export const DEFAULT_CODE_TEMPLATE = '{muni}-{county}-{class}-{dept}-{seq:6}';
@@ -55,9 +55,7 @@ export class CodeAllocator {
     const m = /\{seq:(\d+)\}/.exec(this.template)!;
     const prefix = render(this.template.slice(0, m.index));
     const suffix = render(this.template.slice(m.index + m[0].length));
-    const row = this.db
-      .prepare('INSERT INTO code_counters (prefix, next) VALUES (?, 2) ON CONFLICT(prefix) DO UPDATE SET next = next + 1 RETURNING next - 1 AS n')
-      .get(prefix) as { n: number };
+    const row = this.db.prepare('INSERT INTO code_counters (prefix, next) VALUES (?, 2) ON CONFLICT(prefix) DO UPDATE SET next = next + 1 RETURNING next - 1 AS n').get(prefix) as { n: number };
     return `${prefix}${String(row.n).padStart(Number(m[1]), '0')}${suffix}`;
   }
 }

@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as Y from 'yjs';
-import { CatalogStore } from '../../engine/catalog-store.ts';
-import { openDatabase, type Db } from '../../engine/db.ts';
-import { Outbox } from '../../engine/outbox.ts';
+import { CatalogStore } from '../../engine/catalog/catalog-store.ts';
+import { openDatabase, type Db } from '../../engine/storage/db.ts';
+import { Outbox } from '../../engine/storage/outbox.ts';
 import { CONTENT_ROOT, loadEntryDoc, readRoot, writeRoot } from '../../protocol/catalog-doc.ts';
 import { CatalogContent } from '../../protocol/catalog-entry.ts';
-import { sampleCatalogContents } from '../../protocol/catalog-samples.ts';
+import { sampleCatalogContents } from '../../test/helpers/catalog-samples.ts';
 import { AppError } from '../../engine/errors.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { loadSodium, toBase64 } from '../../protocol/sodium.ts';
@@ -83,7 +83,10 @@ describe('hub: lone surrogates in incoming catalog updates', () => {
     Y.applyUpdate(probe, u1);
     Y.applyUpdate(probe, u2);
     assert.equal(readRoot(probe, CONTENT_ROOT)['name'], name);
-    return [{ entryId: ENTRY, update: toBase64(u1) }, { entryId: ENTRY, update: toBase64(u2) }];
+    return [
+      { entryId: ENTRY, update: toBase64(u1) },
+      { entryId: ENTRY, update: toBase64(u2) },
+    ];
   }
 
   it('a well-formed value sent the same way is accepted (the vector itself is sound)', () => {
@@ -103,7 +106,10 @@ describe('hub: lone surrogates in incoming catalog updates', () => {
     assert.ok(err instanceof ProtocolError, String(err));
     assert.equal(err.code, 'UPDATE_INVALID');
     const issues = err.detail.issues as { path: string; message: string }[];
-    assert.deepEqual(issues.map((i) => [i.path, i.message]), [['name', LONE_SURROGATE_MESSAGE]]);
+    assert.deepEqual(
+      issues.map((i) => [i.path, i.message]),
+      [['name', LONE_SURROGATE_MESSAGE]],
+    );
     assert.equal(h.store.getDoc(ENTRY), undefined);
     assert.deepEqual(h.outbox.peek(0, 10), []);
   });
@@ -121,7 +127,10 @@ describe('hub: lone surrogates in incoming catalog updates', () => {
     }
     assert.ok(err instanceof AppError, String(err));
     assert.equal(err.code, 'INVALID_REQUEST');
-    assert.deepEqual(err.fields.map((f) => f.path), ['reason']);
+    assert.deepEqual(
+      err.fields.map((f) => f.path),
+      ['reason'],
+    );
     assert.deepEqual(h.store.getDoc(ENTRY), before);
     assert.deepEqual(h.outbox.peek(0, 10), []);
   });

@@ -3,30 +3,21 @@
  * records review decisions and codes, and broadcasts every accepted change to all nodes through the
  * outbox in the same transaction.
  */
-import * as Y from 'yjs';
+import type * as Y from 'yjs';
 import { CatalogContent, CatalogReview } from '../../protocol/catalog-entry.ts';
-import {
-  applyChecked,
-  CONTENT_ROOT,
-  encodeEntryState,
-  encodeStateVectorText,
-  loadEntryDoc,
-  readRoot,
-  REVIEW_ROOT,
-  writeRoot,
-} from '../../protocol/catalog-doc.ts';
+import { applyChecked, CONTENT_ROOT, encodeEntryState, encodeStateVectorText, loadEntryDoc, readRoot, REVIEW_ROOT, writeRoot } from '../../protocol/catalog-doc.ts';
 import { contentHash, type EntryView } from '../../protocol/catalog-view.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { chunkUpdates, countyOfEntry, type EntryUpdate } from '../../protocol/messages.ts';
 import { fromBase64, toBase64 } from '../../protocol/sodium.ts';
 import { downBroadcastSubject } from '../../protocol/subjects.ts';
 import { formatZodIssues } from '../../protocol/validation-error.ts';
-import type { CatalogStore, SearchQuery, SearchResult } from '../../engine/catalog-store.ts';
+import type { CatalogStore, SearchQuery, SearchResult } from '../../engine/catalog/catalog-store.ts';
 import type { Clock } from '../../engine/clock.ts';
-import type { Db } from '../../engine/db.ts';
+import type { Db } from '../../engine/storage/db.ts';
 import { AppError } from '../../engine/errors.ts';
 import { validate } from '../../engine/validate.ts';
-import type { Outbox } from '../../engine/outbox.ts';
+import type { Outbox } from '../../engine/storage/outbox.ts';
 import type { CodeAllocator } from './code-template.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
 
@@ -118,14 +109,18 @@ export class TotalCatalog {
             : this.d.codes.next({ muni: this.d.municipality, county: countyOfEntry(id), dept: c.provider.code, classification: c.classification, year: now.getUTCFullYear() })
           : (previous.code ?? null);
       // Validated as input (400 with field paths): the reason is operator text, refused e.g. with a lone surrogate.
-      const review = validate(CatalogReview, {
-        status: decision.decision === 'approve' ? 'approved' : 'rejected',
-        reason: decision.reason ?? undefined,
-        reviewer: decision.reviewer,
-        reviewedAt: now.toISOString(),
-        code: code ?? undefined,
-        contentHash: contentHash(content),
-      }, 'INVALID_REQUEST');
+      const review = validate(
+        CatalogReview,
+        {
+          status: decision.decision === 'approve' ? 'approved' : 'rejected',
+          reason: decision.reason ?? undefined,
+          reviewer: decision.reviewer,
+          reviewedAt: now.toISOString(),
+          code: code ?? undefined,
+          contentHash: contentHash(content),
+        },
+        'INVALID_REQUEST',
+      );
       const update = writeRoot(doc, REVIEW_ROOT, { reason: null, ...review }, 'hub');
       if (update) this.broadcast('hub', [{ entryId: id, update: toBase64(update) }], now);
       this.d.audit?.append({

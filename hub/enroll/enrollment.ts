@@ -4,7 +4,7 @@
  */
 import { verifyEnrollProof, type EnrollRequest, type EnrollResponse } from '../../protocol/enrollment.ts';
 import type { Clock } from '../../engine/clock.ts';
-import type { Db } from '../../engine/db.ts';
+import type { Db } from '../../engine/storage/db.ts';
 import { AppError } from '../../engine/errors.ts';
 import type { NodeRegistry } from '../storage/registry.ts';
 import type { JoinTokens } from './join-tokens.ts';
@@ -42,10 +42,7 @@ export class Enrollment {
           { path: 'nodeId', code: 'taken', message: 'already registered' },
         ]);
       }
-      this.registry.register(
-        { nodeId: req.nodeId, county: req.county, name: req.countyName, publicKey: req.signingKey, encryptionKey: req.encryptionKey, natsNkey: req.natsNkey },
-        this.clock.now(),
-      );
+      this.registry.register({ nodeId: req.nodeId, county: req.county, name: req.countyName, publicKey: req.signingKey, encryptionKey: req.encryptionKey, natsNkey: req.natsNkey }, this.clock.now());
       this.onEnrolled(req);
     })();
     return {

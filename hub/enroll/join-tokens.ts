@@ -4,9 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../engine/clock.ts';
-import type { Db } from '../../engine/db.ts';
+import type { Db } from '../../engine/storage/db.ts';
 import { AppError } from '../../engine/errors.ts';
-import { hashToken } from '../../engine/http.ts';
+import { hashToken } from '../../engine/http/app.ts';
 
 export class JoinTokens {
   constructor(

@@ -1,18 +1,18 @@
 /** @module The hub operator's HTTP API: total catalog, review decisions, registered nodes, rejected messages. */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { CatalogListQuery } from '../../engine/catalog-store.ts';
-import { installErrorHandling, jsonBody } from '../../engine/http.ts';
+import { CatalogListQuery } from '../../engine/catalog/catalog-store.ts';
+import { installErrorHandling, jsonBody } from '../../engine/http/app.ts';
 import { validate } from '../../engine/validate.ts';
 import { FailureLimiter } from '../../engine/accounts/rate-limit.ts';
 import type { AccountStore } from '../../engine/accounts/store.ts';
 import type { LoginConfig } from '../../engine/accounts/client-address.ts';
 import type { Clock } from '../../engine/clock.ts';
-import { registerAccountRoutes } from '../../engine/http-accounts.ts';
-import { RouteBook, type AuthEnv, type RouteSpec } from '../../engine/http-auth.ts';
+import { registerAccountRoutes } from '../../engine/accounts/http.ts';
+import { RouteBook, type AuthEnv, type RouteSpec } from '../../engine/http/auth.ts';
 import type { JoinTokens } from '../enroll/join-tokens.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
-import { registerAuditRoutes } from '../../engine/http-audit.ts';
+import { registerAuditRoutes } from '../../engine/audit/http.ts';
 import { auditDenials, auditLogins } from '../../engine/audit/access.ts';
 import type { Logger } from '../../engine/log.ts';
 import type { TotalCatalog } from '../catalog/total-catalog.ts';
@@ -20,8 +20,8 @@ import type { Enrollment } from '../enroll/enrollment.ts';
 import type { KeyDirectoryService } from '../keys/directory.ts';
 import { EnrollRequest } from '../../protocol/enrollment.ts';
 import type { NodeRegistry } from '../storage/registry.ts';
-import type { RejectionLog } from '../sync/rejections.ts';
-import type { SharingService } from '../sharing/service.ts';
+import type { RejectionLog } from '../bus/rejections.ts';
+import type { SharingService } from '../sharing/sharing-service.ts';
 import { registerSharingRoutes } from '../sharing/http.ts';
 
 const ReviewBody = z
@@ -49,7 +49,16 @@ export interface HubRouteDeps {
   login?: LoginConfig | undefined;
 }
 
-const JoinTokenBody = z.object({ county: z.string().regex(/^[1-9][0-9]{5}$/), ttlHours: z.number().positive().max(24 * 30).default(24) }).strict();
+const JoinTokenBody = z
+  .object({
+    county: z.string().regex(/^[1-9][0-9]{5}$/),
+    ttlHours: z
+      .number()
+      .positive()
+      .max(24 * 30)
+      .default(24),
+  })
+  .strict();
 
 export function createHubApp(d: HubRouteDeps): Hono<AuthEnv> & { routes: RouteSpec[] } {
   const app = new Hono<AuthEnv>();
@@ -60,7 +69,15 @@ export function createHubApp(d: HubRouteDeps): Hono<AuthEnv> & { routes: RouteSp
   book.add({ method: 'POST', path: '/api/v1/enroll', roles: 'public', summary: 'Enroll a county node with a join token' }, async (c) =>
     c.json(d.enrollment.enroll(await jsonBody(c, EnrollRequest)), 201),
   );
-  registerAccountRoutes(book, { accounts: d.accounts, limiter: new FailureLimiter(d.clock), clock: d.clock, creatableRoles: ['reviewer'], onLogin: auditLogins(d.audit), audit: d.audit, login: d.login });
+  registerAccountRoutes(book, {
+    accounts: d.accounts,
+    limiter: new FailureLimiter(d.clock),
+    clock: d.clock,
+    creatableRoles: ['reviewer'],
+    onLogin: auditLogins(d.audit),
+    audit: d.audit,
+    login: d.login,
+  });
   registerAuditRoutes(book, d.audit);
   if (d.sharing) registerSharingRoutes(book, d.sharing);
 

@@ -7,10 +7,10 @@ import { KeyDirectory, verifyRotationProof, type KeyRotation } from '../../proto
 import { ProtocolError } from '../../protocol/errors.ts';
 import { downBroadcastSubject } from '../../protocol/subjects.ts';
 import type { Clock } from '../../engine/clock.ts';
-import type { Db } from '../../engine/db.ts';
-import { MetaStore } from '../../engine/db.ts';
+import type { Db } from '../../engine/storage/db.ts';
+import { MetaStore } from '../../engine/storage/db.ts';
 import { AppError } from '../../engine/errors.ts';
-import type { Outbox } from '../../engine/outbox.ts';
+import type { Outbox } from '../../engine/storage/outbox.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
 import type { NodeRegistry } from '../storage/registry.ts';
 

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { openDatabase } from '../../engine/db.ts';
+import { openDatabase } from '../../engine/storage/db.ts';
 import { HUB_MIGRATIONS } from '../storage/migrations.ts';
 import { PackageStore, type NewPackage } from './package-store.ts';
 
@@ -17,7 +17,17 @@ function fresh(): PackageStore {
 
 /** A pending package; only `header.schemaHash` of the signed header is read by the queries tested here. */
 function offer(s: PackageStore, id: string, o: { v: number; kind?: string; grantId?: string; schema?: string; store?: boolean }): void {
-  const p: NewPackage = { packageId: id, resource: R, sender: 'county-410802', county: '410802', kind: o.kind ?? 'delta', baseVersion: null, newVersion: o.v, signed: { header: { schemaHash: o.schema ?? 'h1' } } as never, grantId: o.grantId ?? null };
+  const p: NewPackage = {
+    packageId: id,
+    resource: R,
+    sender: 'county-410802',
+    county: '410802',
+    kind: o.kind ?? 'delta',
+    baseVersion: null,
+    newVersion: o.v,
+    signed: { header: { schemaHash: o.schema ?? 'h1' } } as never,
+    grantId: o.grantId ?? null,
+  };
   s.addPending(p, at(o.v));
   if (o.store !== false) s.markStored(id, at(o.v));
 }
@@ -28,8 +38,22 @@ describe('PackageStore', () => {
     offer(s, 'p1', { v: 1, store: false });
     assert.equal(s.has('p1'), true);
     const seen: number[] = [];
-    s.putChunks('p1', [{ i: 0, data: new Uint8Array([1]) }, { i: 2, data: new Uint8Array([2]) }], (c) => seen.push(c.i));
-    s.putChunks('p1', [{ i: 0, data: new Uint8Array([9]) }, { i: 1, data: new Uint8Array([3]) }], (c) => seen.push(c.i));
+    s.putChunks(
+      'p1',
+      [
+        { i: 0, data: new Uint8Array([1]) },
+        { i: 2, data: new Uint8Array([2]) },
+      ],
+      (c) => seen.push(c.i),
+    );
+    s.putChunks(
+      'p1',
+      [
+        { i: 0, data: new Uint8Array([9]) },
+        { i: 1, data: new Uint8Array([3]) },
+      ],
+      (c) => seen.push(c.i),
+    );
     assert.deepEqual(seen, [0, 2, 1]);
     assert.deepEqual([...s.iterateChunkIndices('p1')], [0, 1, 2]);
     assert.deepEqual([...s.chunk('p1', 0)!], [1], 'the first copy stays');
@@ -47,7 +71,13 @@ describe('PackageStore', () => {
     offer(s, 'd', { v: 4 });
     offer(s, 'g', { v: 5, kind: 'snapshot', grantId: 'grant-1' });
     offer(s, 'e', { v: 6, store: false });
-    assert.deepEqual(s.ownChain(R).map((p) => [p.id, p.v]), [['c', 3], ['d', 4]]);
+    assert.deepEqual(
+      s.ownChain(R).map((p) => [p.id, p.v]),
+      [
+        ['c', 3],
+        ['d', 4],
+      ],
+    );
     assert.equal(s.latestStoredVersion(R, null), 4);
     assert.equal(s.latestStoredVersion(R, 'grant-1'), 5);
   });

@@ -6,7 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import { SignedPackageHeader } from '../../protocol/data-package.ts';
-import type { Db } from '../../engine/db.ts';
+import type { Db } from '../../engine/storage/db.ts';
 
 export interface NewPackage {
   packageId: string;
@@ -55,7 +55,8 @@ const SQL = {
   storedHeader: "SELECT signed_header AS signed FROM packages WHERE package_id = ? AND state = 'stored'",
   // The resource's own chain from its latest snapshot on (the access router's fallback when the provider is offline).
   latestOwnSnapshot: "SELECT new_version AS v FROM packages WHERE resource = ? AND state = 'stored' AND kind = 'snapshot' AND grant_id IS NULL ORDER BY new_version DESC LIMIT 1",
-  ownChainFrom: "SELECT package_id AS id, sender, new_version AS v, stored_at AS at FROM packages WHERE resource = ? AND state = 'stored' AND new_version >= ? AND grant_id IS NULL ORDER BY new_version",
+  ownChainFrom:
+    "SELECT package_id AS id, sender, new_version AS v, stored_at AS at FROM packages WHERE resource = ? AND state = 'stored' AND new_version >= ? AND grant_id IS NULL ORDER BY new_version",
   // A batch grant's packages: the latest snapshot of its chain (with the entry's current items), then later ones.
   latestSnapshot: `SELECT MAX(new_version) AS v FROM packages WHERE resource = @resource AND state = 'stored' AND kind = 'snapshot' AND grant_id IS @grant
                      AND (@schema IS NULL OR json_extract(signed_header, '$.header.schemaHash') = @schema)`,

@@ -12,7 +12,7 @@ import {
   PackageError,
   PackageRecipient,
   resealForRecipient,
-  SignedPackageHeader,
+  type SignedPackageHeader,
   unsealPackageKey,
   verifyHeader,
   withRecipient,
@@ -28,11 +28,11 @@ import { ProtocolError } from '../../protocol/errors.ts';
 import { downCountySubject, packageChunkSubject, streamNames } from '../../protocol/subjects.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
 import type { Clock } from '../../engine/clock.ts';
-import type { Db } from '../../engine/db.ts';
+import type { Db } from '../../engine/storage/db.ts';
 import type { Logger } from '../../engine/log.ts';
-import type { NatsLink } from '../../engine/nats-link.ts';
-import type { Outbox } from '../../engine/outbox.ts';
-import type { RejectionLog } from '../sync/rejections.ts';
+import type { NatsLink } from '../../engine/nats/link.ts';
+import type { Outbox } from '../../engine/storage/outbox.ts';
+import type { RejectionLog } from '../bus/rejections.ts';
 import type { NodeRegistry } from '../storage/registry.ts';
 import type { Grant } from '../../protocol/grant.ts';
 import { PackageStore } from './package-store.ts';
@@ -65,7 +65,20 @@ export interface ReceiverDeps {
 /** What the receiver needs of the package store (package-store.ts). */
 export type ReceivedPackages = Pick<
   PackageStore,
-  'latestStoredVersion' | 'addPending' | 'has' | 'pending' | 'markStored' | 'markRefused' | 'chunkIndices' | 'iterateChunkIndices' | 'putChunks' | 'chunk' | 'stored' | 'recipient' | 'addRecipient' | 'recipients'
+  | 'latestStoredVersion'
+  | 'addPending'
+  | 'has'
+  | 'pending'
+  | 'markStored'
+  | 'markRefused'
+  | 'chunkIndices'
+  | 'iterateChunkIndices'
+  | 'putChunks'
+  | 'chunk'
+  | 'stored'
+  | 'recipient'
+  | 'addRecipient'
+  | 'recipients'
 >;
 
 export class PackageReceiver {
@@ -102,7 +115,10 @@ export class PackageReceiver {
     // A grant package's versions are counted within its grant; the resource's own chain ignores them.
     const latest = { v: this.store.latestStoredVersion(h.resource, h.grantId ?? null) };
     if (latest.v !== null && h.newVersion <= latest.v) {
-      throw new ProtocolError('UPDATE_INVALID', `package ${h.packageId} has version ${h.newVersion}, the hub already stores ${latest.v} (replayed or stale)`, { packageId: h.packageId, code: 'PACKAGE_STALE' });
+      throw new ProtocolError('UPDATE_INVALID', `package ${h.packageId} has version ${h.newVersion}, the hub already stores ${latest.v} (replayed or stale)`, {
+        packageId: h.packageId,
+        code: 'PACKAGE_STALE',
+      });
     }
     if (h.kind === 'delta' && (latest.v ?? 0) !== h.baseVersion) {
       throw new ProtocolError('UPDATE_INVALID', `delta ${h.packageId} is based on ${h.baseVersion}, the hub stores ${latest.v ?? 'nothing'}`, { packageId: h.packageId, code: 'PACKAGE_STALE' });
@@ -159,8 +175,7 @@ export class PackageReceiver {
     // The hash of each chunk stored in this pass, taken from the very bytes stored; chunks stored by an
     // earlier pass are read back and hashed below.
     const hashed = new Map<number, { length: number; hash: Uint8Array }>();
-    const storeBatch = (chunks: { i: number; data: Uint8Array; hash: Uint8Array }[]) =>
-      this.store.putChunks(packageId, chunks, (c) => hashed.set(c.i, { length: c.data.length, hash: c.hash }));
+    const storeBatch = (chunks: { i: number; data: Uint8Array; hash: Uint8Array }[]) => this.store.putChunks(packageId, chunks, (c) => hashed.set(c.i, { length: c.data.length, hash: c.hash }));
     const stream = streamNames(this.d.municipality).pkg;
     // Up to FETCH_WINDOW direct gets in flight (one at a time, every chunk cost a round trip), and the
     // chunks stored in batches, one transaction (one fsync) each. All batches commit before the package
@@ -216,7 +231,14 @@ export class PackageReceiver {
     }
     this.d.db.transaction(() => {
       this.store.markStored(packageId, this.d.clock.now());
-      this.d.audit.append({ actor: h.sender, actorRole: 'node', action: 'data.provide', resource: h.resource, result: 'ok', detail: { packageId, kind: h.kind, newVersion: h.newVersion, rows: h.rowCount, bytes: h.cipherBytes } });
+      this.d.audit.append({
+        actor: h.sender,
+        actorRole: 'node',
+        action: 'data.provide',
+        resource: h.resource,
+        result: 'ok',
+        detail: { packageId, kind: h.kind, newVersion: h.newVersion, rows: h.rowCount, bytes: h.cipherBytes },
+      });
       this.send(county, 'package.status', { packageId, status: 'stored', code: null });
     })();
     this.d.log.info({ event: 'package.stored', packageId, resource: h.resource, version: h.newVersion, chunks: h.chunkCount }, 'package stored');

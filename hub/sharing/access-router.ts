@@ -15,7 +15,7 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import { verifyEnvelope, type Envelope } from '../../protocol/envelope.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { desensitizeRow, maskedFilterItems } from '../../protocol/desensitization.ts';
-import { filterItems, matchesFilter } from '../../protocol/row-filter.ts';
+import { matchesFilter } from '../../protocol/row-filter.ts';
 import { askedItems, type AccessQuery, type AccessRequest } from '../../protocol/sharing-messages.ts';
 import type { DataItem } from '../../protocol/catalog-entry.ts';
 import type { Grant, SignedGrant } from '../../protocol/grant.ts';
@@ -25,19 +25,19 @@ import { serveSubject } from '../../protocol/subjects.ts';
 import type { BoxKeys } from '../../protocol/data-package.ts';
 import { openPackage } from '../../engine/package/builder.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
-import type { GroupCommit } from '../../engine/group-commit.ts';
-import type { CatalogStore } from '../../engine/catalog-store.ts';
+import type { GroupCommit } from '../../engine/storage/group-commit.ts';
+import type { CatalogStore } from '../../engine/catalog/catalog-store.ts';
 import type { Clock } from '../../engine/clock.ts';
-import type { Db } from '../../engine/db.ts';
+import type { Db } from '../../engine/storage/db.ts';
 import { AppError, errorReply, fromErrorReply, isDomainError } from '../../engine/errors.ts';
 import type { Identity } from '../../engine/identity.ts';
 import type { Logger } from '../../engine/log.ts';
 import type { PackageReceiver } from '../packages/receiver.ts';
 import { PackageStore, type ChainPackage } from '../packages/package-store.ts';
 import type { NodeRegistry } from '../storage/registry.ts';
-import type { RejectionLog } from '../sync/rejections.ts';
-import { claimedSender } from '../sync/rejections.ts';
-import type { SharingService } from './service.ts';
+import type { RejectionLog } from '../bus/rejections.ts';
+import { claimedSender } from '../bus/rejections.ts';
+import type { SharingService } from './sharing-service.ts';
 
 /** Rows a package fallback may hold while replaying snapshot + deltas (memory bound per request). */
 const MAX_FALLBACK_MATCHES = 20_000;
@@ -134,9 +134,9 @@ export class AccessRouter {
       if (env && req) {
         const from = env.from;
         const r = req;
-        await this.d.commits.run(() => this.audit(from, r, this.d.sharing.grant(r.grantId)?.grant ?? null, 'denied', { code: e.code })).catch((err) =>
-          this.d.log.error({ event: 'access.audit_failed', err: String(err) }, 'could not audit a refused access'),
-        );
+        await this.d.commits
+          .run(() => this.audit(from, r, this.d.sharing.grant(r.grantId)?.grant ?? null, 'denied', { code: e.code }))
+          .catch((err) => this.d.log.error({ event: 'access.audit_failed', err: String(err) }, 'could not audit a refused access'));
       }
       respond(msg, this.d.identity.seal('error', Date.now(), e, this.d.clock.now()), this.d.log);
     }
@@ -168,7 +168,11 @@ export class AccessRouter {
       // recover its value a character at a time (node/sharing/serve.ts FILTER_ITEM_MASKED).
       const masked = maskedFilterItems(req.ask.where, g.desensitization);
       if (masked.length) {
-        throw new AppError('FILTER_ITEM_MASKED', `信息项 ${masked.join('、')} 须脱敏，查询条件不得对其使用前缀或范围比较`, `data items ${masked.join(', ')} are desensitized: no prefix or range conditions on them`);
+        throw new AppError(
+          'FILTER_ITEM_MASKED',
+          `信息项 ${masked.join('、')} 须脱敏，查询条件不得对其使用前缀或范围比较`,
+          `data items ${masked.join(', ')} are desensitized: no prefix or range conditions on them`,
+        );
       }
       const fromPackage = await this.answerFromPackages(req, req.ask, g, consumer.boxKey).catch((err) => {
         this.d.log.warn({ event: 'access.package_fallback_failed', resource: g.resource, err: String(err) }, 'could not answer from packages');
@@ -220,7 +224,9 @@ export class AccessRouter {
       }
     }
     const items = ask.items ?? g.items;
-    const rows = [...matches.values()].slice(0, ask.limit).map((r) => desensitizeRow(Object.fromEntries(items.map((i) => [i, r[i] ?? null])), g.desensitization) as Record<string, string | number | boolean | null>);
+    const rows = [...matches.values()]
+      .slice(0, ask.limit)
+      .map((r) => desensitizeRow(Object.fromEntries(items.map((i) => [i, r[i] ?? null])), g.desensitization) as Record<string, string | number | boolean | null>);
     const last = chain[chain.length - 1]!;
     const result = { items, rows, truncated: matches.size > ask.limit };
     const sealed = sealBox(new TextEncoder().encode(JSON.stringify(result)), fromBase64(boxKey));
@@ -247,8 +253,6 @@ export class AccessRouter {
 }
 
 // ------------------------------------------------------------------------------ helpers
-
-
 
 /** Reply if the requester waits; a closed or draining connection must not become an unhandled rejection. */
 function respond(msg: Msg, data: Uint8Array, log: Logger): void {

@@ -5,12 +5,18 @@
  */
 import { z } from 'zod';
 import { ApplicationEvent, APPLICATION_STATES } from '../../protocol/application.ts';
-import { jsonBody } from '../../engine/http.ts';
+import { jsonBody } from '../../engine/http/app.ts';
 import { validate } from '../../engine/validate.ts';
-import type { RouteBook } from '../../engine/http-auth.ts';
-import type { SharingService } from './service.ts';
+import type { RouteBook } from '../../engine/http/auth.ts';
+import type { SharingService } from './sharing-service.ts';
 
-const ListQuery = z.strictObject({ state: z.enum(APPLICATION_STATES).optional(), county: z.string().regex(/^[1-9][0-9]{5}$/).optional() });
+const ListQuery = z.strictObject({
+  state: z.enum(APPLICATION_STATES).optional(),
+  county: z
+    .string()
+    .regex(/^[1-9][0-9]{5}$/)
+    .optional(),
+});
 const RevokeBody = z.strictObject({ kind: z.enum(['revoked', 'suspended']), reason: z.string().min(1).max(500) });
 
 export function registerSharingRoutes(book: RouteBook, sharing: SharingService): void {

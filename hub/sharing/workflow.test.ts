@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { WorkingCalendar } from '../../engine/calendar/calendar.ts';
-import { ApplicationEvent, ApplicationRequest, ApplicationView } from '../../protocol/application.ts';
+import { ApplicationEvent, type ApplicationRequest, ApplicationView } from '../../protocol/application.ts';
 import { loadPolicy, POLICY_PRESETS, type Policy } from '../../protocol/policy.ts';
 import { thrownWithCode } from '../../test/helpers/errors.ts';
 import {
@@ -150,7 +150,10 @@ for (const name of Object.keys(POLICY_PRESETS)) {
       const app = valid(submit(input('unconditional'), ctxOf(policy, SUBMITTED, consumer)));
       assert.equal(app.state, 'compliance_review');
       assert.equal(app.provider.county, PROVIDER_COUNTY);
-      assert.deepEqual(app.history.map((t) => [t.from, t.to, t.role]), [[null, 'compliance_review', 'consumer']]);
+      assert.deepEqual(
+        app.history.map((t) => [t.from, t.to, t.role]),
+        [[null, 'compliance_review', 'consumer']],
+      );
       // Jincheng §30(1): 2 working days. Thu submission → Fri, (Sat, Sun, holiday Mon) → Tue.
       assert.equal(app.deadline?.kind, 'compliance_review');
       assert.equal(app.deadline?.workingDays, policy.reviewDeadlineWorkingDays);
@@ -213,10 +216,18 @@ for (const name of Object.keys(POLICY_PRESETS)) {
         if (name === 'jincheng') assert.equal(days, published ? 5 : 10);
         if (name === 'yaohai' || name === 'hebi') assert.equal(days, 5); // Yaohai §14, Hebi §15
 
-        const r2 = step(apply(r1.app, { type: 'provider_approve', items: ['citizen_id'], methods: ['verify'], rowFilter: { all: [{ item: 'citizen_id', op: 'prefix', value: '410802' }] } },
-          ctxOf(policy, at('2024-05-08T15:00:00'), provider)));
+        const r2 = step(
+          apply(
+            r1.app,
+            { type: 'provider_approve', items: ['citizen_id'], methods: ['verify'], rowFilter: { all: [{ item: 'citizen_id', op: 'prefix', value: '410802' }] } },
+            ctxOf(policy, at('2024-05-08T15:00:00'), provider),
+          ),
+        );
         assert.equal(r2.app.state, 'granted');
-        assert.deepEqual(r2.app.history.map((t) => t.role), ['consumer', 'hub', 'provider']);
+        assert.deepEqual(
+          r2.app.history.map((t) => t.role),
+          ['consumer', 'hub', 'provider'],
+        );
         const g = grantOf(r2);
         assert.deepEqual([g.items, g.methods, g.rowFilter, g.silentConsent], [['citizen_id'], ['verify'], { all: [{ item: 'citizen_id', op: 'prefix', value: '410802' }] }, false]);
         assert.deepEqual(notified(r2), ['consumer', 'hub', 'provider']);
@@ -249,7 +260,10 @@ for (const name of Object.keys(POLICY_PRESETS)) {
       const last = r.app.history.at(-1);
       assert.deepEqual([last?.reason, last?.basis, last?.role], ['涉及个人隐私', '个人信息保护法第十三条', 'provider']);
       assert.deepEqual(notified(r), ['consumer', 'hub']);
-      assert.equal(r.effects.some((e) => e.kind === 'issue_grant'), false);
+      assert.equal(
+        r.effects.some((e) => e.kind === 'issue_grant'),
+        false,
+      );
 
       // Jincheng §30(3): refused but needed → the consumer asks the authority to coordinate.
       failsWith(() => apply(r.app, { type: 'request_coordination' }, ctxOf(policy, at('2024-05-10T09:00:00'), provider)), 'WORKFLOW_FORBIDDEN');
@@ -302,7 +316,10 @@ for (const name of Object.keys(POLICY_PRESETS)) {
         assert.equal(r.app.state, 'provider_review');
         assert.equal(r.app.overdue, true);
         assert.equal(r.app.history.length, app.history.length);
-        assert.equal(r.effects.some((e) => e.kind === 'issue_grant'), false);
+        assert.equal(
+          r.effects.some((e) => e.kind === 'issue_grant'),
+          false,
+        );
         assert.deepEqual(notified(r), ['hub', 'provider']);
         assert.equal(tick(r.app, { now: at('2024-06-30T00:00:00'), policy, calendar }), null, 'flagged once, never granted');
         assert.equal(deadlineInfo(r.app, { now: at('2024-05-16T10:00:00'), calendar })?.overdue, true);
@@ -375,8 +392,7 @@ for (const name of Object.keys(POLICY_PRESETS)) {
       assert.ok(r.effects.some((e) => e.kind === 'notify' && e.to === 'consumer' && e.en.includes('Jincheng §31')));
 
       // A period that started before the grant runs from the grant, still at most maxGrantDays.
-      const early = submit(input('unconditional', true, request({ period: { from: '2024-01-01T00:00:00+08:00', until: '2030-01-01T00:00:00+08:00' } })),
-        ctxOf(policy, SUBMITTED, consumer));
+      const early = submit(input('unconditional', true, request({ period: { from: '2024-01-01T00:00:00+08:00', until: '2030-01-01T00:00:00+08:00' } })), ctxOf(policy, SUBMITTED, consumer));
       const ge = grantOf(apply(early, { type: 'compliance_approve' }, ctxOf(policy, REVIEWED, reviewer)));
       assert.equal(ge.validFrom, REVIEWED.toISOString());
       assert.equal(ge.validUntil, new Date(REVIEWED.getTime() + policy.maxGrantDays * DAY_MS).toISOString());
@@ -425,7 +441,7 @@ describe('submission checks', () => {
     failsWith(() => submit(input('conditional', true, request({ resource: `${PROVIDER_COUNTY}-0190c6f2-8a3b-7c4d-9e5f-ffffffffffff` })), ctx), 'WORKFLOW_INVALID_REQUEST');
   });
 
-  it('refuses an application for the department\'s own data', () => {
+  it("refuses an application for the department's own data", () => {
     const own = input('conditional');
     own.consumer = { nodeId: `county-${PROVIDER_COUNTY}`, county: PROVIDER_COUNTY, department: 'jc-gaj' };
     failsWith(() => submit(own, ctxOf(policy, SUBMITTED, provider)), 'WORKFLOW_INVALID_REQUEST');
@@ -461,7 +477,10 @@ describe('submission checks', () => {
     const app = submit(input('unconditional', true, req), ctx);
     const r = step(apply(app, { type: 'compliance_approve' }, ctxOf(policy, REVIEWED, reviewer)));
     assert.equal(r.app.state, 'closed');
-    assert.equal(r.effects.some((e) => e.kind === 'issue_grant'), false);
+    assert.equal(
+      r.effects.some((e) => e.kind === 'issue_grant'),
+      false,
+    );
   });
 
   it('the event schema is the wire contract', () => {

@@ -184,11 +184,7 @@ function requireConsumer(app: Pick<Application, 'consumer'>, ctx: WorkflowContex
 
 function requireState(app: Application, allowed: readonly ApplicationState[], event: string): void {
   if (!allowed.includes(app.state)) {
-    throw new WorkflowError(
-      'WORKFLOW_INVALID_TRANSITION',
-      `申请处于“${app.state}”状态，不能执行 ${event}`,
-      `event ${event} is not allowed in state ${app.state}`,
-    );
+    throw new WorkflowError('WORKFLOW_INVALID_TRANSITION', `申请处于“${app.state}”状态，不能执行 ${event}`, `event ${event} is not allowed in state ${app.state}`);
   }
 }
 
@@ -283,7 +279,14 @@ function checkNarrowing(app: Application, narrow: { items?: string[] | undefined
 }
 
 /** Moves to granted (or to closed, if the requested period is already over) and asks the caller to issue the grant. */
-function grantOrClose(app: Application, actor: WorkflowActor, ctx: Pick<WorkflowContext, 'now' | 'policy' | 'calendar'>, terms: GrantTerms, note: TransitionNote, extra: WorkflowEffect[] = []): WorkflowResult {
+function grantOrClose(
+  app: Application,
+  actor: WorkflowActor,
+  ctx: Pick<WorkflowContext, 'now' | 'policy' | 'calendar'>,
+  terms: GrantTerms,
+  note: TransitionNote,
+  extra: WorkflowEffect[] = [],
+): WorkflowResult {
   if (Date.parse(terms.validUntil) <= Date.parse(terms.validFrom)) {
     const closed = enter(app, 'closed', actor, ctx, { reason: `${note.reason ?? ''}${note.reason ? '；' : ''}申请的使用期限已过 / the requested period has ended` });
     return {
@@ -353,8 +356,12 @@ export function submit(input: SubmitInput, ctx: WorkflowContext): Application {
   // Jiyuan §7 最少够用: only items the resource has, named one by one.
   const unknown = subsetOf(request.items, res.items);
   if (unknown.length > 0) {
-    throw new WorkflowError('WORKFLOW_ITEMS_INVALID', `目录条目中没有这些信息项：${unknown.join('、')}`, `the entry has no such data items: ${unknown.join(', ')}`,
-      unknown.map((code) => ({ path: 'items', code: 'unknown_item', message: code })));
+    throw new WorkflowError(
+      'WORKFLOW_ITEMS_INVALID',
+      `目录条目中没有这些信息项：${unknown.join('、')}`,
+      `the entry has no such data items: ${unknown.join(', ')}`,
+      unknown.map((code) => ({ path: 'items', code: 'unknown_item', message: code })),
+    );
   }
   if (Date.parse(request.period.until) <= ctx.now.getTime()) {
     throw new WorkflowError('WORKFLOW_PERIOD_INVALID', '使用期限已过', 'the requested period has already ended');
@@ -363,7 +370,9 @@ export function submit(input: SubmitInput, ctx: WorkflowContext): Application {
   const notShared = res.sharingAttribute === 'not_shared';
   const to: ApplicationState = notShared ? 'coordination' : 'compliance_review';
   const first: ApplicationTransition = { at: ctx.now.toISOString(), from: null, to, actor: ctx.actor.id, role: 'consumer' };
-  if (notShared) first.reason = '不予共享类数据，因履职确需使用的，由政务数据主管部门协调（晋城 §30(3)，鹤壁 §15） / not-shared data needed for official duties goes to the authority\'s coordination (Jincheng §30(3), Hebi §15)';
+  if (notShared)
+    first.reason =
+      "不予共享类数据，因履职确需使用的，由政务数据主管部门协调（晋城 §30(3)，鹤壁 §15） / not-shared data needed for official duties goes to the authority's coordination (Jincheng §30(3), Hebi §15)";
   return {
     id: input.id,
     consumer: { ...input.consumer },
@@ -388,8 +397,11 @@ function parseEvent(event: unknown): ApplicationEvent {
   const type = typeof e === 'object' && e !== null ? e['type'] : undefined;
   // Jincheng §30(2), Yaohai §14: a refusal states its reason and basis; so does a failed compliance review.
   if ((type === 'compliance_reject' || type === 'provider_refuse') && (blank(e?.['reason']) || blank(e?.['basis']))) {
-    throw new WorkflowError('WORKFLOW_REASON_REQUIRED', '不予通过或不予共享须说明理由和依据（晋城 §30(2)，瑶海 §14）',
-      'a refusal or rejection must state its reason and legal basis (Jincheng §30(2), Yaohai §14)');
+    throw new WorkflowError(
+      'WORKFLOW_REASON_REQUIRED',
+      '不予通过或不予共享须说明理由和依据（晋城 §30(2)，瑶海 §14）',
+      'a refusal or rejection must state its reason and legal basis (Jincheng §30(2), Yaohai §14)',
+    );
   }
   if (type === 'coordination_resolve' && blank(e?.['reason'])) {
     throw new WorkflowError('WORKFLOW_REASON_REQUIRED', '协调结果须说明理由', 'a coordination outcome must state its reason');
@@ -427,7 +439,11 @@ export function apply(app: Application, event: ApplicationEventInput, ctx: Workf
       return {
         app: next,
         effects: [
-          notify('provider', `请在 ${days} 个工作日内（${next.deadline?.due}前）答复共享申请 ${app.id}`, `please answer sharing application ${app.id} within ${days} working days (by ${next.deadline?.due})`),
+          notify(
+            'provider',
+            `请在 ${days} 个工作日内（${next.deadline?.due}前）答复共享申请 ${app.id}`,
+            `please answer sharing application ${app.id} within ${days} working days (by ${next.deadline?.due})`,
+          ),
           notify('consumer', `申请 ${app.id} 已通过符合性审查，已转提供部门`, `application ${app.id} passed the compliance review and went to the provider`),
         ],
       };
@@ -446,9 +462,7 @@ export function apply(app: Application, event: ApplicationEventInput, ctx: Workf
       requireState(app, ['provider_review'], e.type);
       checkNarrowing(app, e);
       // Jincheng §30(2): 使用部门按照答复意见使用共享数据.
-      return grantOrClose(app, actor, ctx, grantTerms(app.request, ctx, e), { reason: e.note }, [
-        notify('hub', `提供部门已同意申请 ${app.id}`, `the provider approved application ${app.id}`),
-      ]);
+      return grantOrClose(app, actor, ctx, grantTerms(app.request, ctx, e), { reason: e.note }, [notify('hub', `提供部门已同意申请 ${app.id}`, `the provider approved application ${app.id}`)]);
     }
     case 'provider_refuse': {
       requireProvider(app, ctx);
@@ -457,8 +471,11 @@ export function apply(app: Application, event: ApplicationEventInput, ctx: Workf
       return {
         app: next,
         effects: [
-          notify('consumer', `提供部门不予共享（申请 ${app.id}）：${e.reason}（依据：${e.basis}）。因履职确需使用的，可申请协调（晋城 §30(3)）`,
-            `the provider refused application ${app.id}: ${e.reason} (basis: ${e.basis}). If the data is needed for official duties, coordination may be requested (Jincheng §30(3))`),
+          notify(
+            'consumer',
+            `提供部门不予共享（申请 ${app.id}）：${e.reason}（依据：${e.basis}）。因履职确需使用的，可申请协调（晋城 §30(3)）`,
+            `the provider refused application ${app.id}: ${e.reason} (basis: ${e.basis}). If the data is needed for official duties, coordination may be requested (Jincheng §30(3))`,
+          ),
           notify('hub', `提供部门不予共享申请 ${app.id}`, `the provider refused application ${app.id}`),
         ],
       };
@@ -525,8 +542,11 @@ export function tick(app: Application, ctx: TickContext): WorkflowResult | null 
   if (app.deadline === null || app.overdue || ctx.now.getTime() <= Date.parse(app.deadline.due)) return null;
   const late: Application = { ...app, overdue: true };
   const effects: WorkflowEffect[] = [
-    notify('hub', `申请 ${app.id} 已超过${app.deadline.kind === 'compliance_review' ? '符合性审查' : '提供部门答复'}时限（${app.deadline.workingDays} 个工作日，${app.deadline.due}）`,
-      `application ${app.id} is overdue: ${app.deadline.kind} deadline of ${app.deadline.workingDays} working days passed at ${app.deadline.due}`),
+    notify(
+      'hub',
+      `申请 ${app.id} 已超过${app.deadline.kind === 'compliance_review' ? '符合性审查' : '提供部门答复'}时限（${app.deadline.workingDays} 个工作日，${app.deadline.due}）`,
+      `application ${app.id} is overdue: ${app.deadline.kind} deadline of ${app.deadline.workingDays} working days passed at ${app.deadline.due}`,
+    ),
   ];
   if (app.deadline.kind === 'provider_reply') {
     effects.push(notify('provider', `共享申请 ${app.id} 已超过答复时限，请尽快答复`, `sharing application ${app.id} is past its reply deadline; please answer`));

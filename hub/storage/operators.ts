@@ -1,5 +1,5 @@
 /** @module Hub catalog reviewers: `issue` creates (or re-keys) a reviewer account and returns a token, shown once. */
-import type { Db } from '../../engine/db.ts';
+import type { Db } from '../../engine/storage/db.ts';
 import { AccountStore } from '../../engine/accounts/store.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
 

@@ -9,7 +9,7 @@ import { decodePublicKey } from '../../protocol/keys.ts';
 import { ADMIN_CODE_RE } from '../../protocol/subjects.ts';
 import type { Clock } from '../../engine/clock.ts';
 import { systemClock } from '../../engine/clock.ts';
-import type { Db } from '../../engine/db.ts';
+import type { Db } from '../../engine/storage/db.ts';
 
 export interface RegisteredNode {
   nodeId: string;
@@ -65,21 +65,19 @@ export class NodeRegistry {
 
   /** Revoke a node: its messages are refused from now on, everywhere the directory reaches. */
   revoke(nodeId: string, reason: string, now: Date): boolean {
-    const changed = this.db
-      .prepare("UPDATE nodes SET status = 'revoked', revoked_at = ?, revoked_reason = ? WHERE node_id = ? AND status = 'active'")
-      .run(now.toISOString(), reason, nodeId).changes;
+    const changed = this.db.prepare("UPDATE nodes SET status = 'revoked', revoked_at = ?, revoked_reason = ? WHERE node_id = ? AND status = 'active'").run(now.toISOString(), reason, nodeId).changes;
     this.cache.clear();
     return changed > 0;
   }
 
   /** The active node with this id and the signing keys accepted now; undefined if unknown or revoked. */
   get(nodeId: string): { node: RegisteredNode; keys: Uint8Array[] } | undefined {
-    if (Date.now() - this.cachedAt > 2_000) (this.cache.clear(), (this.cachedAt = Date.now()));
+    if (Date.now() - this.cachedAt > 2_000) this.cache.clear(), (this.cachedAt = Date.now());
     if (!this.cache.has(nodeId)) {
       this.cache.set(nodeId, (this.db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE node_id = ?`).get(nodeId) as RegisteredNode | undefined) ?? null);
     }
     const node = this.cache.get(nodeId);
-    if (!node || node.status !== 'active') return undefined;
+    if (node?.status !== 'active') return undefined;
     const keys = [decodePublicKey(node.publicKey)];
     if (node.previousPublicKey && node.previousValidUntil && Date.parse(node.previousValidUntil) > this.clock.now().getTime()) {
       keys.push(decodePublicKey(node.previousPublicKey));

@@ -10,15 +10,15 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { AccountStore } from '../../engine/accounts/store.ts';
 import { AuditLog } from '../../engine/audit/log.ts';
-import { CatalogStore } from '../../engine/catalog-store.ts';
-import { openDatabase, type Db } from '../../engine/db.ts';
-import { Outbox } from '../../engine/outbox.ts';
-import { sampleCatalogContents } from '../../protocol/catalog-samples.ts';
+import { CatalogStore } from '../../engine/catalog/catalog-store.ts';
+import { openDatabase, type Db } from '../../engine/storage/db.ts';
+import { Outbox } from '../../engine/storage/outbox.ts';
+import { sampleCatalogContents } from '../../test/helpers/catalog-samples.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
 import { createNodeApp } from '../http/routes.ts';
 import { DepartmentStore } from '../storage/departments.ts';
 import { NODE_MIGRATIONS } from '../storage/migrations.ts';
-import { CatalogService } from './service.ts';
+import { CatalogService } from './catalog-service.ts';
 
 const NOW = new Date('2024-05-01T08:00:00.000Z');
 
@@ -31,8 +31,7 @@ describe('node HTTP: lone surrogates in catalog content', () => {
   const content = () => ({ ...sampleCatalogContents()[0]!, provider: { code: 'jc-gaj', name: '晋城市公安局' } });
   // JSON text, as a client sends it: the escape is what JSON.parse turns into a lone surrogate.
   const raw = (body: unknown, name: string) => JSON.stringify(body).replace('"@@LONE@@"', JSON.stringify(name));
-  const send = (method: string, path: string, body: string) =>
-    app.request(path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+  const send = (method: string, path: string, body: string) => app.request(path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
 
   before(async () => {
     await loadSodium();
@@ -59,7 +58,10 @@ describe('node HTTP: lone surrogates in catalog content', () => {
     assert.equal(res.status, 400, await res.clone().text());
     const err = ((await res.json()) as { error: { code: string; message: { 'zh-CN': string; en: string }; fields: { path: string; message: string }[] } }).error;
     assert.equal(err.code, 'INVALID_ENTRY');
-    assert.deepEqual(err.fields.map((f) => f.path), ['name']);
+    assert.deepEqual(
+      err.fields.map((f) => f.path),
+      ['name'],
+    );
     assert.match(err.fields[0]!.message, /代理项/);
     assert.match(err.fields[0]!.message, /lone UTF-16 surrogate/);
     assert.equal(outbox.peek(0, 10).length, 0);
@@ -70,7 +72,10 @@ describe('node HTTP: lone surrogates in catalog content', () => {
     c.dataItems = c.dataItems.map((it, i) => (i === 1 ? { ...it, description: '@@LONE@@' } : it));
     const nested = await send('POST', '/api/v1/catalog/entries', raw(c, '说明\uDFFF'));
     assert.equal(nested.status, 400);
-    assert.deepEqual(((await nested.json()) as { error: { fields: { path: string }[] } }).error.fields.map((f) => f.path), ['dataItems.1.description']);
+    assert.deepEqual(
+      ((await nested.json()) as { error: { fields: { path: string }[] } }).error.fields.map((f) => f.path),
+      ['dataItems.1.description'],
+    );
 
     const ok = await send('POST', '/api/v1/catalog/entries', JSON.stringify({ ...content(), abstract: '含扩展B区汉字𠀀与表情😀' }));
     assert.equal(ok.status, 201, await ok.clone().text());
@@ -78,7 +83,10 @@ describe('node HTTP: lone surrogates in catalog content', () => {
     const queued = outbox.peek(0, 10).length;
     const patch = await send('PATCH', `/api/v1/catalog/entries/${id}`, raw({ abstract: '@@LONE@@' }, '\uD83D摘要'));
     assert.equal(patch.status, 400);
-    assert.deepEqual(((await patch.json()) as { error: { fields: { path: string }[] } }).error.fields.map((f) => f.path), ['abstract']);
+    assert.deepEqual(
+      ((await patch.json()) as { error: { fields: { path: string }[] } }).error.fields.map((f) => f.path),
+      ['abstract'],
+    );
     assert.equal(outbox.peek(0, 10).length, queued, 'nothing more queued');
   });
 });

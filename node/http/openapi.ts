@@ -36,14 +36,21 @@ export function nodeOpenApi(): unknown {
       '/api/v1/catalog/batch': {
         post: {
           summary: 'Create up to 1000 entries in one transaction',
-          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', properties: { entries: { type: 'array', items: { $ref: '#/components/schemas/CatalogContent' } } } } } } },
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { type: 'object', properties: { entries: { type: 'array', items: { $ref: '#/components/schemas/CatalogContent' } } } } } },
+          },
           responses: { 201: { description: '{ entries: EntryView[] }' }, 400: errorResponse, 403: errorResponse, 413: errorResponse },
         },
       },
       '/api/v1/catalog/entries/{id}': {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
         get: { summary: 'Get one entry', responses: { 200: { description: 'EntryView' }, 404: errorResponse } },
-        patch: { summary: 'Change fields of an own entry', requestBody: { required: true, ...json('CatalogContentPatch') }, responses: { 200: { description: 'EntryView' }, 400: errorResponse, 403: errorResponse, 404: errorResponse } },
+        patch: {
+          summary: 'Change fields of an own entry',
+          requestBody: { required: true, ...json('CatalogContentPatch') },
+          responses: { 200: { description: 'EntryView' }, 400: errorResponse, 403: errorResponse, 404: errorResponse },
+        },
         delete: { summary: 'Withdraw an own entry (marked withdrawn, Jincheng §19)', responses: { 200: { description: 'EntryView' }, 403: errorResponse, 404: errorResponse } },
       },
       '/api/v1/frontend/{id}/import': {
@@ -60,7 +67,11 @@ export function nodeOpenApi(): unknown {
       },
       '/api/v1/sharing/applications': {
         get: { summary: 'Applications of the calling department, as consumer or provider', responses: { 200: { description: '{ applications }' }, 401: errorResponse } },
-        post: { summary: 'Apply to use another department’s resource (sent to the hub)', requestBody: { required: true, ...json('ApplicationRequest') }, responses: { 202: { description: '{ id, state }' }, 400: errorResponse } },
+        post: {
+          summary: 'Apply to use another department’s resource (sent to the hub)',
+          requestBody: { required: true, ...json('ApplicationRequest') },
+          responses: { 202: { description: '{ id, state }' }, 400: errorResponse },
+        },
       },
       '/api/v1/sharing/applications/{id}': {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
@@ -68,7 +79,11 @@ export function nodeOpenApi(): unknown {
       },
       '/api/v1/sharing/applications/{id}/decision': {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-        post: { summary: 'Provider’s answer (approve / refuse with reason and basis) or consumer’s withdrawal', requestBody: { required: true, ...json('ApplicationEvent') }, responses: { 202: { description: 'sent to the hub' }, 400: errorResponse, 404: errorResponse } },
+        post: {
+          summary: 'Provider’s answer (approve / refuse with reason and basis) or consumer’s withdrawal',
+          requestBody: { required: true, ...json('ApplicationEvent') },
+          responses: { 202: { description: 'sent to the hub' }, 400: errorResponse, 404: errorResponse },
+        },
       },
       '/api/v1/sharing/grants': { get: { summary: 'Grants the department uses or provides', responses: { 200: { description: '{ grants }' } } } },
       '/api/v1/sharing/grants/{id}/query': {

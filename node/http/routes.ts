@@ -1,30 +1,30 @@
 /** @module The county node's HTTP API (hono). Every route declares its roles; routes translate, the catalog service decides. */
 import { Hono } from 'hono';
-import type { NodeSharing } from '../sharing/service.ts';
+import type { NodeSharing } from '../sharing/node-sharing.ts';
 import type { AccessClient } from '../sharing/access-client.ts';
-import type { BatchReceiver } from '../sharing/batch.ts';
+import type { BatchReceiver } from '../sharing/received-packages.ts';
 import { registerSharingRoutes } from '../sharing/http.ts';
 import { z } from 'zod';
-import { CatalogListQuery } from '../../engine/catalog-store.ts';
+import { CatalogListQuery } from '../../engine/catalog/catalog-store.ts';
 import { FailureLimiter } from '../../engine/accounts/rate-limit.ts';
 import type { AccountStore } from '../../engine/accounts/store.ts';
 import type { LoginConfig } from '../../engine/accounts/client-address.ts';
 import type { Clock } from '../../engine/clock.ts';
 import { AppError } from '../../engine/errors.ts';
-import { registerAccountRoutes } from '../../engine/http-accounts.ts';
-import { RouteBook, type AuthEnv, type RouteSpec } from '../../engine/http-auth.ts';
-import { installErrorHandling, jsonBody } from '../../engine/http.ts';
+import { registerAccountRoutes } from '../../engine/accounts/http.ts';
+import { RouteBook, type AuthEnv, type RouteSpec } from '../../engine/http/auth.ts';
+import { installErrorHandling, jsonBody } from '../../engine/http/app.ts';
 import { validate } from '../../engine/validate.ts';
 import type { Logger } from '../../engine/log.ts';
-import type { CatalogService } from '../catalog/service.ts';
+import type { CatalogService } from '../catalog/catalog-service.ts';
 import type { DepartmentStore } from '../storage/departments.ts';
-import type { Actor } from '../catalog/service.ts';
+import type { Actor } from '../catalog/catalog-service.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
-import { registerAuditRoutes } from '../../engine/http-audit.ts';
+import { registerAuditRoutes } from '../../engine/audit/http.ts';
 import { auditDenials, auditLogins } from '../../engine/audit/access.ts';
 import { nodeOpenApi } from './openapi.ts';
-import { registerFrontendRoutes } from '../frontend/http.ts';
-import type { Db } from '../../engine/db.ts';
+import { registerFrontendRoutes } from '../staging/http.ts';
+import type { Db } from '../../engine/storage/db.ts';
 
 export const BatchBody = z.object({ entries: z.array(z.unknown()).min(1).max(1000) }).strict();
 
@@ -59,7 +59,16 @@ export function createNodeApp(d: NodeRouteDeps): Hono<AuthEnv> & { routes: Route
 
   book.add({ method: 'GET', path: '/api/v1/health', roles: 'public', summary: 'Liveness' }, (c) => c.json({ ok: true }));
   book.add({ method: 'GET', path: '/api/v1/openapi.json', roles: 'public', summary: 'This API as OpenAPI 3.1' }, (c) => c.json(nodeOpenApi()));
-  registerAccountRoutes(book, { accounts: d.accounts, limiter: new FailureLimiter(d.clock), clock: d.clock, creatableRoles: ['dept_operator', 'dept_reader'], onLogin: auditLogins(d.audit), audit: d.audit, login: d.login, departmentExists: (code) => d.departments.get(code) !== undefined });
+  registerAccountRoutes(book, {
+    accounts: d.accounts,
+    limiter: new FailureLimiter(d.clock),
+    clock: d.clock,
+    creatableRoles: ['dept_operator', 'dept_reader'],
+    onLogin: auditLogins(d.audit),
+    audit: d.audit,
+    login: d.login,
+    departmentExists: (code) => d.departments.get(code) !== undefined,
+  });
   registerAuditRoutes(book, d.audit);
   if (d.sharing) registerSharingRoutes(book, d.sharing);
 

@@ -1,6 +1,6 @@
 /** @module The node's copy of the hub-signed key directory (kept in `meta`): the newest version wins. */
 import { acceptedKeys, KeyDirectory } from '../../protocol/key-directory.ts';
-import { MetaStore, type Db } from '../../engine/db.ts';
+import { MetaStore, type Db } from '../../engine/storage/db.ts';
 
 const KEY = 'keys.directory';
 

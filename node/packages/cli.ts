@@ -5,8 +5,8 @@
  */
 import type { Command } from 'commander';
 import { userInfo } from 'node:os';
-import type { Db } from '../../engine/db.ts';
-import { getTable } from '../frontend/table-schema.ts';
+import type { Db } from '../../engine/storage/db.ts';
+import { getTable } from '../staging/table-schema.ts';
 import { PackageRequestStore, type PackageRequestRow } from './package-requests.ts';
 import { SentPackageStore, type SentSummary } from './sent-packages-store.ts';
 

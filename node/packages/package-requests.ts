@@ -4,7 +4,7 @@
  * SQL on the table.
  */
 import type Database from 'better-sqlite3';
-import type { Db } from '../../engine/db.ts';
+import type { Db } from '../../engine/storage/db.ts';
 
 export interface PackageRequestRow {
   id: number;

@@ -19,12 +19,12 @@ import { MAX_CHUNK_SIZE, schemaHashOf } from '../../protocol/data-package.ts';
 import { NdjsonBlock, SerializedRow } from '../../engine/package/rows.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
 import type { Clock } from '../../engine/clock.ts';
-import type { Db } from '../../engine/db.ts';
+import type { Db } from '../../engine/storage/db.ts';
 import { AppError } from '../../engine/errors.ts';
 import { defaultCryptoPool } from '../../engine/package/crypto-pool.ts';
 import type { Logger } from '../../engine/log.ts';
-import type { FrontendItem } from '../frontend/row-validator.ts';
-import { ensureTable, getTable, q, type FrontendTable } from '../frontend/table-schema.ts';
+import type { FrontendItem } from '../staging/row-validator.ts';
+import { ensureTable, getTable, q, type FrontendTable } from '../staging/table-schema.ts';
 import type { PackageSender } from './sender.ts';
 import { SentPackageStore, type SentPackage } from './sent-packages-store.ts';
 import { openTableSnapshot } from './table-snapshot.ts';
@@ -96,7 +96,8 @@ export class Packager {
   async run(entryId: string, opts: { forceSnapshot?: boolean; actor?: string; actorRole?: string } = {}): Promise<PackageRunResult> {
     if (getTable(this.d.db, entryId) && this.d.items) {
       const r = ensureTable(this.d.db, entryId, this.d.items(entryId), this.d.clock.now());
-      if (r.action !== 'unchanged') this.d.log.info({ event: 'frontend.migrated', resource: entryId, action: r.action, generation: r.generation, migrationRejects: r.migrationRejects }, 'front-end table follows the catalog');
+      if (r.action !== 'unchanged')
+        this.d.log.info({ event: 'frontend.migrated', resource: entryId, action: r.action, generation: r.generation, migrationRejects: r.migrationRejects }, 'front-end table follows the catalog');
     }
     const table = getTable(this.d.db, entryId);
     if (!table) {
@@ -174,4 +175,3 @@ export class Packager {
     }
   }
 }
-

@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { UpdateCycle } from '../../protocol/catalog-entry.ts';
-import { openDatabase, type Db } from '../../engine/db.ts';
+import { openDatabase, type Db } from '../../engine/storage/db.ts';
 import { AppError } from '../../engine/errors.ts';
 import { createLogger } from '../../engine/log.ts';
 import { fixedClock } from '../../test/helpers/frontend.ts';
 import { NODE_MIGRATIONS } from '../storage/migrations.ts';
-import { ensureTable } from '../frontend/table-schema.ts';
+import { ensureTable } from '../staging/table-schema.ts';
 import type { Packager, PackageRunResult } from './packager.ts';
 import { nextDue, PackageScheduler, queuePackageRequest } from './schedule.ts';
 
@@ -66,13 +66,20 @@ describe('PackageScheduler', () => {
   it('a daily resource is packaged once per day, an irregular one never by itself', async () => {
     const s = setup({ [E1]: 'daily', [E2]: 'irregular' });
     await s.scheduler.tick();
-    assert.deepEqual(s.calls.map((c) => c.entry), [E1], 'first package at once; irregular waits for a request');
+    assert.deepEqual(
+      s.calls.map((c) => c.entry),
+      [E1],
+      'first package at once; irregular waits for a request',
+    );
     s.clock.set('2025-03-04T00:59:59.000Z');
     await s.scheduler.tick();
     assert.equal(s.calls.length, 1, 'not yet a day');
     s.clock.set('2025-03-04T01:00:00.000Z');
     await s.scheduler.tick();
-    assert.deepEqual(s.calls.map((c) => c.entry), [E1, E1]);
+    assert.deepEqual(
+      s.calls.map((c) => c.entry),
+      [E1, E1],
+    );
     assert.equal(s.calls[1]!.actor, 'system');
   });
 
@@ -92,10 +99,15 @@ describe('PackageScheduler', () => {
     const db = s.db;
     const r1 = queuePackageRequest(db, E1, { snapshot: true, requestedBy: 'cli:alice', at: s.clock.now() });
     const r2 = queuePackageRequest(db, E2, { requestedBy: 'cli:bob', at: s.clock.now() });
-    const fake = fakePackager(db, s.clock, (e) => (e === E1 ? { status: 'sent', packageId: 'px', kind: 'snapshot', baseVersion: null, newVersion: 9, rows: 3, chunks: 1 } : new AppError('NOT_FOUND', '没有前置库表', 'no front-end table')));
+    const fake = fakePackager(db, s.clock, (e) =>
+      e === E1 ? { status: 'sent', packageId: 'px', kind: 'snapshot', baseVersion: null, newVersion: 9, rows: 3, chunks: 1 } : new AppError('NOT_FOUND', '没有前置库表', 'no front-end table'),
+    );
     const sched = new PackageScheduler({ db, packager: fake.packager, updateCycle: () => null, clock: s.clock, log, scheduleMs: 0 });
     await sched.tick();
-    assert.deepEqual(fake.calls, [{ entry: E1, forceSnapshot: true, actor: 'cli:alice' }, { entry: E2, forceSnapshot: false, actor: 'cli:bob' }]);
+    assert.deepEqual(fake.calls, [
+      { entry: E1, forceSnapshot: true, actor: 'cli:alice' },
+      { entry: E2, forceSnapshot: false, actor: 'cli:bob' },
+    ]);
     const get = db.prepare('SELECT state, package_id, result_json FROM package_requests WHERE id = ?');
     assert.deepEqual({ ...(get.get(r1) as object), result_json: undefined }, { state: 'done', package_id: 'px', result_json: undefined });
     const failed = get.get(r2) as { state: string; result_json: string };

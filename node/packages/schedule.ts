@@ -10,10 +10,10 @@
  */
 import type { UpdateCycle } from '../../protocol/catalog-entry.ts';
 import type { Clock } from '../../engine/clock.ts';
-import type { Db } from '../../engine/db.ts';
+import type { Db } from '../../engine/storage/db.ts';
 import { AppError } from '../../engine/errors.ts';
 import type { Logger } from '../../engine/log.ts';
-import { q } from '../frontend/table-schema.ts';
+import { q } from '../staging/table-schema.ts';
 import type { Packager, PackageRunResult } from './packager.ts';
 import { PackageRequestStore, type PackageRequestRow } from './package-requests.ts';
 import { SentPackageStore } from './sent-packages-store.ts';

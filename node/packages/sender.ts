@@ -9,11 +9,11 @@ import { buildPackage, type BuildOptions, type PackageRows } from '../../engine/
 import type { PackageResume, PackageStatus } from '../../protocol/package-messages.ts';
 import { packageChunkSubject, upSubject } from '../../protocol/subjects.ts';
 import type { Clock } from '../../engine/clock.ts';
-import type { Db } from '../../engine/db.ts';
+import type { Db } from '../../engine/storage/db.ts';
 import type { Identity } from '../../engine/identity.ts';
 import type { Logger } from '../../engine/log.ts';
-import type { NatsLink } from '../../engine/nats-link.ts';
-import type { Outbox } from '../../engine/outbox.ts';
+import type { NatsLink } from '../../engine/nats/link.ts';
+import type { Outbox } from '../../engine/storage/outbox.ts';
 import { SentPackageStore } from './sent-packages-store.ts';
 
 const PUBLISH_WINDOW = 16;
@@ -72,7 +72,16 @@ export class PackageSender {
     const { holdBack, generation, ...build } = opts;
     const pkg = buildPackage(rows, { ...build, signer: this.d.identity, recipients: [{ nodeId: this.d.hub.nodeId, publicKey: this.d.hub.encryptionKey }], now: () => this.d.clock.now() });
     this.sent.begin(
-      { packageId: pkg.packageId, resource: opts.resource, newVersion: opts.newVersion, kind: opts.kind, baseVersion: opts.baseVersion, generation: generation ?? null, schemaHash: opts.schemaHash, grantId: opts.grantId ?? null },
+      {
+        packageId: pkg.packageId,
+        resource: opts.resource,
+        newVersion: opts.newVersion,
+        kind: opts.kind,
+        baseVersion: opts.baseVersion,
+        generation: generation ?? null,
+        schemaHash: opts.schemaHash,
+        grantId: opts.grantId ?? null,
+      },
       this.d.clock.now(),
     );
     // Chunks are spooled in batches, one transaction (one fsync) each instead of one per chunk. A chunk

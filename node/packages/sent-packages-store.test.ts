@@ -4,13 +4,23 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { openDatabase } from '../../engine/db.ts';
+import { openDatabase } from '../../engine/storage/db.ts';
 import { NODE_MIGRATIONS } from '../storage/migrations.ts';
 import { SentPackageStore, type NewSentPackage } from './sent-packages-store.ts';
 
 const R = '410802-0190a5e2-7c4b-7def-8123-456789abcde1';
 const at = (s: number) => new Date(Date.UTC(2025, 2, 1, 0, 0, s));
-const pkg = (packageId: string, o: Partial<NewSentPackage> = {}): NewSentPackage => ({ packageId, resource: R, newVersion: 1, kind: 'snapshot', baseVersion: null, generation: 1, schemaHash: 'h', grantId: null, ...o });
+const pkg = (packageId: string, o: Partial<NewSentPackage> = {}): NewSentPackage => ({
+  packageId,
+  resource: R,
+  newVersion: 1,
+  kind: 'snapshot',
+  baseVersion: null,
+  generation: 1,
+  schemaHash: 'h',
+  grantId: null,
+  ...o,
+});
 
 function fresh(): SentPackageStore {
   return new SentPackageStore(openDatabase(join(mkdtempSync(join(tmpdir(), 'jl-sent-')), 'node.db'), NODE_MIGRATIONS));
@@ -20,7 +30,10 @@ describe('SentPackageStore', () => {
   it('keeps the spool of an offered package until the hub answers, and takes one answer only', () => {
     const s = fresh();
     s.begin(pkg('p1'), at(0));
-    s.spool('p1', [{ index: 0, bytes: new Uint8Array([1, 2]) }, { index: 1, bytes: new Uint8Array([3]) }]);
+    s.spool('p1', [
+      { index: 0, bytes: new Uint8Array([1, 2]) },
+      { index: 1, bytes: new Uint8Array([3]) },
+    ]);
     assert.deepEqual(s.state('p1'), { state: 'building', code: null });
     s.offered('p1', 7);
     assert.deepEqual([...s.spooled('p1', 1)!], [3]);
@@ -49,8 +62,14 @@ describe('SentPackageStore', () => {
     s.begin(pkg('own', { newVersion: 3 }), at(0));
     s.offered('own', 1);
     s.begin(pkg('g1', { newVersion: 9, grantId: 'grant-1' }), at(1));
-    assert.deepEqual(s.resourceHistory(R).map((r) => r.package_id), ['own']);
-    assert.deepEqual(s.grantHistory('grant-1').map((r) => r.package_id), ['g1']);
+    assert.deepEqual(
+      s.resourceHistory(R).map((r) => r.package_id),
+      ['own'],
+    );
+    assert.deepEqual(
+      s.grantHistory('grant-1').map((r) => r.package_id),
+      ['g1'],
+    );
     assert.deepEqual(s.buildingOfGrant('grant-1'), ['g1']);
     assert.equal(s.newestOwnVersion(R), 3);
     assert.equal(s.lastPackagedAt(R), at(0).toISOString());

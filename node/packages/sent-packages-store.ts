@@ -5,7 +5,7 @@
  * the sender, packager, scheduler, grant packager and CLI each use it through a small interface of their own.
  */
 import type Database from 'better-sqlite3';
-import type { Db } from '../../engine/db.ts';
+import type { Db } from '../../engine/storage/db.ts';
 
 export type SentState = 'building' | 'offered' | 'stored' | 'refused' | 'abandoned';
 

@@ -8,10 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Db } from '../../engine/db.ts';
+import type { Db } from '../../engine/storage/db.ts';
 import { openFrontendDb } from '../../test/helpers/frontend.ts';
-import type { FrontendItem } from '../frontend/row-validator.ts';
-import { ensureTable, getTable, q, type FrontendTable } from '../frontend/table-schema.ts';
+import type { FrontendItem } from '../staging/row-validator.ts';
+import { ensureTable, getTable, q, type FrontendTable } from '../staging/table-schema.ts';
 import { readNdjson, readRows } from './table-rows.ts';
 import { openTableSnapshot } from './table-snapshot.ts';
 
@@ -78,7 +78,13 @@ describe('front-end package rows', () => {
   });
 
   it('writes the same NDJSON as the JavaScript serialiser, in several blocks, for a snapshot and deltas', () => {
-    for (const [kind, base] of [['snapshot', null], ['delta', 0], ['delta', 3210], ['delta', 4999], ['delta', 5000]] as const) {
+    for (const [kind, base] of [
+      ['snapshot', null],
+      ['delta', 0],
+      ['delta', 3210],
+      ['delta', 4999],
+      ['delta', 5000],
+    ] as const) {
       const js = joinRows(readRows(db, table, kind, base));
       const got = joinBlocks(readNdjson(db, table, kind, base));
       assert.equal(got.text, js, `${kind} after ${base}`);

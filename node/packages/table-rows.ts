@@ -6,8 +6,8 @@
 import { isUtf8 } from 'node:buffer';
 import type Database from 'better-sqlite3';
 import { NdjsonBlock, SerializedRow } from '../../engine/package/rows.ts';
-import type { FrontendItem } from '../frontend/row-validator.ts';
-import type { FrontendTable } from '../frontend/table-schema.ts';
+import type { FrontendItem } from '../staging/row-validator.ts';
+import type { FrontendTable } from '../staging/table-schema.ts';
 
 /** A quoted SQL identifier (as table-schema.ts `q`, not imported to keep this module's imports small). */
 const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
@@ -112,7 +112,9 @@ export function* readNdjson(reader: Database.Database, table: FrontendTable, kin
   const blockOf = (b: Buffer | null, n: number): NdjsonBlock => new NdjsonBlock(b ?? new Uint8Array(0), n);
   if (kind === 'snapshot') {
     const block = reader
-      .prepare(`SELECT CAST(group_concat(line, '') AS BLOB), count(*), max(r) FROM (SELECT ${live} || char(10) AS line, _rowid_ AS r FROM ${t} WHERE "_deleted" = 0 AND _rowid_ > ? ORDER BY _rowid_ LIMIT ?)`)
+      .prepare(
+        `SELECT CAST(group_concat(line, '') AS BLOB), count(*), max(r) FROM (SELECT ${live} || char(10) AS line, _rowid_ AS r FROM ${t} WHERE "_deleted" = 0 AND _rowid_ > ? ORDER BY _rowid_ LIMIT ?)`,
+      )
       .raw(true)
       .safeIntegers(true);
     const again = reader.prepare(`SELECT ${cols} FROM ${t} WHERE "_deleted" = 0 AND _rowid_ > ? AND _rowid_ <= ? ORDER BY _rowid_`).raw(true);

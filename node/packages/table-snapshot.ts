@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { NdjsonBlock } from '../../engine/package/rows.ts';
 import { DEFAULT_CHUNK_SIZE } from '../../protocol/data-package.ts';
-import type { FrontendTable } from '../frontend/table-schema.ts';
+import type { FrontendTable } from '../staging/table-schema.ts';
 import { readNdjson } from './table-rows.ts';
 
 export interface ReaderJob {
@@ -26,11 +26,7 @@ export interface ReaderJob {
   base: number | null;
 }
 
-export type FromReader =
-  | { type: 'snapshot'; newVersion: number; changed: boolean }
-  | { type: 'piece'; bytes: Uint8Array; rows: number }
-  | { type: 'end' }
-  | { type: 'error'; message: string };
+export type FromReader = { type: 'snapshot'; newVersion: number; changed: boolean } | { type: 'piece'; bytes: Uint8Array; rows: number } | { type: 'end' } | { type: 'error'; message: string };
 
 export type ToReader = { type: 'read'; pieces: number } | { type: 'recycle'; buffer: Uint8Array };
 
@@ -96,7 +92,9 @@ export async function openTableSnapshot(file: string, table: FrontendTable, kind
   const first = await next();
   if (first.type !== 'snapshot') {
     await close();
-    throw first.type === 'error' || first.type === 'exit' ? new Error(`package reader failed: ${first.type === 'error' ? first.message : first.error.message}`) : new Error('package reader: unexpected message');
+    throw first.type === 'error' || first.type === 'exit'
+      ? new Error(`package reader failed: ${first.type === 'error' ? first.message : first.error.message}`)
+      : new Error('package reader: unexpected message');
   }
   let used = false;
   async function* blocks(): AsyncGenerator<NdjsonBlock> {

@@ -20,7 +20,10 @@ function client(items: typeof PERSON_ITEMS | null = PERSON_ITEMS) {
   const audits: unknown[] = [];
   const deps = {
     link: { connection: { request: async () => Promise.reject(new Error('no responders')) } },
-    sharing: { grant: (id: string) => (id === GRANT ? { grant: { grantId: GRANT, resource: RESOURCE, consumer: { nodeId: 'county-410811', department: ACTOR.department }, provider: { county: '410602' } } } : undefined) },
+    sharing: {
+      grant: (id: string) =>
+        id === GRANT ? { grant: { grantId: GRANT, resource: RESOURCE, consumer: { nodeId: 'county-410811', department: ACTOR.department }, provider: { county: '410602' } } } : undefined,
+    },
     identity: {
       seal: (_type: string, _seq: number, payload: AccessRequest) => {
         sent.push(payload);
@@ -60,7 +63,10 @@ describe('AccessClient.verify (consumer boundary)', () => {
     for (const value of [id.slice(0, 17) + (id[17] === '0' ? '1' : '0'), '410602195002300001', '12345']) {
       const e = await rejection(access.verify(ACTOR, GRANT, { subject: { item: 'id_no', value }, claims: { name: '张三' } }));
       assert.equal(e.code, 'VERIFY_SUBJECT_INVALID', e.en);
-      assert.deepEqual(e.fields.map((f) => [f.path, f.code]), [['subject.value', 'invalid_identifier']]);
+      assert.deepEqual(
+        e.fields.map((f) => [f.path, f.code]),
+        [['subject.value', 'invalid_identifier']],
+      );
       assert.match(e.zh, /公民身份号码/);
       assert.match(e.en, /citizen ID/);
     }

@@ -19,15 +19,15 @@ import { fromBase64, sodium } from '../../protocol/sodium.ts';
 import { rpcSubject } from '../../protocol/subjects.ts';
 import { uuidv7 } from '../../protocol/uuid7.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
-import type { GroupCommit } from '../../engine/group-commit.ts';
+import type { GroupCommit } from '../../engine/storage/group-commit.ts';
 import type { Clock } from '../../engine/clock.ts';
 import { AppError, fromErrorReply } from '../../engine/errors.ts';
 import { validate } from '../../engine/validate.ts';
 import type { Identity } from '../../engine/identity.ts';
-import type { NatsLink } from '../../engine/nats-link.ts';
+import type { NatsLink } from '../../engine/nats/link.ts';
 import type { KeyDirectoryStore } from '../keys/directory-store.ts';
 import { normalizeVerifyAsk, type VerifyItem } from './serve.ts';
-import type { NodeSharing, DeptActor } from './service.ts';
+import type { NodeSharing, DeptActor } from './node-sharing.ts';
 
 export interface AccessClientDeps {
   link: NatsLink;
@@ -89,7 +89,18 @@ export class AccessClient {
     const nc = this.d.link.connection;
     const req: AccessRequest = { requestId: uuidv7(), grantId, actor: { id: actor.id, department: actor.department }, ask };
     const auditUse = (result: 'ok' | 'denied' | 'failed', detail: Record<string, unknown>) =>
-      this.d.commits.run(() => void this.d.audit.append({ actor: actor.id, actorRole: actor.role, department: actor.department, action: 'data.use', resource: g.resource, result, detail: { grantId, requestId: req.requestId, method: ask.method, provider: g.provider.county, ...detail } }));
+      this.d.commits.run(
+        () =>
+          void this.d.audit.append({
+            actor: actor.id,
+            actorRole: actor.role,
+            department: actor.department,
+            action: 'data.use',
+            resource: g.resource,
+            result,
+            detail: { grantId, requestId: req.requestId, method: ask.method, provider: g.provider.county, ...detail },
+          }),
+      );
     if (!nc) {
       await auditUse('failed', { code: 'HUB_UNREACHABLE' });
       throw new AppError('HUB_UNREACHABLE', '与市级枢纽的连接中断，无法跨区县访问', 'not connected to the municipal hub; cascaded access is unavailable');
@@ -131,7 +142,12 @@ export class AccessClient {
       if (err instanceof AppError) throw err;
       throw new AppError('ANSWER_INVALID', '跨区县答复无法验证或解密', 'the cascaded answer could not be verified or opened');
     }
-    await auditUse('ok', { source: answer.source, answeredBy, ...(answer.packageVersion !== null ? { packageVersion: answer.packageVersion } : {}), ...(ask.method === 'query' ? { rows: (result as QueryResult).rows.length } : {}) });
+    await auditUse('ok', {
+      source: answer.source,
+      answeredBy,
+      ...(answer.packageVersion !== null ? { packageVersion: answer.packageVersion } : {}),
+      ...(ask.method === 'query' ? { rows: (result as QueryResult).rows.length } : {}),
+    });
     return { grantId, requestId: req.requestId, source: answer.source, packageVersion: answer.packageVersion, packageAgeSeconds: answer.packageAgeSeconds, result };
   }
 }

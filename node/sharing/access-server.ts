@@ -12,21 +12,20 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import { verifyEnvelope } from '../../protocol/envelope.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { checkGrantUsable, verifyGrant, type Grant } from '../../protocol/grant.ts';
-import type { PayloadOf } from '../../protocol/messages.ts';
 import { askedItems, type AccessForward } from '../../protocol/sharing-messages.ts';
 import { fromBase64, sealBox, toBase64 } from '../../protocol/sodium.ts';
 import { serveSubject } from '../../protocol/subjects.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
-import type { GroupCommit } from '../../engine/group-commit.ts';
+import type { GroupCommit } from '../../engine/storage/group-commit.ts';
 import type { Clock } from '../../engine/clock.ts';
-import type { Db } from '../../engine/db.ts';
+import type { Db } from '../../engine/storage/db.ts';
 import { AppError, errorReply, isDomainError } from '../../engine/errors.ts';
 import type { Identity } from '../../engine/identity.ts';
 import type { Logger } from '../../engine/log.ts';
-import { getTable } from '../frontend/table-schema.ts';
+import { getTable } from '../staging/table-schema.ts';
 import { GrantRateLimiter } from './rate-limit.ts';
 import { executeQuery, executeVerify } from './serve.ts';
-import type { NodeSharing } from './service.ts';
+import type { NodeSharing } from './node-sharing.ts';
 
 export interface AccessServerDeps {
   db: Db;
@@ -95,22 +94,34 @@ export class AccessServer {
       });
       if (!usable.ok) throw new AppError(usable.code, usable.zh, usable.en);
       if (ask.method === 'verify' && !this.limiter.take(grant.grantId, grant.verifyRatePerMinute)) {
-        throw new AppError('RATE_LIMITED', `授权 ${grant.grantId} 的核验次数超过每分钟 ${grant.verifyRatePerMinute} 次`, `grant ${grant.grantId} exceeded ${grant.verifyRatePerMinute} verifications per minute`);
+        throw new AppError(
+          'RATE_LIMITED',
+          `授权 ${grant.grantId} 的核验次数超过每分钟 ${grant.verifyRatePerMinute} 次`,
+          `grant ${grant.grantId} exceeded ${grant.verifyRatePerMinute} verifications per minute`,
+        );
       }
       const table = getTable(this.d.db, grant.resource);
       if (!table) throw new AppError('NOT_FOUND', `资源 ${grant.resource} 没有前置库数据`, `resource ${grant.resource} has no front-end data`);
       const result = ask.method === 'query' ? executeQuery(this.d.db, table, grant, ask) : executeVerify(this.d.db, table, grant, ask);
       const sealed = sealBox(new TextEncoder().encode(JSON.stringify(result)), fromBase64(f.consumer.boxKey));
       const g = grant;
-      await this.d.commits.run(() => this.d.audit.append({
-        actor: req.actor.id,
-        actorRole: 'consumer',
-        department: req.actor.department,
-        action: 'data.provide',
-        resource: g.resource,
-        result: 'ok',
-        detail: { grantId: g.grantId, requestId: req.requestId, method: ask.method, consumer: f!.consumer.nodeId, ...('rows' in result ? { rows: result.rows.length, items: result.items } : { items: Object.keys(ask.method === 'verify' ? ask.claims : {}) }) },
-      }));
+      await this.d.commits.run(() =>
+        this.d.audit.append({
+          actor: req.actor.id,
+          actorRole: 'consumer',
+          department: req.actor.department,
+          action: 'data.provide',
+          resource: g.resource,
+          result: 'ok',
+          detail: {
+            grantId: g.grantId,
+            requestId: req.requestId,
+            method: ask.method,
+            consumer: f!.consumer.nodeId,
+            ...('rows' in result ? { rows: result.rows.length, items: result.items } : { items: Object.keys(ask.method === 'verify' ? ask.claims : {}) }),
+          },
+        }),
+      );
       this.served++;
       return this.d.identity.seal(
         'access.answer',
@@ -123,15 +134,19 @@ export class AccessServer {
       if (!isDomainError(err)) this.d.log.error({ event: 'access.error', err: String(err) }, 'access failed');
       const fw = f;
       const resource = grant?.resource ?? f?.request.grantId ?? 'unknown';
-      await this.d.commits.run(() => this.d.audit.append({
-        actor: fw?.request.actor.id ?? 'unknown',
-        actorRole: 'consumer',
-        ...(fw ? { department: fw.request.actor.department } : {}),
-        action: 'access.denied',
-        resource,
-        result: 'denied',
-        detail: { code: e.code, grantId: fw?.request.grantId ?? null, requestId: fw?.request.requestId ?? null, consumer: fw?.consumer.nodeId ?? null },
-      })).catch((err) => this.d.log.error({ event: 'access.audit_failed', err: String(err) }, 'could not audit a refused access'));
+      await this.d.commits
+        .run(() =>
+          this.d.audit.append({
+            actor: fw?.request.actor.id ?? 'unknown',
+            actorRole: 'consumer',
+            ...(fw ? { department: fw.request.actor.department } : {}),
+            action: 'access.denied',
+            resource,
+            result: 'denied',
+            detail: { code: e.code, grantId: fw?.request.grantId ?? null, requestId: fw?.request.requestId ?? null, consumer: fw?.consumer.nodeId ?? null },
+          }),
+        )
+        .catch((err) => this.d.log.error({ event: 'access.audit_failed', err: String(err) }, 'could not audit a refused access'));
       return this.d.identity.seal('error', Date.now(), e, this.d.clock.now());
     }
   }
@@ -160,7 +175,6 @@ export class AccessServer {
       .catch((err) => this.d.log.error({ event: 'access.error', err: String(err) }, 'access answer failed'));
   }
 }
-
 
 /** The cached grant text equals the presented one (a signature only ever verifies for one text, but be exact). */
 function canonicalEqual(cachedJson: string, signed: AccessForward['grant']): boolean {

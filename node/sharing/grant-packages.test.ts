@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { openDatabase } from '../../engine/db.ts';
-import { ensureTable, getTable, q } from '../frontend/table-schema.ts';
+import { openDatabase } from '../../engine/storage/db.ts';
+import { ensureTable, getTable, q } from '../staging/table-schema.ts';
 import { NODE_MIGRATIONS } from '../storage/migrations.ts';
 import { shapedLines } from './grant-packages.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
@@ -87,7 +87,15 @@ describe('GrantPackager: when a grant gets a new package', () => {
       sender: {
         async send(rows: Iterable<unknown>, opts: { grantId: string; newVersion: number; generation: number; schemaHash: string }) {
           const id = `0190a0b0-0000-7000-8000-${String(calls++).padStart(12, '0')}`;
-          db.prepare("INSERT INTO packages_sent (package_id, resource, new_version, state, created_at, grant_id, generation, schema_hash) VALUES (?, ?, ?, 'building', ?, ?, ?, ?)").run(id, entry, opts.newVersion, new Date(now).toISOString(), opts.grantId, opts.generation, opts.schemaHash);
+          db.prepare("INSERT INTO packages_sent (package_id, resource, new_version, state, created_at, grant_id, generation, schema_hash) VALUES (?, ?, ?, 'building', ?, ?, ?, ?)").run(
+            id,
+            entry,
+            opts.newVersion,
+            new Date(now).toISOString(),
+            opts.grantId,
+            opts.generation,
+            opts.schemaHash,
+          );
           if (fail) throw new Error('disk full');
           [...rows];
           db.prepare("UPDATE packages_sent SET state = 'stored' WHERE package_id = ?").run(id);
@@ -106,7 +114,8 @@ describe('GrantPackager: when a grant gets a new package', () => {
       resourceCode: () => null,
       minIntervalMs: 300_000,
     });
-    const resourcePackage = (v: number) => db.prepare("INSERT INTO packages_sent (package_id, resource, new_version, state, created_at) VALUES (?, ?, ?, 'stored', ?)").run(`r-${v}`, entry, v, new Date(now).toISOString());
+    const resourcePackage = (v: number) =>
+      db.prepare("INSERT INTO packages_sent (package_id, resource, new_version, state, created_at) VALUES (?, ?, ?, 'stored', ?)").run(`r-${v}`, entry, v, new Date(now).toISOString());
     db.prepare('UPDATE frontend_versions SET value = 5 WHERE id = 1').run();
 
     assert.equal((await packager.run()).length, 1, 'the first package at once');

@@ -18,15 +18,15 @@ import { checkGrantUsable, type SignedGrant } from '../../protocol/grant.ts';
 import { batchNeedsShaping, shapeRow } from '../../protocol/grant-shaping.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
 import type { Clock } from '../../engine/clock.ts';
-import type { Db } from '../../engine/db.ts';
+import type { Db } from '../../engine/storage/db.ts';
 import type { Logger } from '../../engine/log.ts';
 import Database from 'better-sqlite3';
 import { SerializedRow } from '../../engine/package/rows.ts';
-import type { FrontendItem } from '../frontend/row-validator.ts';
-import { getTable, q, type FrontendTable } from '../frontend/table-schema.ts';
+import type { FrontendItem } from '../staging/row-validator.ts';
+import { getTable, q, type FrontendTable } from '../staging/table-schema.ts';
 import type { PackageSender } from '../packages/sender.ts';
 import { SentPackageStore, type SentPackage } from '../packages/sent-packages-store.ts';
-import type { NodeSharing } from './service.ts';
+import type { NodeSharing } from './node-sharing.ts';
 
 /** After a failed build, the grant's next attempt waits this long (a broken table is not rebuilt every second). */
 const RETRY_AFTER_MS = 60_000;
@@ -200,7 +200,10 @@ function lineOf(row: Record<string, unknown>): string {
  * with exact integers from `reader` (inside its read transaction), as package lines.
  */
 export function* shapedLines(reader: Database.Database, table: FrontendTable, grant: SignedGrant['grant']): Generator<SerializedRow> {
-  const stmt = reader.prepare(`SELECT ${table.items.map((i) => q(i.code)).join(', ')} FROM ${q(table.tableName)} WHERE "_deleted" = 0 ORDER BY _rowid_`).raw(true).safeIntegers(true);
+  const stmt = reader
+    .prepare(`SELECT ${table.items.map((i) => q(i.code)).join(', ')} FROM ${q(table.tableName)} WHERE "_deleted" = 0 ORDER BY _rowid_`)
+    .raw(true)
+    .safeIntegers(true);
   for (const r of stmt.iterate() as Iterable<unknown[]>) {
     const row: Record<string, unknown> = {};
     table.items.forEach((item, k) => Object.defineProperty(row, item.code, { value: cellValue(item, r[k]), enumerable: true, writable: true, configurable: true }));

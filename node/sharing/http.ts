@@ -4,12 +4,12 @@
  * at another county, through the hub (cascaded access). Every call acts for the caller's department only.
  */
 import { z } from 'zod';
-import { jsonBody } from '../../engine/http.ts';
-import type { AuthEnv, RouteBook } from '../../engine/http-auth.ts';
+import { jsonBody } from '../../engine/http/app.ts';
+import type { AuthEnv, RouteBook } from '../../engine/http/auth.ts';
 import { AppError } from '../../engine/errors.ts';
 import type { AccessClient } from './access-client.ts';
-import type { BatchReceiver } from './batch.ts';
-import type { DeptActor, NodeSharing } from './service.ts';
+import type { BatchReceiver } from './received-packages.ts';
+import type { DeptActor, NodeSharing } from './node-sharing.ts';
 
 const READERS = ['dept_operator', 'dept_reader'] as const;
 const OPERATORS = ['dept_operator'] as const;

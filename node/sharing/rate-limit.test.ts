@@ -8,7 +8,14 @@ const G2 = '01950000-0000-7000-8000-0000000000a2';
 
 function fakeClock(start = Date.parse('2025-03-01T08:00:00Z')) {
   let t = start;
-  return { now: () => new Date(t), advance: (ms: number) => (t += ms), set: (ms: number) => (t = ms), get t() { return t; } };
+  return {
+    now: () => new Date(t),
+    advance: (ms: number) => (t += ms),
+    set: (ms: number) => (t = ms),
+    get t() {
+      return t;
+    },
+  };
 }
 
 /** How many of `n` takes succeed right now. */

@@ -4,17 +4,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Db } from '../../engine/db.ts';
+import type { Db } from '../../engine/storage/db.ts';
 import { AppError } from '../../engine/errors.ts';
 import { Grant, type GrantInput } from '../../protocol/grant.ts';
 import { QueryResult, VerifyResult } from '../../protocol/sharing-messages.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
 import { citizenIdFor, creditCodeFor, fixedClock, openFrontendDb, PERSON_ITEMS, personValues } from '../../test/helpers/frontend.ts';
-import { FrontendImporter } from '../frontend/importer.ts';
-import { compileValidator, type FrontendItem } from '../frontend/row-validator.ts';
+import { FrontendImporter } from '../staging/importer.ts';
+import { compileValidator, type FrontendItem } from '../staging/row-validator.ts';
 import { parseIdentifier } from '../../protocol/ids.ts';
-import type { SourceRow } from '../frontend/readers/source.ts';
-import { getTable, type FrontendTable } from '../frontend/table-schema.ts';
+import type { SourceRow } from '../staging/readers/source.ts';
+import { getTable, type FrontendTable } from '../staging/table-schema.ts';
 import { executeQuery, executeVerify } from './serve.ts';
 
 const ENTRY = '410602-01950000-0000-7000-8000-000000000001';
@@ -317,7 +317,10 @@ describe('executeVerify', () => {
     const cc = personValues(0)[6]!;
     const values = [x, citizenIdFor(4), `${x.slice(0, 17)}0`, '410602195002300001', '010602195001040001', 'abc', cc, `${cc.slice(0, 17)}I`, citizenIdFor(4).slice(0, 17)];
     for (const value of values) {
-      for (const [index, kind] of [[idIndex, 'citizen_id'], [ccIndex, 'credit_code']] as const) {
+      for (const [index, kind] of [
+        [idIndex, 'citizen_id'],
+        [ccIndex, 'credit_code'],
+      ] as const) {
         const imported = 'value' in v.convertCell(index, value);
         const p = parseIdentifier(kind, value);
         assert.equal(p.ok, imported, `${kind} ${value}`);
@@ -397,7 +400,11 @@ describe('stored types', () => {
   it('verifies on an integer key with converted claims', () => {
     const v = (value: string, claims: Record<string, string | number | boolean | null>) => executeVerify(db, t, g(), { method: 'verify', subject: { item: 'seq', value }, claims });
     assert.deepEqual(v('1', { flag: true, photo: 'aGVsbG8=', amount: '7.50', big: '9007199254740993', at: '2024-03-01T00:00:00.000Z' }).results, {
-      flag: 'match', photo: 'match', amount: 'match', big: 'match', at: 'match',
+      flag: 'match',
+      photo: 'match',
+      amount: 'match',
+      big: 'match',
+      at: 'match',
     });
     assert.deepEqual(v(' 01 ', { big: '9007199254740992', photo: 'aGVsbG8h' }).results, { big: 'no_match', photo: 'no_match' });
     assert.deepEqual(v('2', { photo: null, amount: 0, flag: 'no' }).results, { photo: 'match', amount: 'match', flag: 'match' });
@@ -415,7 +422,12 @@ describe('statement cache', () => {
     const PERF = '410602-01950000-0000-7000-8000-000000000004';
     const big = openFrontendDb(join(dir, 'perf.db'));
     try {
-      await load(big, PERF, PERSON_ITEMS, Array.from({ length: 2_000 }, (_, i) => personValues(i)));
+      await load(
+        big,
+        PERF,
+        PERSON_ITEMS,
+        Array.from({ length: 2_000 }, (_, i) => personValues(i)),
+      );
       const pt = getTable(big, PERF)!;
       const pg = grant({ resource: PERF });
       // Count prepares on this connection: repeated asks of the same shapes must reuse the cached statements.

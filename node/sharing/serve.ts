@@ -45,8 +45,8 @@
  * the filter shape, never a value — and kept in a small LRU per database.
  */
 import type { Statement } from 'better-sqlite3';
-import { z } from 'zod';
-import type { Db } from '../../engine/db.ts';
+import type { z } from 'zod';
+import type { Db } from '../../engine/storage/db.ts';
 import { AppError } from '../../engine/errors.ts';
 import type { DesensitizationProfile } from '../../protocol/desensitization.ts';
 import { desensitizeRow, maskedFilterItems } from '../../protocol/desensitization.ts';
@@ -55,8 +55,8 @@ import { filterItems, filterToSql, type RowFilter } from '../../protocol/row-fil
 import { normalizeIdentifier, parseIdentifier } from '../../protocol/ids.ts';
 import { AccessQuery, AccessVerify, type QueryResult, type VerifyResult } from '../../protocol/sharing-messages.ts';
 import { formatZodIssues } from '../../protocol/validation-error.ts';
-import { compileValidator, type FrontendItem, type RowValidator, type SqlValue } from '../frontend/row-validator.ts';
-import { q, type FrontendTable } from '../frontend/table-schema.ts';
+import { compileValidator, type FrontendItem, type RowValidator, type SqlValue } from '../staging/row-validator.ts';
+import { q, type FrontendTable } from '../staging/table-schema.ts';
 
 /** Prepared statements kept per database (least recently used evicted). */
 export const STATEMENT_CACHE_SIZE = 128;
@@ -242,9 +242,7 @@ export function executeQuery(db: Db, table: FrontendTable, grant: Grant, askInpu
   const pre = keyPrefilter(table, [ask.where, grant.rowFilter]);
   const params = [...pre.params, ...rows.params, ...where.params, ask.limit + 1];
   assertParamCount(params.length);
-  const sql =
-    `SELECT ${items.map(q).join(', ')} FROM ${q(table.tableName)}` +
-    ` WHERE "_deleted" = 0${pre.sql} AND (${rows.sql}) AND (${where.sql}) ORDER BY _rowid_ LIMIT ?`;
+  const sql = `SELECT ${items.map(q).join(', ')} FROM ${q(table.tableName)}` + ` WHERE "_deleted" = 0${pre.sql} AND (${rows.sql}) AND (${where.sql}) ORDER BY _rowid_ LIMIT ?`;
   const stmt = prepared(db, sql, (s) => s.raw(true).safeIntegers(true));
   const raw = stmt.all(...params) as unknown[][];
   const truncated = raw.length > ask.limit;
@@ -330,12 +328,9 @@ export function normalizeVerifyAsk<A extends AccessVerify>(items: readonly Verif
   if (kind !== null) {
     const p = parseIdentifier(kind, ask.subject.value);
     if (!p.ok) {
-      throw new AppError(
-        'VERIFY_SUBJECT_INVALID',
-        `核验主体 ${ask.subject.item} 的值${p.zh}`,
-        `the value of verification subject ${ask.subject.item} is ${p.en}`,
-        [{ path: 'subject.value', code: 'invalid_identifier', message: `${p.zh} / ${p.en}` }],
-      );
+      throw new AppError('VERIFY_SUBJECT_INVALID', `核验主体 ${ask.subject.item} 的值${p.zh}`, `the value of verification subject ${ask.subject.item} is ${p.en}`, [
+        { path: 'subject.value', code: 'invalid_identifier', message: `${p.zh} / ${p.en}` },
+      ]);
     }
     subject = { item: ask.subject.item, value: p.value };
   }

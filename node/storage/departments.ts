@@ -1,5 +1,5 @@
 /** @module Departments served by this node. `issue` is the one-step set-up: the department, its operator account and a token. */
-import type { Db } from '../../engine/db.ts';
+import type { Db } from '../../engine/storage/db.ts';
 import { AccountStore } from '../../engine/accounts/store.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
 
@@ -33,9 +33,7 @@ export class DepartmentStore {
   issue(code: string, name: string, now: Date, by?: DepartmentActor): string {
     return this.db.transaction(() => {
       const previous = this.get(code);
-      this.db
-        .prepare('INSERT INTO departments (code, name, created_at) VALUES (?, ?, ?) ON CONFLICT(code) DO UPDATE SET name = excluded.name')
-        .run(code, name, now.toISOString());
+      this.db.prepare('INSERT INTO departments (code, name, created_at) VALUES (?, ?, ?) ON CONFLICT(code) DO UPDATE SET name = excluded.name').run(code, name, now.toISOString());
       const existing = this.accounts.byName(`dept-${code}`);
       const account = existing ?? this.accounts.create({ name: `dept-${code}`, role: 'dept_operator', department: code }, now);
       const token = this.accounts.issueToken(account.id, now);

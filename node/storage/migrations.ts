@@ -3,7 +3,7 @@
  * module's live constant: never edit a released migration (migrations.test.ts pins each by its SHA-256);
  * add the next one.
  */
-import type { Migration } from '../../engine/db.ts';
+import type { Migration } from '../../engine/storage/db.ts';
 
 export const NODE_MIGRATIONS: readonly Migration[] = [
   {

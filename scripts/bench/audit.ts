@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase } from '../../engine/db.ts';
+import { openDatabase } from '../../engine/storage/db.ts';
 import { systemClock } from '../../engine/clock.ts';
 import type { AuditRecord } from '../../engine/audit/chain.ts';
 import { AUDIT_SCHEMA_SQL, AUDIT_TABLE_SQL, AuditLog, type AuditEventInput } from '../../engine/audit/log.ts';
@@ -24,7 +24,17 @@ function events(n: number): AuditEventInput[] {
     const kind = i % 10;
     out.push(
       kind < 7
-        ? { actor: `user-${i % 97}`, actorRole: 'department', department: `410602-dept-${i % 13}`, action: 'data.use', resource: `019a${(i % 500).toString(16).padStart(4, '0')}-entry`, fields: ['姓名', '公民身份号码', '户籍地址'], purpose: '不动产登记户籍核验', result: 'ok', detail: { via: 'api', rows: i % 50 } }
+        ? {
+            actor: `user-${i % 97}`,
+            actorRole: 'department',
+            department: `410602-dept-${i % 13}`,
+            action: 'data.use',
+            resource: `019a${(i % 500).toString(16).padStart(4, '0')}-entry`,
+            fields: ['姓名', '公民身份号码', '户籍地址'],
+            purpose: '不动产登记户籍核验',
+            result: 'ok',
+            detail: { via: 'api', rows: i % 50 },
+          }
         : kind < 9
           ? { actor: `user-${i % 97}`, actorRole: 'department', department: `410602-dept-${i % 13}`, action: 'catalog.update', resource: `entry-${i % 300}`, fields: ['abstract'], result: 'ok' }
           : { actor: 'unknown', actorRole: 'anonymous', action: 'access.denied', result: 'denied', detail: { reason: 'bad token', ip: '10.0.0.7' } },
@@ -67,8 +77,24 @@ export async function benchAudit(opts: { n?: number; rounds?: number } = {}): Pr
 
       // 2. Bare inserts of the same rows (same bytes, hashes included) into the same table and indexes.
       const bdb = openDatabase(join(root, `bare-${round}.db`), [{ version: 1, name: 'bare', sql: AUDIT_TABLE_SQL }]);
-      const insert = bdb.prepare('INSERT INTO audit_log (seq, at, actor, actor_role, department, action, resource, fields, purpose, result, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-      const rows = records.map((r) => [r.seq, r.at, r.actor, r.actorRole, r.department, r.action, r.resource, JSON.stringify(r.fields), r.purpose, r.result, JSON.stringify(r.detail), Buffer.from(r.prevHash, 'hex'), Buffer.from(r.hash, 'hex')]);
+      const insert = bdb.prepare(
+        'INSERT INTO audit_log (seq, at, actor, actor_role, department, action, resource, fields, purpose, result, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      );
+      const rows = records.map((r) => [
+        r.seq,
+        r.at,
+        r.actor,
+        r.actorRole,
+        r.department,
+        r.action,
+        r.resource,
+        JSON.stringify(r.fields),
+        r.purpose,
+        r.result,
+        JSON.stringify(r.detail),
+        Buffer.from(r.prevHash, 'hex'),
+        Buffer.from(r.hash, 'hex'),
+      ]);
       const bareBatch = bdb.transaction((from: number) => {
         for (let i = from; i < Math.min(from + TX, n); i++) insert.run(...rows[i]!);
       });

@@ -6,7 +6,7 @@
  */
 import { connect } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { sampleCatalogContents } from '../../protocol/catalog-samples.ts';
+import { sampleCatalogContents } from '../../test/helpers/catalog-samples.ts';
 import { CONTENT_ROOT, encodeEntryState, loadEntryDoc, readRoot, REVIEW_ROOT, writeRoot } from '../../protocol/catalog-doc.ts';
 import { call, percentile, report, startBenchCluster, type Figure } from './harness.ts';
 

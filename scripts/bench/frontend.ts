@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { openDatabase } from '../../engine/db.ts';
-import { DEFAULT_BATCH_SIZE } from '../../node/frontend/importer.ts';
-import { compileValidator, type SqlValue } from '../../node/frontend/row-validator.ts';
+import { openDatabase } from '../../engine/storage/db.ts';
+import { DEFAULT_BATCH_SIZE } from '../../node/staging/importer.ts';
+import { compileValidator, type SqlValue } from '../../node/staging/row-validator.ts';
 import { PERSON_ITEMS, writePersonCsv } from '../../test/helpers/frontend.ts';
 import { report, type Figure } from './harness.ts';
 
@@ -91,7 +91,19 @@ export async function benchFrontend(opts: { rows?: number; rounds?: number } = {
     const value = median(imported);
     const baseline = median(bare);
     return [
-      report({ name: 'import.rows_per_s', value, unit: 'rows/s', baseline, ratio: value / baseline, goal: '≥ 0.5', rows: n, columns: PERSON_ITEMS.length, batchSize: DEFAULT_BATCH_SIZE, rounds, synchronous: 'full' }),
+      report({
+        name: 'import.rows_per_s',
+        value,
+        unit: 'rows/s',
+        baseline,
+        ratio: value / baseline,
+        goal: '≥ 0.5',
+        rows: n,
+        columns: PERSON_ITEMS.length,
+        batchSize: DEFAULT_BATCH_SIZE,
+        rounds,
+        synchronous: 'full',
+      }),
       report({ name: 'import.peak_rss_mb', value: Math.max(...rss), unit: 'MB', baseline: idle.maxRssMb, goal: '< 300', rows: n, rounds }),
     ];
   } finally {

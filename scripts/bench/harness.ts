@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initHub } from '../../hub/init.ts';
 import { HubConfig } from '../../hub/config.ts';
-import { readConfig, writeConfig } from '../../engine/config-file.ts';
+import { readConfig, writeConfig } from '../../engine/cli/config-file.ts';
 import { HUB_MIGRATIONS } from '../../hub/storage/migrations.ts';
 import { NodeRegistry } from '../../hub/storage/registry.ts';
 import { initNode } from '../../node/init.ts';
 import { NODE_MIGRATIONS } from '../../node/storage/migrations.ts';
 import { DepartmentStore } from '../../node/storage/departments.ts';
-import { openDatabase } from '../../engine/db.ts';
+import { openDatabase } from '../../engine/storage/db.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
 import { NatsServer } from '../../test/helpers/nats-server.ts';
 import { spawnService, type ChildService } from '../../test/helpers/process.ts';
@@ -36,7 +36,16 @@ export async function startBenchCluster(muni: string, counties: string[], opts: 
   const prepared: { county: string; dept: string; token: string; dir: string }[] = [];
   for (const county of counties) {
     const dir = join(root, `node-${county}`);
-    const { config, publicKey, encryptionKey } = await initNode(dir, { county, countyName: county, municipality: muni, nats: [nats.url], httpPort: 0, hubId: hub.config.nodeId, hubKey: hub.publicKey, hubEncryptionKey: hub.encryptionKey });
+    const { config, publicKey, encryptionKey } = await initNode(dir, {
+      county,
+      countyName: county,
+      municipality: muni,
+      nats: [nats.url],
+      httpPort: 0,
+      hubId: hub.config.nodeId,
+      hubKey: hub.publicKey,
+      hubEncryptionKey: hub.encryptionKey,
+    });
     new NodeRegistry(hubDb).register({ nodeId: config.nodeId, county, publicKey, encryptionKey }, new Date());
     const db = openDatabase(join(dir, config.database), NODE_MIGRATIONS);
     const dept = `GA${county}`;

@@ -24,11 +24,11 @@ import Database from 'better-sqlite3';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { loadSodium, sodium } from '../../protocol/sodium.ts';
-import { readConfig } from '../../engine/config-file.ts';
+import { readConfig } from '../../engine/cli/config-file.ts';
 import { NodeConfig } from '../../node/config.ts';
 import { readNdjson } from '../../node/packages/table-rows.ts';
 import { queuePackageRequest } from '../../node/packages/schedule.ts';
-import { getTable } from '../../node/frontend/table-schema.ts';
+import { getTable } from '../../node/staging/table-schema.ts';
 import { HubConfig } from '../../hub/config.ts';
 import { waitFor } from '../../test/helpers/cluster.ts';
 import { PERSON_ITEMS, writePersonCsv } from '../../test/helpers/frontend.ts';
@@ -38,7 +38,6 @@ import { call, report, startBenchCluster, type Figure } from './harness.ts';
 const BIN = fileURLToPath(new URL('../../bin/jilian.mjs', import.meta.url));
 const SLICE = 256 * 1024;
 const run = promisify(execFile);
-
 
 /** The package's plaintext, re-read from the table as the packager reads it, in 256 KiB slices. */
 function plaintextSlices(file: string, entryId: string): Buffer[] {
@@ -89,7 +88,9 @@ export async function benchPackageEndToEnd(opts: { rows?: number } = {}): Promis
     const sent = await waitFor(
       'package stored',
       () => {
-        const r = nodeDb.prepare('SELECT package_id AS id, created_at AS at, state FROM packages_sent WHERE resource = ? AND grant_id IS NULL').get(entry.id) as { id: string; at: string; state: string } | undefined;
+        const r = nodeDb.prepare('SELECT package_id AS id, created_at AS at, state FROM packages_sent WHERE resource = ? AND grant_id IS NULL').get(entry.id) as
+          | { id: string; at: string; state: string }
+          | undefined;
         if (r?.state === 'offered' && !offeredAt) offeredAt = Date.now();
         return r?.state === 'stored' ? r : undefined;
       },
@@ -109,7 +110,9 @@ export async function benchPackageEndToEnd(opts: { rows?: number } = {}): Promis
     const key = s.crypto_secretstream_xchacha20poly1305_keygen();
     const t0 = performance.now();
     const { state } = s.crypto_secretstream_xchacha20poly1305_init_push(key);
-    slices.forEach((p, i) => s.crypto_secretstream_xchacha20poly1305_push(state, p, null, i === slices.length - 1 ? s.crypto_secretstream_xchacha20poly1305_TAG_FINAL : s.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE));
+    slices.forEach((p, i) =>
+      s.crypto_secretstream_xchacha20poly1305_push(state, p, null, i === slices.length - 1 ? s.crypto_secretstream_xchacha20poly1305_TAG_FINAL : s.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE),
+    );
     const secretstreamMBs = plain / 1e6 / ((performance.now() - t0) / 1000);
 
     const nc = await connect({ servers: c.nats.url });

@@ -38,7 +38,6 @@ function cpuSeconds(pids: Record<string, number | undefined>): Record<string, nu
   );
 }
 
-
 /** µs of bare libsodium per cascaded query: A signs; the hub verifies, signs the forward; B verifies, seals, signs; hub and A verify; A opens. */
 function cryptoFloor(reqBytes: number, replyBytes: number, n = 1_000): number {
   const s = sodium();
@@ -114,7 +113,11 @@ export async function benchSharing(opts: { requests?: number } = {}): Promise<Fi
     const entry = await call(b.svc.url, b.token, 'POST', '/api/v1/catalog/entries', sampleFor(b.dept, 0, { dataItems, sharingMethods: ['api', 'table', 'verification'], updateCycle: 'irregular' }));
     const csv = join(root, 'people.csv');
     await writePersonCsv(csv, 10_000);
-    const res = await fetch(`${b.svc.url}/api/v1/frontend/${entry.id}/import`, { method: 'POST', headers: { authorization: `Bearer ${b.token}`, 'content-type': 'text/csv' }, body: readFileSync(csv) });
+    const res = await fetch(`${b.svc.url}/api/v1/frontend/${entry.id}/import`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${b.token}`, 'content-type': 'text/csv' },
+      body: readFileSync(csv),
+    });
     if (!res.ok) throw new Error(`import: ${res.status} ${await res.text()}`);
     await waitFor('entry at the hub', () => call(c.hub.url, c.hubToken, 'GET', `/api/v1/catalog/entries/${entry.id}`), 30_000);
 
@@ -141,8 +144,18 @@ export async function benchSharing(opts: { requests?: number } = {}): Promise<Fi
     for (let i = 0; i < 200; i++) await one('query', query(i));
 
     // Envelope sizes for the baseline: an access.request and an access.answer of this shape.
-    const reqBytes = 67 + Buffer.byteLength(JSON.stringify({ type: 'access.request', from: 'county-410802', seq: Date.now(), ts: new Date().toISOString(), payload: { requestId: '0'.repeat(36), grantId, actor: { id: 'x', department: a.dept }, ask: { method: 'query', ...query(1) } } }));
-    const replyBytes = 67 + 250 + Math.ceil((Buffer.byteLength(JSON.stringify(sample.result)) + 48) * 4 / 3);
+    const reqBytes =
+      67 +
+      Buffer.byteLength(
+        JSON.stringify({
+          type: 'access.request',
+          from: 'county-410802',
+          seq: Date.now(),
+          ts: new Date().toISOString(),
+          payload: { requestId: '0'.repeat(36), grantId, actor: { id: 'x', department: a.dept }, ask: { method: 'query', ...query(1) } },
+        }),
+      );
+    const replyBytes = 67 + 250 + Math.ceil(((Buffer.byteLength(JSON.stringify(sample.result)) + 48) * 4) / 3);
 
     const procs = { hub: c.hub.child.pid, a: a.svc.child.pid, b: b.svc.child.pid, nats: c.nats.pid, bench: process.pid };
     const cpu0 = cpuSeconds(procs);
@@ -175,7 +188,15 @@ export async function benchSharing(opts: { requests?: number } = {}): Promise<Fi
       report({ name: 'query.cascaded.cpu_us_per_call', value: sum(cpuQuery), unit: 'µs', baseline: sum(cpuBare), byProcess: cpuQuery, bareByProcess: cpuBare, ...common }),
       // The signatures and sealed box one cascaded query needs, in bare libsodium in this process: even
       // with nothing else, 2 cores could do at most 2e6 / this many per second.
-      report({ name: 'query.cascaded.crypto_floor_us', value: floor, unit: 'µs', baseline: sum(cpuBare), ops: '3 sign, 4 verify, 1 seal, 1 open', maxPerSecondOn2Cores: Math.round(2e6 / floor), ...common }),
+      report({
+        name: 'query.cascaded.crypto_floor_us',
+        value: floor,
+        unit: 'µs',
+        baseline: sum(cpuBare),
+        ops: '3 sign, 4 verify, 1 seal, 1 open',
+        maxPerSecondOn2Cores: Math.round(2e6 / floor),
+        ...common,
+      }),
       report({ name: 'verify.cascaded.cpu_us_per_call', value: sum(cpuVerify), unit: 'µs', baseline: sum(cpuBare), byProcess: cpuVerify, ...common }),
     ];
   } finally {

@@ -4,7 +4,7 @@
  * `catalog.update` envelopes of about 2 KB (one entry edit), against bare libsodium
  * `crypto_sign_verify_detached` over the very same signed byte strings, in the same run.
  */
-import { sampleCatalogContents } from '../../protocol/catalog-samples.ts';
+import { sampleCatalogContents } from '../../test/helpers/catalog-samples.ts';
 import { CONTENT_ROOT, loadEntryDoc, writeRoot } from '../../protocol/catalog-doc.ts';
 import { encodeEnvelope, ENVELOPE_HEADER_BYTES, verifyEnvelope, type KeyLookup } from '../../protocol/envelope.ts';
 import { signingKeyPairFromSeed, type SigningKeyPair } from '../../protocol/keys.ts';
@@ -32,7 +32,7 @@ interface Sender {
 /** `messages` signed catalog.update envelopes, each an abstract edit of one entry (~2 KB on the wire). */
 function buildEnvelopes(senders: Sender[], messages: number): Uint8Array[] {
   const sample = sampleCatalogContents()[0]!;
-  const docs = senders.map((s, i) => {
+  const docs = senders.map((_s, i) => {
     const doc = loadEntryDoc(1_000_000 + i);
     writeRoot(doc, CONTENT_ROOT, sample as Record<string, unknown>);
     return doc;

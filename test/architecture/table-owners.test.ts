@@ -10,7 +10,7 @@ import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { migrate, type Migration } from '../../engine/db.ts';
+import { migrate, type Migration } from '../../engine/storage/db.ts';
 import { HUB_MIGRATIONS } from '../../hub/storage/migrations.ts';
 import { NODE_MIGRATIONS } from '../../node/storage/migrations.ts';
 
@@ -20,14 +20,14 @@ const MIGRATIONS_FILES = new Set(['node/storage/migrations.ts', 'hub/storage/mig
 /** table → the module(s) holding its SQL. Shared engine tables have one owner on both sides. */
 const OWNERS: Record<string, readonly string[]> = {
   // engine, both sides
-  schema_migrations: ['engine/db.ts'],
-  meta: ['engine/db.ts'],
-  entry_docs: ['engine/catalog-store.ts'],
-  entries: ['engine/catalog-store.ts'],
-  entries_fts: ['engine/catalog-store.ts'],
-  outbox: ['engine/outbox.ts'],
-  inbox_seen: ['engine/inbox.ts'],
-  inbox_floor: ['engine/inbox.ts'],
+  schema_migrations: ['engine/storage/db.ts'],
+  meta: ['engine/storage/db.ts'],
+  entry_docs: ['engine/catalog/catalog-store.ts'],
+  entries: ['engine/catalog/catalog-store.ts'],
+  entries_fts: ['engine/catalog/catalog-store.ts'],
+  outbox: ['engine/storage/outbox.ts'],
+  inbox_seen: ['engine/storage/inbox.ts'],
+  inbox_floor: ['engine/storage/inbox.ts'],
   accounts: ['engine/accounts/store.ts'],
   api_tokens: ['engine/accounts/store.ts'],
   audit_log: ['engine/audit/log.ts'],
@@ -39,30 +39,30 @@ const OWNERS: Record<string, readonly string[]> = {
   packages_sent: ['node/packages/sent-packages-store.ts'],
   package_spool: ['node/packages/sent-packages-store.ts'],
   package_requests: ['node/packages/package-requests.ts'],
-  frontend_tables: ['node/frontend/table-schema.ts'],
-  frontend_versions: ['node/frontend/table-schema.ts'],
-  frontend_migration_rejects: ['node/frontend/table-schema.ts'],
-  frontend_imports: ['node/frontend/importer.ts'],
-  frontend_import_rejects: ['node/frontend/importer.ts'],
-  sharing_applications: ['node/sharing/service.ts'],
-  sharing_grants: ['node/sharing/service.ts'],
-  sharing_revocations: ['node/sharing/service.ts'],
-  received_packages: ['node/sharing/batch.ts'],
-  received_chunks: ['node/sharing/batch.ts'],
+  frontend_tables: ['node/staging/table-schema.ts'],
+  frontend_versions: ['node/staging/table-schema.ts'],
+  frontend_migration_rejects: ['node/staging/table-schema.ts'],
+  frontend_imports: ['node/staging/importer.ts'],
+  frontend_import_rejects: ['node/staging/importer.ts'],
+  sharing_applications: ['node/sharing/node-sharing.ts'],
+  sharing_grants: ['node/sharing/node-sharing.ts'],
+  sharing_revocations: ['node/sharing/node-sharing.ts'],
+  received_packages: ['node/sharing/received-packages.ts'],
+  received_chunks: ['node/sharing/received-packages.ts'],
   // hub
   nodes: ['hub/storage/registry.ts'],
-  rejections: ['hub/sync/rejections.ts'],
+  rejections: ['hub/bus/rejections.ts'],
   code_counters: ['hub/catalog/code-template.ts'],
   join_tokens: ['hub/enroll/join-tokens.ts'],
   audit_checkpoints: ['engine/audit/checkpoint.ts'],
   packages: ['hub/packages/package-store.ts'],
   package_chunks: ['hub/packages/package-store.ts'],
   package_recipients: ['hub/packages/package-store.ts'],
-  package_grants_sent: ['hub/sharing/batch.ts'],
-  applications: ['hub/sharing/service.ts'],
-  grants: ['hub/sharing/service.ts'],
-  grant_revocations: ['hub/sharing/service.ts'],
-  revocation_lists: ['hub/sharing/service.ts'],
+  package_grants_sent: ['hub/sharing/batch-grants.ts'],
+  applications: ['hub/sharing/sharing-service.ts'],
+  grants: ['hub/sharing/sharing-service.ts'],
+  grant_revocations: ['hub/sharing/sharing-service.ts'],
+  revocation_lists: ['hub/sharing/sharing-service.ts'],
 };
 
 /**
@@ -77,13 +77,13 @@ const KNOWN_EXCEPTIONS: readonly { table: string; file: string; why: string }[] 
   { table: 'frontend_versions', file: 'node/packages/table-snapshot.ts', why: 'reads the counter in its read transaction' },
   { table: 'frontend_versions', file: 'node/packages/table-read-worker.ts', why: 'reads the counter in its read transaction (worker thread)' },
   { table: 'frontend_versions', file: 'node/sharing/grant-packages.ts', why: 'raises and reads the counter like the packager' },
-  { table: 'frontend_versions', file: 'node/frontend/importer.ts', why: 'the importer bumps row versions' },
-  { table: 'frontend_migration_rejects', file: 'node/frontend/rejects-retention.ts', why: 'retention purge of reject rows' },
-  { table: 'frontend_imports', file: 'node/frontend/http.ts', why: 'import status route reads it directly' },
-  { table: 'frontend_imports', file: 'node/frontend/rejects-retention.ts', why: 'retention purge' },
-  { table: 'frontend_import_rejects', file: 'node/frontend/http.ts', why: 'rejects report route reads it directly' },
-  { table: 'frontend_import_rejects', file: 'node/frontend/rejects-report.ts', why: 'rejects report' },
-  { table: 'frontend_import_rejects', file: 'node/frontend/rejects-retention.ts', why: 'retention purge' },
+  { table: 'frontend_versions', file: 'node/staging/importer.ts', why: 'the importer bumps row versions' },
+  { table: 'frontend_migration_rejects', file: 'node/staging/rejects-retention.ts', why: 'retention purge of reject rows' },
+  { table: 'frontend_imports', file: 'node/staging/http.ts', why: 'import status route reads it directly' },
+  { table: 'frontend_imports', file: 'node/staging/rejects-retention.ts', why: 'retention purge' },
+  { table: 'frontend_import_rejects', file: 'node/staging/http.ts', why: 'rejects report route reads it directly' },
+  { table: 'frontend_import_rejects', file: 'node/staging/rejects-report.ts', why: 'rejects report' },
+  { table: 'frontend_import_rejects', file: 'node/staging/rejects-retention.ts', why: 'retention purge' },
   // The audit log (engine/audit/) is being reworked separately.
   { table: 'audit_log', file: 'engine/audit/testing.ts', why: 'test support that tampers with the log on purpose' },
   { table: 'schema_migrations', file: 'engine/audit/log.ts', why: 'verify asks whether the seal migration ran' },
@@ -117,12 +117,12 @@ function code(file: string): string {
     .replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /**
  * SQL naming `table`. Keywords are matched in upper case, as all SQL here is written (checked below), so
  * prose in a log message ("could not answer from packages") is not taken for SQL.
  */
-const sqlRef = (table: string) => new RegExp(`\\b(FROM|JOIN|INTO|UPDATE|TABLE|DELETE FROM)\\s+"?${escape(table)}"?\\b`);
+const sqlRef = (table: string) => new RegExp(`\\b(FROM|JOIN|INTO|UPDATE|TABLE|DELETE FROM)\\s+"?${escapeRe(table)}"?\\b`);
 
 const nodeTables = tablesOf(NODE_MIGRATIONS);
 const hubTables = tablesOf(HUB_MIGRATIONS);
@@ -140,7 +140,12 @@ test('every table the migrations create has an owner', () => {
   assert.deepEqual(unowned, [], `give these tables an owning module in test/architecture/table-owners.test.ts: ${unowned.join(', ')}`);
   const stale = Object.keys(OWNERS).filter((t) => !all.has(t));
   assert.deepEqual(stale, [], `no migration creates these tables any more: ${stale.join(', ')}`);
-  for (const owners of Object.values(OWNERS)) for (const f of owners) assert.ok(files.some((x) => x.file === f), `owner ${f} does not exist`);
+  for (const owners of Object.values(OWNERS))
+    for (const f of owners)
+      assert.ok(
+        files.some((x) => x.file === f),
+        `owner ${f} does not exist`,
+      );
 });
 
 test('only its owner (and the migrations) runs SQL on a table', () => {
@@ -172,5 +177,5 @@ test('the scan sees SQL (a sanity check of the pattern)', () => {
   const owner = files.find((f) => f.file === 'node/packages/sent-packages-store.ts')!;
   assert.ok(sqlRef('packages_sent').test(owner.text));
   assert.ok(!sqlRef('packages').test(owner.text), '`packages` does not match `packages_sent`');
-  assert.equal(relative(ROOT, join(ROOT, 'engine/db.ts')), 'engine/db.ts');
+  assert.equal(relative(ROOT, join(ROOT, 'engine/storage/db.ts')), 'engine/storage/db.ts');
 });

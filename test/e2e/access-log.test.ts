@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { readConfig, writeConfig } from '../../engine/config-file.ts';
-import { openDatabase } from '../../engine/db.ts';
+import { readConfig, writeConfig } from '../../engine/cli/config-file.ts';
+import { openDatabase } from '../../engine/storage/db.ts';
 import { initHub } from '../../hub/init.ts';
 import { NodeConfig } from '../../node/config.ts';
 import { initNode } from '../../node/init.ts';
@@ -91,7 +91,16 @@ describe('process log: JSON lines and an access log without tokens or personal d
   let token = '';
   before(async () => {
     const hub = await initHub(join(root, 'hub'), { municipality: '410800', municipalityName: '测试市', nats: ['nats://127.0.0.1:1'], httpPort: 0 });
-    await initNode(dir, { county: '410802', countyName: '测试县', municipality: '410800', nats: ['nats://127.0.0.1:1'], httpPort: 0, hubId: hub.config.nodeId, hubKey: hub.publicKey, hubEncryptionKey: hub.encryptionKey });
+    await initNode(dir, {
+      county: '410802',
+      countyName: '测试县',
+      municipality: '410800',
+      nats: ['nats://127.0.0.1:1'],
+      httpPort: 0,
+      hubId: hub.config.nodeId,
+      hubKey: hub.publicKey,
+      hubEncryptionKey: hub.encryptionKey,
+    });
     const db = openDatabase(join(dir, readConfig(dir, NodeConfig).database), NODE_MIGRATIONS);
     token = new DepartmentStore(db).issue('GA410802', '测试县公安局', new Date());
     db.close();

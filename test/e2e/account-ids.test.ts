@@ -11,11 +11,11 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { AccountStore } from '../../engine/accounts/store.ts';
 import { AuditLog } from '../../engine/audit/log.ts';
-import { CatalogStore } from '../../engine/catalog-store.ts';
-import { openDatabase, type Db } from '../../engine/db.ts';
-import { Outbox } from '../../engine/outbox.ts';
+import { CatalogStore } from '../../engine/catalog/catalog-store.ts';
+import { openDatabase, type Db } from '../../engine/storage/db.ts';
+import { Outbox } from '../../engine/storage/outbox.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
-import { CatalogService } from '../../node/catalog/service.ts';
+import { CatalogService } from '../../node/catalog/catalog-service.ts';
 import { createNodeApp } from '../../node/http/routes.ts';
 import { DepartmentStore } from '../../node/storage/departments.ts';
 import { NODE_MIGRATIONS } from '../../node/storage/migrations.ts';
@@ -67,7 +67,11 @@ describe('account ids from users are parsed strictly (issue 10)', () => {
         const body = (await res.json()) as { error: { code: string; fields: { path: string }[] } };
         assert.equal(res.status, 400, `${bad}: ${JSON.stringify(body)}`);
         assert.equal(body.error.code, 'INVALID_REQUEST', bad);
-        assert.deepEqual(body.error.fields.map((f) => f.path), ['id'], bad);
+        assert.deepEqual(
+          body.error.fields.map((f) => f.path),
+          ['id'],
+          bad,
+        );
       }
       assert.equal(accounts.byId(7)!.disabledAt, null, 'account 7 still enabled');
       assert.equal(accounts.byId(10)!.disabledAt, null, 'account 10 still enabled');
@@ -93,7 +97,10 @@ describe('account ids from users are parsed strictly (issue 10)', () => {
     const body = (await res.json()) as { error: { code: string; fields: { path: string }[] } };
     assert.equal(res.status, 404, JSON.stringify(body));
     assert.equal(body.error.code, 'NOT_FOUND');
-    assert.deepEqual(body.error.fields.map((f) => f.path), ['department']);
+    assert.deepEqual(
+      body.error.fields.map((f) => f.path),
+      ['department'],
+    );
     assert.equal(accounts.list().length, before);
     const ok = await app.request('/api/v1/accounts', {
       method: 'POST',

@@ -16,7 +16,7 @@ import { startAuditMaintenance } from '../../engine/audit/maintenance.ts';
 import { readKeyFile } from '../../engine/identity.ts';
 import type { Logger } from '../../engine/log.ts';
 import { loadPolicy } from '../../protocol/policy.ts';
-import { openDatabase } from '../../engine/db.ts';
+import { openDatabase } from '../../engine/storage/db.ts';
 import { initNode } from '../../node/init.ts';
 import { NODE_MIGRATIONS } from '../../node/storage/migrations.ts';
 import { encodePublicKey, generateSigningKeyPair } from '../../protocol/keys.ts';
@@ -27,7 +27,15 @@ const BIN = fileURLToPath(new URL('../../bin/jilian.mjs', import.meta.url));
 
 async function nodeWithLog(name: string): Promise<string> {
   const dir = join(mkdtempSync(join(tmpdir(), 'jilian-audit-cli-')), name);
-  await initNode(dir, { county: '410802', countyName: '测试区', municipality: '410800', nats: ['nats://127.0.0.1:1'], httpPort: 0, hubId: 'hub-410800', hubKey: encodePublicKey(generateSigningKeyPair().publicKey) });
+  await initNode(dir, {
+    county: '410802',
+    countyName: '测试区',
+    municipality: '410800',
+    nats: ['nats://127.0.0.1:1'],
+    httpPort: 0,
+    hubId: 'hub-410800',
+    hubKey: encodePublicKey(generateSigningKeyPair().publicKey),
+  });
   const db = openDatabase(join(dir, 'jilian.db'), NODE_MIGRATIONS);
   const audit = new AuditLog(db, { now: () => new Date('2026-03-02T08:00:00Z') });
   for (const [i, action] of ['catalog.create', 'catalog.update', 'catalog.withdraw', 'catalog.update'].entries()) {
@@ -102,7 +110,15 @@ const NODE_ID = 'county-410802';
 /** A node directory whose log was written by the node itself (signed purges and seals), one record every 30 days. */
 async function signedNode(name: string, count: number, opts: { purge?: boolean; seal?: boolean } = {}): Promise<{ dir: string; secretKey: Uint8Array }> {
   const dir = join(mkdtempSync(join(tmpdir(), 'jilian-audit-cli-')), name);
-  await initNode(dir, { county: '410802', countyName: '测试区', municipality: '410800', nats: ['nats://127.0.0.1:1'], httpPort: 0, hubId: 'hub-410800', hubKey: encodePublicKey(generateSigningKeyPair().publicKey) });
+  await initNode(dir, {
+    county: '410802',
+    countyName: '测试区',
+    municipality: '410800',
+    nats: ['nats://127.0.0.1:1'],
+    httpPort: 0,
+    hubId: 'hub-410800',
+    hubKey: encodePublicKey(generateSigningKeyPair().publicKey),
+  });
   const { secretKey } = readKeyFile(join(dir, 'keys/signing.json'));
   const db = openDatabase(join(dir, 'jilian.db'), NODE_MIGRATIONS);
   let t = T0.getTime();

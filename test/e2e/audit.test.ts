@@ -15,7 +15,7 @@ import { loadSodium } from '../../protocol/sodium.ts';
 import { upSubject } from '../../protocol/subjects.ts';
 import { readKeyFile } from '../../engine/identity.ts';
 import { AUDIT_SEAL_TRIGGERS, AUDIT_TRIGGERS } from '../../engine/audit/log.ts';
-import { openDatabase } from '../../engine/db.ts';
+import { openDatabase } from '../../engine/storage/db.ts';
 import { NODE_MIGRATIONS } from '../../node/storage/migrations.ts';
 import { api, Cluster, deptOf, MUNI, waitFor } from '../helpers/cluster.ts';
 import { sampleFor } from '../helpers/entries.ts';

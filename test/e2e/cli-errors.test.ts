@@ -14,14 +14,14 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { openDatabase } from '../../engine/db.ts';
+import { openDatabase } from '../../engine/storage/db.ts';
 import { initNode } from '../../node/init.ts';
 import { NODE_MIGRATIONS } from '../../node/storage/migrations.ts';
 import { HUB_MIGRATIONS } from '../../hub/storage/migrations.ts';
 import { encodePublicKey, generateSigningKeyPair } from '../../protocol/keys.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
 import { bilingualIssues } from '../../protocol/validation-error.ts';
-import { formatShanghaiTime } from '../../engine/cli-support.ts';
+import { formatShanghaiTime } from '../../engine/cli/support.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/jilian.mjs', import.meta.url));
 const TOKEN = `jlj_${'A'.repeat(43)}`;
@@ -61,7 +61,15 @@ const enrollArgs = (hub: string, token: string, dir: string) => ['node', 'enroll
 before(async () => {
   await loadSodium();
   nodeDir = join(root, 'node');
-  await initNode(nodeDir, { county: '410802', countyName: '测试区', municipality: '410800', nats: ['nats://127.0.0.1:1'], httpPort: 0, hubId: 'hub-410800', hubKey: encodePublicKey(generateSigningKeyPair().publicKey) });
+  await initNode(nodeDir, {
+    county: '410802',
+    countyName: '测试区',
+    municipality: '410800',
+    nats: ['nats://127.0.0.1:1'],
+    httpPort: 0,
+    hubId: 'hub-410800',
+    hubKey: encodePublicKey(generateSigningKeyPair().publicKey),
+  });
   hubDir = join(root, 'hub');
   const init = await jilian(['hub', 'init', '--dir', hubDir, '--municipality', '410800', '--municipality-name', '测试市', '--http-port', '0']);
   assert.equal(init.code, 0, init.stderr);
@@ -129,7 +137,11 @@ describe('jilian node enroll', () => {
 
 describe('data directories and config validation', () => {
   it('a hub directory given to a node command: one clear error, not a list of zod issues', async () => {
-    for (const args of [['node', 'status'], ['node', 'dept', 'add', '--code', 'x', '--name', 'y'], ['node', 'account', 'list']]) {
+    for (const args of [
+      ['node', 'status'],
+      ['node', 'dept', 'add', '--code', 'x', '--name', 'y'],
+      ['node', 'account', 'list'],
+    ]) {
       const r = await jilian([...args, '--dir', hubDir]);
       assert.equal(r.code, 1, args.join(' '));
       assert.match(r.stderr, /这是市级枢纽的数据目录，不是县（区）节点的/);
@@ -207,14 +219,23 @@ describe('deadlines, audit, accounts', () => {
     const r = await jilian(['hub', 'account', 'list', '--dir', hubDir]);
     assert.equal(r.code, 0, r.stderr);
     const accounts = JSON.parse(r.stdout) as { name: string; role: string }[];
-    assert.deepEqual(accounts.map((a) => [a.name, a.role]), [['reviewer', 'reviewer']]);
+    assert.deepEqual(
+      accounts.map((a) => [a.name, a.role]),
+      [['reviewer', 'reviewer']],
+    );
     // Its creation is audited, and so is a token from operator-add.
     const add = await jilian(['hub', 'operator-add', '--dir', hubDir, '--name', 'reviewer']);
     assert.equal(add.code, 0, add.stderr);
     const db = openDatabase(join(hubDir, 'hub.db'), HUB_MIGRATIONS);
     const rows = db.prepare("SELECT action, resource FROM audit_log WHERE resource = 'reviewer' ORDER BY seq").all();
     db.close();
-    assert.deepEqual(rows.map((r) => ({ ...(r as object) })), [{ action: 'account.create', resource: 'reviewer' }, { action: 'token.issue', resource: 'reviewer' }]);
+    assert.deepEqual(
+      rows.map((r) => ({ ...(r as object) })),
+      [
+        { action: 'account.create', resource: 'reviewer' },
+        { action: 'token.issue', resource: 'reviewer' },
+      ],
+    );
   });
 
   it('dept add writes an audit record (and the log still verifies)', async () => {

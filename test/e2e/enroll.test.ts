@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { EnrollRequest, signEnrollProof } from '../../protocol/enrollment.ts';
+import { type EnrollRequest, signEnrollProof } from '../../protocol/enrollment.ts';
 import { generateSigningKeyPair, encodePublicKey } from '../../protocol/keys.ts';
 import { loadSodium, toBase64 } from '../../protocol/sodium.ts';
 import { enrollNode } from '../../node/enroll.ts';

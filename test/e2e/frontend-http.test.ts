@@ -47,7 +47,11 @@ describe('front-end import over HTTP', () => {
     assert.match(rejects, /校验码|check/);
 
     const other = c.token(A, 'dept_operator', 'OTHER01');
-    const refused = await fetch(`${a.running!.url}/api/v1/frontend/${entry.body.id}/import`, { method: 'POST', headers: { authorization: `Bearer ${other}`, 'content-type': 'text/csv' }, body: lines.slice(0, 3).join('\n') });
+    const refused = await fetch(`${a.running!.url}/api/v1/frontend/${entry.body.id}/import`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${other}`, 'content-type': 'text/csv' },
+      body: lines.slice(0, 3).join('\n'),
+    });
     assert.equal(refused.status, 403);
   });
 });

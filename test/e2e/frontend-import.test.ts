@@ -14,9 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { systemClock } from '../../engine/clock.ts';
-import type { Db } from '../../engine/db.ts';
-import { importFile } from '../../node/frontend/import-file.ts';
-import { frontendTableName } from '../../node/frontend/table-schema.ts';
+import type { Db } from '../../engine/storage/db.ts';
+import { importFile } from '../../node/staging/import-file.ts';
+import { frontendTableName } from '../../node/staging/table-schema.ts';
 import { badKind, citizenIdFor, openFrontendDb, PERSON_ITEMS, personValues, writePersonCsv } from '../helpers/frontend.ts';
 
 const ENTRY = '410602-01950000-0000-7000-8000-00000000e2e0'; // as test/helpers/run-import.ts
@@ -137,7 +137,12 @@ describe('front-end import at scale', () => {
     for (const k of ['read', 'inserted', 'updated', 'unchanged', 'deleted', 'rejected'] as const) assert.equal(resumed[k], straight[k], k);
 
     const crashed = openFrontendDb(dbFile);
-    const dump = (d: Db) => d.prepare(`SELECT * FROM "${TABLE}" ORDER BY id_no`).raw().all().map((r) => JSON.stringify((r as unknown[]).slice(0, -1))); // all but _updated_at
+    const dump = (d: Db) =>
+      d
+        .prepare(`SELECT * FROM "${TABLE}" ORDER BY id_no`)
+        .raw()
+        .all()
+        .map((r) => JSON.stringify((r as unknown[]).slice(0, -1))); // all but _updated_at
     const a = dump(crashed);
     const b = dump(fresh);
     assert.equal(a.length, rows - Math.floor(rows / every));
@@ -146,7 +151,10 @@ describe('front-end import at scale', () => {
     const rejects = (d: Db) => d.prepare('SELECT row_number, column_code, reason_en FROM frontend_import_rejects ORDER BY row_number, id').raw().all();
     assert.deepEqual(rejects(crashed), rejects(fresh));
     const dupRejects = crashed.prepare("SELECT row_number, reason_en FROM frontend_import_rejects WHERE reason_en LIKE 'duplicate key%' ORDER BY row_number").raw().all();
-    assert.deepEqual(dupRejects, dups.map((i, k) => [rows + 2 + k, `duplicate key: same as row ${i + 2} (row ${i + 2} is kept; this row is not imported)`]));
+    assert.deepEqual(
+      dupRejects,
+      dups.map((i, k) => [rows + 2 + k, `duplicate key: same as row ${i + 2} (row ${i + 2} is kept; this row is not imported)`]),
+    );
     assert.equal(crashed.prepare(`SELECT name FROM "${TABLE}" WHERE id_no = ?`).pluck().get(citizenIdFor(0)), personValues(0)[1], 'the first occurrence is kept');
     crashed.close();
     fresh.close();

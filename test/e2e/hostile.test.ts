@@ -65,15 +65,7 @@ describe('hostile wire input at the hub', () => {
     const reviewForgery = { origin: A, updates: [update(`${A}-${randomUUID()}`, REVIEW_ROOT, { status: 'approved', code: 'FAKE' })] };
     await publish(subjA, encodeEnvelope({ type: 'catalog.update', from: `county-${A}`, seq: seq++, ts: now, payload: reviewForgery }, keyOf(A)));
 
-    const expected = [
-      'ENVELOPE_BAD_SIGNATURE',
-      'ENVELOPE_UNKNOWN_SENDER',
-      'ENVELOPE_BAD_MAGIC',
-      'ENVELOPE_MALFORMED',
-      'ENVELOPE_TOO_LARGE',
-      'MESSAGE_WRONG_SUBJECT',
-      'UPDATE_FORBIDDEN',
-    ];
+    const expected = ['ENVELOPE_BAD_SIGNATURE', 'ENVELOPE_UNKNOWN_SENDER', 'ENVELOPE_BAD_MAGIC', 'ENVELOPE_MALFORMED', 'ENVELOPE_TOO_LARGE', 'MESSAGE_WRONG_SUBJECT', 'UPDATE_FORBIDDEN'];
     await waitFor('all bad messages rejected', async () => {
       const codes = await rejectedCodes();
       return codes.length >= 8 && expected.every((code) => codes.includes(code));
@@ -98,7 +90,7 @@ describe('hostile wire input at the hub', () => {
     const hubOutboxDepth = () => (c.hub!.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
     // Let everything already queued (the entry's broadcast) go out first, so only the replay is measured.
     await waitFor('hub outbox drained', () => hubOutboxDepth() === 0);
-    const before = (c.hub!.status() as { inbound: { duplicates: number }; outbox: { published: number } });
+    const before = c.hub!.status() as { inbound: { duplicates: number }; outbox: { published: number } };
     const hubOutboxRows = () => (c.hub!.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
     await publish(original!.subject, original!.data);
     await waitFor('replay counted as duplicate', () => (c.hub!.status() as { inbound: { duplicates: number } }).inbound.duplicates === before.inbound.duplicates + 1);

@@ -16,9 +16,9 @@ import { encodeEnvelope } from '../../protocol/envelope.ts';
 import { loadSodium, toBase64 } from '../../protocol/sodium.ts';
 import { streamNames, upStreamSubjects, upSubject } from '../../protocol/subjects.ts';
 import { readKeyFile } from '../../engine/identity.ts';
-import { ensureStream } from '../../engine/streams.ts';
+import { ensureStream } from '../../engine/nats/streams.ts';
 import { HubConfig } from '../../hub/config.ts';
-import { upConsumerName } from '../../hub/sync/up-consumers.ts';
+import { upConsumerName } from '../../hub/bus/up-consumers.ts';
 import { Cluster, deptOf, MUNI, waitFor } from '../helpers/cluster.ts';
 import { sampleFor } from '../helpers/entries.ts';
 
@@ -43,12 +43,18 @@ describe('hub UP stream: fairness, limits, start-up', () => {
   it('a start logs one stream.created per stream and no JetStreamNotEnabled warning', async () => {
     // Several stream checks (every 300 ms here) and the first publishes (key directory) happen meanwhile.
     await new Promise((r) => setTimeout(r, 1_500));
-    const lines = readFileSync(c.logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(c.logFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const created = lines.filter((l) => l.event === 'stream.created').map((l) => l.stream);
     assert.deepEqual([...created].sort(), [names.down, names.pkg, names.up].sort(), 'each stream created (and logged) exactly once');
     const raced = lines.filter((l) => /JetStreamNotEnabled|jetstream is not enabled/i.test(JSON.stringify(l)));
     assert.deepEqual(raced, [], 'nothing published before its stream existed');
-    assert.deepEqual(lines.filter((l) => l.event === 'stream.ensure_failed'), []);
+    assert.deepEqual(
+      lines.filter((l) => l.event === 'stream.ensure_failed'),
+      [],
+    );
   });
 
   it('the streams carry the size limits of the hub config (and an existing stream gets them)', async () => {
@@ -143,7 +149,10 @@ describe('hub UP stream: fairness, limits, start-up', () => {
     await waitFor('more of the flood applied', () => count(A) >= aheadOfB + 500, 60_000, 20);
     const rows = flood.map(rowOf); // one synchronous read: a consistent snapshot
     const k = rows.filter((r) => r !== undefined).length;
-    assert.ok(rows.slice(0, k).every((r, i) => r !== undefined && (i === 0 || r > rows[i - 1]!)), 'A’s messages applied in the order published');
+    assert.ok(
+      rows.slice(0, k).every((r, i) => r !== undefined && (i === 0 || r > rows[i - 1]!)),
+      'A’s messages applied in the order published',
+    );
 
     // The legacy consumer was replaced by per-county ones starting after its floor: nothing re-read.
     await assert.rejects(jsm.consumers.info(names.up, hubId));

@@ -36,7 +36,13 @@ describe('key directory, rotation and revocation', () => {
     const doc = loadEntryDoc(777_000 + name.length);
     const entryId = `${A}-${randomUUID()}`;
     const update = toBase64(writeRoot(doc, CONTENT_ROOT, { ...sampleFor(deptOf(A), 0), name } as never)!);
-    return { entryId, bytes: encodeEnvelope({ type: 'catalog.update', from: `county-${A}`, seq: 900_000 + name.length, ts: new Date().toISOString(), payload: { origin: A, updates: [{ entryId, update }] } }, secretKey) };
+    return {
+      entryId,
+      bytes: encodeEnvelope(
+        { type: 'catalog.update', from: `county-${A}`, seq: 900_000 + name.length, ts: new Date().toISOString(), payload: { origin: A, updates: [{ entryId, update }] } },
+        secretKey,
+      ),
+    };
   };
 
   it('every node holds the hub-signed directory with the other nodes’ keys', async () => {
@@ -50,7 +56,10 @@ describe('key directory, rotation and revocation', () => {
     const oldSecret = readKeyFile(join(a.dir, 'keys/signing.json')).secretKey;
     const { stdout } = await run(process.execPath, [BIN, 'node', 'rotate-keys', '--dir', a.dir]);
     const newKey = /new public key: (\S+)/.exec(stdout)![1]!;
-    await waitFor('A switched to the new key', () => a.running!.directory.current()?.nodes.find((n) => n.nodeId === `county-${A}`)?.signingKey === newKey && toBase64(readKeyFile(join(a.dir, 'keys/signing.json')).publicKey) === newKey);
+    await waitFor(
+      'A switched to the new key',
+      () => a.running!.directory.current()?.nodes.find((n) => n.nodeId === `county-${A}`)?.signingKey === newKey && toBase64(readKeyFile(join(a.dir, 'keys/signing.json')).publicKey) === newKey,
+    );
     assert.equal(toBase64(readKeyFile(join(a.dir, 'keys/signing.prev.json')).publicKey), a.publicKey);
 
     const created = await api(a.running!.url, a.token, 'POST', '/api/v1/catalog/entries', sampleFor(deptOf(A), 1));
@@ -78,7 +87,12 @@ describe('key directory, rotation and revocation', () => {
     const before = c.hub!.rejections.recent(500).length;
     const created = await api(a.running!.url, a.token, 'POST', '/api/v1/catalog/entries', sampleFor(deptOf(A), 2));
     assert.equal(created.status, 201, 'the county keeps working locally');
-    await waitFor('hub refused the revoked node', () => c.hub!.rejections.recent(500).slice(0, c.hub!.rejections.recent(500).length - before).some((r) => r.code === 'ENVELOPE_UNKNOWN_SENDER' && r.sender === `county-${A}`));
+    await waitFor('hub refused the revoked node', () =>
+      c
+        .hub!.rejections.recent(500)
+        .slice(0, c.hub!.rejections.recent(500).length - before)
+        .some((r) => r.code === 'ENVELOPE_UNKNOWN_SENDER' && r.sender === `county-${A}`),
+    );
     assert.equal(c.snapshot('hub').has(created.body.id), false);
     await waitFor('the refusal in the structured log', () => /"event":"wire.rejected"/.test(readFileSync(c.logFile, 'utf8')));
   });

@@ -16,13 +16,13 @@ import { pino } from 'pino';
 import { configurePasswordHashing, defaultHashConcurrency, hashGate } from '../../engine/accounts/password.ts';
 import { AccountStore } from '../../engine/accounts/store.ts';
 import { AuditLog } from '../../engine/audit/log.ts';
-import { CatalogStore } from '../../engine/catalog-store.ts';
-import { openDatabase, type Db } from '../../engine/db.ts';
-import { GroupCommit } from '../../engine/group-commit.ts';
-import { listenHttp, type HttpListener } from '../../engine/listen.ts';
-import { Outbox } from '../../engine/outbox.ts';
+import { CatalogStore } from '../../engine/catalog/catalog-store.ts';
+import { openDatabase, type Db } from '../../engine/storage/db.ts';
+import { GroupCommit } from '../../engine/storage/group-commit.ts';
+import { listenHttp, type HttpListener } from '../../engine/http/listen.ts';
+import { Outbox } from '../../engine/storage/outbox.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
-import { CatalogService } from '../../node/catalog/service.ts';
+import { CatalogService } from '../../node/catalog/catalog-service.ts';
 import { createNodeApp } from '../../node/http/routes.ts';
 import { DepartmentStore } from '../../node/storage/departments.ts';
 import { NODE_MIGRATIONS } from '../../node/storage/migrations.ts';
@@ -82,7 +82,11 @@ describe('login flood (issue 10)', () => {
     const app = makeApp();
     let finished = 0;
     const statuses = Array.from({ length: 50 }, async (_, i) => {
-      const r = await app.request('/api/v1/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: `nobody-${i}-${Math.random()}`, password: 'x'.repeat(12) }) });
+      const r = await app.request('/api/v1/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `nobody-${i}-${Math.random()}`, password: 'x'.repeat(12) }),
+      });
       finished++;
       return r.status;
     });
@@ -115,7 +119,9 @@ describe('login flood (issue 10)', () => {
     hashGate.resetPeak();
     const app = makeApp();
     const res = await Promise.all(
-      Array.from({ length: 20 }, () => app.request('/api/v1/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'busy-reader', password: 'wrong password!!' }) })),
+      Array.from({ length: 20 }, () =>
+        app.request('/api/v1/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'busy-reader', password: 'wrong password!!' }) }),
+      ),
     );
     const refused = res.filter((r) => r.status === 429);
     const hashed = res.filter((r) => r.status === 401);

@@ -44,7 +44,10 @@ describe('crash during a package transfer', () => {
 
     const node = await c.startNode(a);
     const states = node.db.prepare('SELECT state FROM packages_sent').all() as { state: string }[];
-    assert.deepEqual(states.map((s) => s.state), ['abandoned']);
+    assert.deepEqual(
+      states.map((s) => s.state),
+      ['abandoned'],
+    );
     assert.equal(spooled(), 0, 'the spool of the abandoned package is gone');
     assert.equal((c.hub!.db.prepare('SELECT COUNT(*) AS n FROM packages').get() as { n: number }).n, 0, 'the hub has nothing of it');
 
@@ -54,7 +57,10 @@ describe('crash during a package transfer', () => {
     );
     await waitFor('the next package is stored', () => node.packages!.state(packageId)?.state === 'stored', 20_000);
     const stored = c.hub!.db.prepare("SELECT package_id AS id FROM packages WHERE state = 'stored'").all() as { id: string }[];
-    assert.deepEqual(stored.map((s) => s.id), [packageId]);
+    assert.deepEqual(
+      stored.map((s) => s.id),
+      [packageId],
+    );
   });
 
   it('a hub restarted in the middle of fetching chunks finishes the package', async () => {

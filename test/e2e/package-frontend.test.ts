@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { openPackage } from '../../engine/package/builder.ts';
 import { readBoxKeyFile } from '../../engine/identity.ts';
-import { readConfig, writeConfig } from '../../engine/config-file.ts';
+import { readConfig, writeConfig } from '../../engine/cli/config-file.ts';
 import { creditCodeCheckChar } from '../../protocol/ids.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
 import { NodeConfig } from '../../node/config.ts';
@@ -28,7 +28,8 @@ function creditCode(i: number): string {
 }
 
 const HEADER = '统一社会信用代码,市场主体名称,市场主体类型,法定代表人,注册资本(万元),成立日期,登记状态,住所,登记机关';
-const line = (i: number, name = `测试市场主体有限公司第${i}号`) => `${creditCode(i)},${name},1100,张三${i},${(i * 10.5).toFixed(2)},2020-01-${String((i % 28) + 1).padStart(2, '0')},1,测试市测试区测试路${i}号,测试市市场监督管理局`;
+const line = (i: number, name = `测试市场主体有限公司第${i}号`) =>
+  `${creditCode(i)},${name},1100,张三${i},${(i * 10.5).toFixed(2)},2020-01-${String((i % 28) + 1).padStart(2, '0')},1,测试市测试区测试路${i}号,测试市市场监督管理局`;
 
 function cli(args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
@@ -152,7 +153,11 @@ describe('packages from a front-end table', () => {
       body: [HEADER, line(1), line(2)].join('\n'),
     });
     assert.equal(res.status, 200);
-    const stored = await waitFor('scheduled package stored', () => a.running!.db.prepare("SELECT package_id AS id FROM packages_sent WHERE resource = ? AND state = 'stored'").get(id) as { id: string } | undefined, 20_000);
+    const stored = await waitFor(
+      'scheduled package stored',
+      () => a.running!.db.prepare("SELECT package_id AS id FROM packages_sent WHERE resource = ? AND state = 'stored'").get(id) as { id: string } | undefined,
+      20_000,
+    );
     const { rows } = await hubRows(stored.id);
     assert.equal(rows.length, 2);
     assert.ok(a.running!.audit.search({ action: 'data.provide' }).records.some((x) => x.resource === id && x.actorRole === 'scheduler'));
@@ -175,9 +180,13 @@ describe('packages from a front-end table', () => {
     };
     const first = await upload();
     assert.deepEqual([first.inserted, first.updated, first.unchanged, first.rejected], [300, 0, 0, 1]);
-    assert.equal(first.report, '\uFEFFrow,column,reason_zh,reason_en\n302,credit_code,主键与第 9 行重复：保留第 9 行，本行未导入,duplicate key: same as row 9 (row 9 is kept; this row is not imported)\n');
+    assert.equal(
+      first.report,
+      '\uFEFFrow,column,reason_zh,reason_en\n302,credit_code,主键与第 9 行重复：保留第 9 行，本行未导入,duplicate key: same as row 9 (row 9 is kept; this row is not imported)\n',
+    );
     const table = a.running!.db.prepare('SELECT table_name FROM frontend_tables WHERE entry_id = ?').pluck().get(id) as string;
-    const rows = () => a.running!.db.prepare(`SELECT credit_code, entity_name, _version FROM "${table}" ORDER BY credit_code`).all() as { credit_code: string; entity_name: string; _version: number }[];
+    const rows = () =>
+      a.running!.db.prepare(`SELECT credit_code, entity_name, _version FROM "${table}" ORDER BY credit_code`).all() as { credit_code: string; entity_name: string; _version: number }[];
     assert.equal(rows().find((r) => r.credit_code === creditCode(7))!.entity_name, '测试市场主体有限公司第7号', 'the first occurrence is kept');
     const p1 = await cli(['node', 'package', id, '-d', a.dir]);
     assert.equal(p1.code, 0, p1.out);

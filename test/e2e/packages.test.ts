@@ -36,7 +36,15 @@ describe('data packages county → hub', () => {
     await c.stop();
   });
 
-  const base = (v: number) => ({ resource: RESOURCE, resourceCode: null, schemaHash: schemaHashOf([{ code: 'citizen_id' }]), kind: 'snapshot' as const, baseVersion: null, newVersion: v, chunkSize: 64 * 1024 });
+  const base = (v: number) => ({
+    resource: RESOURCE,
+    resourceCode: null,
+    schemaHash: schemaHashOf([{ code: 'citizen_id' }]),
+    kind: 'snapshot' as const,
+    baseVersion: null,
+    newVersion: v,
+    chunkSize: 64 * 1024,
+  });
   const hubKeys = () => readBoxKeyFile(join(c.hubDir, 'keys/encryption.json'));
 
   it('a package is stored at the hub, which can open it to exactly the rows sent', async () => {
@@ -95,7 +103,11 @@ describe('data packages county → hub', () => {
     const sender = c.node(A).running!.packages!;
     const before = c.hub!.rejections.recent(100).length;
     const { packageId } = await sender.send(rows(10, 'g'), { ...base(50), grantId: uuidv7() });
-    await waitFor('grant package refused', () => c.hub!.rejections.recent(100).length > before && c.hub!.rejections.recent(5).some((r) => r.message.includes('may not send a package for grant')), 20_000);
+    await waitFor(
+      'grant package refused',
+      () => c.hub!.rejections.recent(100).length > before && c.hub!.rejections.recent(5).some((r) => r.message.includes('may not send a package for grant')),
+      20_000,
+    );
     assert.equal(c.hub!.packages.stored(packageId), undefined);
     await waitFor('the sender is told', () => sender.state(packageId)?.state === 'refused', 20_000);
     assert.equal(sender.state(packageId)?.code, 'PACKAGE_NOT_ALLOWED');
@@ -122,9 +134,12 @@ describe('data packages county → hub', () => {
       chunkBytes,
       'the body is untouched',
     );
-    await assert.rejects(async () => {
-      for await (const _ of openPackage(shared, before.chunk, outsider, { senderKeys })) void _;
-    }, (e: { code?: string }) => e.code === 'PACKAGE_NOT_RECIPIENT');
+    await assert.rejects(
+      async () => {
+        for await (const _ of openPackage(shared, before.chunk, outsider, { senderKeys })) void _;
+      },
+      (e: { code?: string }) => e.code === 'PACKAGE_NOT_RECIPIENT',
+    );
     // Idempotent, and audited once.
     c.hub!.packages.reseal(packageId, { nodeId: 'county-410803', publicKey: consumer.publicKey }, 'grant test');
     assert.equal(c.hub!.audit.search({ action: 'data.provide' }).records.filter((r) => (r.detail as { resealedTo?: string }).resealedTo === 'county-410803').length, 1);

@@ -36,7 +36,11 @@ function run(args: string[], timeoutMs = 20_000): Promise<{ code: number | null;
 /** sha256 of every SQLite file (main, -wal, -shm, journal) of a directory, by name. */
 function dbFiles(dir: string, db: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const f of readdirSync(dir)) if (f.startsWith(db)) out[f] = createHash('sha256').update(readFileSync(join(dir, f))).digest('hex');
+  for (const f of readdirSync(dir))
+    if (f.startsWith(db))
+      out[f] = createHash('sha256')
+        .update(readFileSync(join(dir, f)))
+        .digest('hex');
   return out;
 }
 
@@ -66,7 +70,16 @@ describe('one process per data directory; busy port', () => {
   const running: ChildService[] = [];
   before(async () => {
     const hub = await initHub(hubDir, { municipality: '410800', municipalityName: '测试市', nats: [DEAD_NATS], httpPort: 0 });
-    await initNode(nodeDir, { county: '410802', countyName: '测试县', municipality: '410800', nats: [DEAD_NATS], httpPort: 0, hubId: hub.config.nodeId, hubKey: hub.publicKey, hubEncryptionKey: hub.encryptionKey });
+    await initNode(nodeDir, {
+      county: '410802',
+      countyName: '测试县',
+      municipality: '410800',
+      nats: [DEAD_NATS],
+      httpPort: 0,
+      hubId: hub.config.nodeId,
+      hubKey: hub.publicKey,
+      hubEncryptionKey: hub.encryptionKey,
+    });
   });
   after(async () => {
     for (const p of running) await p.kill9();

@@ -82,7 +82,10 @@ describe('catalog replication: 1 hub + 2 counties', () => {
     const r1 = await api(a.running!.url, a.token, 'POST', '/api/v1/catalog/entries', conditional);
     assert.equal(r1.status, 400);
     assert.equal(r1.body.error.code, 'INVALID_ENTRY');
-    assert.ok(r1.body.error.fields.some((f: { path: string }) => f.path === 'sharing.legalBasis'), JSON.stringify(r1.body));
+    assert.ok(
+      r1.body.error.fields.some((f: { path: string }) => f.path === 'sharing.legalBasis'),
+      JSON.stringify(r1.body),
+    );
 
     const badCredit = sampleFor(deptOf(A), 2);
     (badCredit.provider as { creditCode?: string }).creditCode = '91350100M000100Y44';
@@ -103,6 +106,9 @@ describe('catalog replication: 1 hub + 2 counties', () => {
     // Every catalog and sharing route the node serves is in the document.
     const documented = (r: { method: string; path: string }) => openapi.paths[r.path.replace(/:(\w+)/g, '{$1}')]?.[r.method.toLowerCase()];
     const missing = a.running!.routes.filter((r) => /^\/api\/v1\/(catalog|sharing)\//.test(r.path) && !documented(r));
-    assert.deepEqual(missing.map((r) => `${r.method} ${r.path}`), []);
+    assert.deepEqual(
+      missing.map((r) => `${r.method} ${r.path}`),
+      [],
+    );
   });
 });

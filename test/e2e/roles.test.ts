@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ROLES, type Role } from '../../engine/accounts/roles.ts';
-import type { RouteSpec } from '../../engine/http-auth.ts';
+import type { RouteSpec } from '../../engine/http/auth.ts';
 import { api, Cluster, deptOf } from '../helpers/cluster.ts';
 
 const A = '410802';

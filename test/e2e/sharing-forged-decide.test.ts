@@ -67,7 +67,9 @@ describe('a forged application.decide', () => {
     const bytes = encodeEnvelope({ type: 'application.decide', from: `county-${C}`, seq: 9_000_000, ts: new Date().toISOString(), payload }, key);
     await jetstream(nc).publish(upSubject(MUNI, C, 'application.decide'), bytes, { msgID: randomUUID() });
 
-    const rejection = await waitFor('the refusal in rejections', () => c.hub!.rejections.recent(1000).find((r) => r.sender === `county-${C}` && r.subject === upSubject(MUNI, C, 'application.decide')));
+    const rejection = await waitFor('the refusal in rejections', () =>
+      c.hub!.rejections.recent(1000).find((r) => r.sender === `county-${C}` && r.subject === upSubject(MUNI, C, 'application.decide')),
+    );
     assert.equal(rejection.code, 'UPDATE_FORBIDDEN');
     assert.match(rejection.message, new RegExp(id));
     assert.equal(c.hub!.rejections.recent(1000).length, rejectionsBefore + 1);
@@ -90,7 +92,14 @@ describe('a forged application.decide', () => {
     const payload = {
       applicationId,
       actor: { id: 'clerk-c', department: deptOf(C) },
-      request: { resource: missing, items: ['name'], purpose: '核实', scenario: '审核', methods: ['verify'], period: { from: new Date().toISOString(), until: new Date(Date.now() + 86_400_000).toISOString() } },
+      request: {
+        resource: missing,
+        items: ['name'],
+        purpose: '核实',
+        scenario: '审核',
+        methods: ['verify'],
+        period: { from: new Date().toISOString(), until: new Date(Date.now() + 86_400_000).toISOString() },
+      },
     };
     const bytes = encodeEnvelope({ type: 'application.submit', from: `county-${C}`, seq: 9_000_001, ts: new Date().toISOString(), payload: payload as never }, key);
     await jetstream(nc).publish(upSubject(MUNI, C, 'application.submit'), bytes, { msgID: randomUUID() });

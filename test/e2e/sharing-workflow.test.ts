@@ -102,10 +102,14 @@ for (const preset of Object.keys(POLICY_PRESETS)) {
       assert.ok(noBasis.body.error.fields.some((f: { path: string }) => f.path === 'basis'));
       assert.equal(c.hub!.sharing.get(id)!.state, 'provider_review');
       await decide(id, { type: 'provider_refuse', reason: '申请用途超出共享条件', basis: '《社会救助暂行办法》第十一条；晋城 §30(2)' });
-      const atA = await waitFor('refused at A', async () => {
-        const r = await api(c.node(A).running!.url, c.node(A).token, 'GET', `/api/v1/sharing/applications/${id}`);
-        return r.body.state === 'refused' ? r.body : undefined;
-      }, 10_000);
+      const atA = await waitFor(
+        'refused at A',
+        async () => {
+          const r = await api(c.node(A).running!.url, c.node(A).token, 'GET', `/api/v1/sharing/applications/${id}`);
+          return r.body.state === 'refused' ? r.body : undefined;
+        },
+        10_000,
+      );
       const last = atA.view.history.at(-1);
       assert.equal(last.reason, '申请用途超出共享条件');
       assert.match(last.basis, /第十一条/);
@@ -121,14 +125,26 @@ for (const preset of Object.keys(POLICY_PRESETS)) {
       const g = c.hub!.sharing.grants().find((x) => x.grantId === app.grantId)!;
       assert.equal(g.revocation?.kind, 'expired_unused');
       assert.match(g.revocation!.reason, /晋城 §31/);
-      await waitFor('withdrawal at the provider', () => c.node(B).running!.sharing.revocations()?.list.entries.some((e) => e.grantId === app.grantId && e.kind === 'expired_unused'), 10_000);
+      await waitFor(
+        'withdrawal at the provider',
+        () =>
+          c
+            .node(B)
+            .running!.sharing.revocations()
+            ?.list.entries.some((e) => e.grantId === app.grantId && e.kind === 'expired_unused'),
+        10_000,
+      );
       assert.ok(c.hub!.audit.search({ action: 'sharing.revoke' }).records.some((r) => (r.detail as { grantId?: string }).grantId === app.grantId));
       // The notice the consumer department sees at its own node: the grant's status and the hub's reason.
-      const notice = await waitFor('withdrawal shown at A', async () => {
-        const r = await api(c.node(A).running!.url, c.node(A).token, 'GET', '/api/v1/sharing/grants');
-        const mine = r.body.grants?.find((x: { grantId: string }) => x.grantId === app.grantId);
-        return mine?.status.state === 'expired_unused' ? mine.status : undefined;
-      }, 10_000);
+      const notice = await waitFor(
+        'withdrawal shown at A',
+        async () => {
+          const r = await api(c.node(A).running!.url, c.node(A).token, 'GET', '/api/v1/sharing/grants');
+          const mine = r.body.grants?.find((x: { grantId: string }) => x.grantId === app.grantId);
+          return mine?.status.state === 'expired_unused' ? mine.status : undefined;
+        },
+        10_000,
+      );
       assert.match(notice.reason, /晋城 §31/);
     });
 

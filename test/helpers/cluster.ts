@@ -14,16 +14,16 @@ import { createLogger } from '../../engine/log.ts';
 import { NatsServer } from './nats-server.ts';
 import { createServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
-import { readConfig, writeConfig } from '../../engine/config-file.ts';
+import { readConfig, writeConfig } from '../../engine/cli/config-file.ts';
 import { NodeConfig } from '../../node/config.ts';
 import { HubConfig } from '../../hub/config.ts';
 import { HUB_NATS_SEED_FILE, initHub } from '../../hub/init.ts';
 import { renderNatsConfig } from '../../hub/nats-config.ts';
 import { HUB_MIGRATIONS } from '../../hub/storage/migrations.ts';
 import { NodeRegistry } from '../../hub/storage/registry.ts';
-import { publicKeyOfSeed, readSeedFile } from '../../engine/nats-auth.ts';
+import { publicKeyOfSeed, readSeedFile } from '../../engine/nats/auth.ts';
 import { streamNames } from '../../protocol/subjects.ts';
-import { openDatabase } from '../../engine/db.ts';
+import { openDatabase } from '../../engine/storage/db.ts';
 import { NODE_MIGRATIONS } from '../../node/storage/migrations.ts';
 import { DepartmentStore } from '../../node/storage/departments.ts';
 import { AccountStore } from '../../engine/accounts/store.ts';
@@ -54,7 +54,10 @@ export class Cluster {
   /** Clock of the hub (tests of deadlines inject one). */
   hubClock: Clock | undefined;
 
-  static async start(counties: string[], opts: { antiEntropyMs?: number; natsConfig?: string; natsAuth?: boolean; hubPolicy?: string; hubClock?: Clock; hubConfig?: Record<string, unknown>; nodeConfig?: Record<string, unknown> } = {}): Promise<Cluster> {
+  static async start(
+    counties: string[],
+    opts: { antiEntropyMs?: number; natsConfig?: string; natsAuth?: boolean; hubPolicy?: string; hubClock?: Clock; hubConfig?: Record<string, unknown>; nodeConfig?: Record<string, unknown> } = {},
+  ): Promise<Cluster> {
     const c = new Cluster();
     c.hubClock = opts.hubClock;
     if (opts.natsAuth) return c.startWithNatsAuth(counties, opts);
@@ -91,7 +94,18 @@ export class Cluster {
     const users: { nodeId: string; county: string; nkey: string; status: 'active' }[] = [];
     for (const county of counties) {
       const dir = join(this.root, `node-${county}`);
-      const init = await initNode(dir, { county, countyName: `测试县${county}`, municipality: MUNI, nats: [url], httpPort: 0, hubId: hub.config.nodeId, hubKey: hub.publicKey, hubEncryptionKey: hub.encryptionKey, antiEntropyMs: opts.antiEntropyMs ?? 60_000, natsSeed: true });
+      const init = await initNode(dir, {
+        county,
+        countyName: `测试县${county}`,
+        municipality: MUNI,
+        nats: [url],
+        httpPort: 0,
+        hubId: hub.config.nodeId,
+        hubKey: hub.publicKey,
+        hubEncryptionKey: hub.encryptionKey,
+        antiEntropyMs: opts.antiEntropyMs ?? 60_000,
+        natsSeed: true,
+      });
       registry.register({ nodeId: init.config.nodeId, county, publicKey: init.publicKey, encryptionKey: init.encryptionKey, natsNkey: init.natsNkey! }, new Date());
       users.push({ nodeId: init.config.nodeId, county, nkey: init.natsNkey!, status: 'active' });
       const db = openDatabase(join(dir, init.config.database), NODE_MIGRATIONS);
@@ -162,10 +176,12 @@ export class Cluster {
   snapshot(which: 'hub' | string): Map<string, string> {
     const db = which === 'hub' ? this.hub!.db : this.node(which).running!.db;
     const rows = db.prepare('SELECT id, view FROM entries ORDER BY id').all() as { id: string; view: string }[];
-    return new Map(rows.map((r) => {
-      const v = JSON.parse(r.view);
-      return [r.id, JSON.stringify({ content: v.content, review: v.review, status: v.status, code: v.code })];
-    }));
+    return new Map(
+      rows.map((r) => {
+        const v = JSON.parse(r.view);
+        return [r.id, JSON.stringify({ content: v.content, review: v.review, status: v.status, code: v.code })];
+      }),
+    );
   }
 
   /** True when the hub and every running node hold exactly the same entries with the same content and review. */

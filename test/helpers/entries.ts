@@ -1,5 +1,5 @@
 /** @module Sample catalog content for tests, re-homed to the department that creates it. */
-import { sampleCatalogContents } from '../../protocol/catalog-samples.ts';
+import { sampleCatalogContents } from './catalog-samples.ts';
 import type { CatalogContent } from '../../protocol/catalog-entry.ts';
 
 /** Sample entry `i` (cycling through the samples) provided by department `dept`. */

@@ -6,9 +6,9 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Clock } from '../../engine/clock.ts';
-import { openDatabase, type Db, type Migration } from '../../engine/db.ts';
+import { openDatabase, type Db, type Migration } from '../../engine/storage/db.ts';
 import { NODE_MIGRATIONS } from '../../node/storage/migrations.ts';
-import type { FrontendItem } from '../../node/frontend/row-validator.ts';
+import type { FrontendItem } from '../../node/staging/row-validator.ts';
 import { citizenIdCheckChar, creditCodeCheckChar, CREDIT_CODE_CHARSET } from '../../protocol/ids.ts';
 
 /** The node's own migrations (front-end tables, audit log, accounts …): tests run on the real schema. */

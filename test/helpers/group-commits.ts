@@ -3,8 +3,8 @@
  * can (64 in flight) and prints each number on stdout once its promise resolved (= acknowledged).
  * Usage: node --import tsx test/helpers/group-commits.ts <db>
  */
-import { openDatabase } from '../../engine/db.ts';
-import { GroupCommit } from '../../engine/group-commit.ts';
+import { openDatabase } from '../../engine/storage/db.ts';
+import { GroupCommit } from '../../engine/storage/group-commit.ts';
 
 const db = openDatabase(process.argv[2]!, [{ version: 1, name: 'rows', sql: 'CREATE TABLE acked (n INTEGER PRIMARY KEY, body TEXT NOT NULL)' }]);
 const commits = new GroupCommit(db);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Migration } from '../../engine/db.ts';
+import type { Migration } from '../../engine/storage/db.ts';
 
 /** [version, SHA-256 hex of its `sql`], in order; new migrations are appended, never edited. */
 export type MigrationPin = readonly [version: number, sha256: string];
@@ -30,5 +30,5 @@ export function assertLiteral(sourceFile: string): void {
   const src = readFileSync(sourceFile, 'utf8');
   assert.ok(!src.includes('${'), `${sourceFile} interpolates into a migration: inline the literal SQL instead (a live constant would change a released migration)`);
   const imports = src.split('\n').filter((l) => /^import\b/.test(l));
-  assert.deepEqual(imports, ["import type { Migration } from '../../engine/db.ts';"], `${sourceFile} may import only the Migration type`);
+  assert.deepEqual(imports, ["import type { Migration } from '../../engine/storage/db.ts';"], `${sourceFile} may import only the Migration type`);
 }

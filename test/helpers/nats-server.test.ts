@@ -41,10 +41,7 @@ function rawRequest(port: number, subject: string, body: unknown, timeoutMs = 5_
         if (line.startsWith('-ERR')) return finish(new Error(line));
         if (line.startsWith('INFO ') && !greeted) {
           greeted = true;
-          sock.write(
-            `CONNECT {"verbose":false,"pedantic":false,"protocol":1}\r\n` +
-              `SUB _INBOX.t 1\r\nPUB ${subject} _INBOX.t ${payload.length}\r\n${payload}\r\n`,
-          );
+          sock.write(`CONNECT {"verbose":false,"pedantic":false,"protocol":1}\r\n` + `SUB _INBOX.t 1\r\nPUB ${subject} _INBOX.t ${payload.length}\r\n${payload}\r\n`);
         }
       }
     });

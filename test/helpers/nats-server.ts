@@ -172,10 +172,7 @@ export class NatsServer {
       this.port = await this.waitReady(child, this.opts.startTimeoutMs ?? 10_000);
     } catch (e) {
       await this.kill();
-      throw new Error(
-        `nats-server (${this.bin}) did not start: ${(e as Error).message}\n` +
-          `--- config ---\n${this.configText()}--- output ---\n${this.output_}`,
-      );
+      throw new Error(`nats-server (${this.bin}) did not start: ${(e as Error).message}\n` + `--- config ---\n${this.configText()}--- output ---\n${this.output_}`);
     }
   }
 

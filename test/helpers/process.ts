@@ -25,7 +25,7 @@ export async function spawnService(role: 'node' | 'hub', dir: string, timeoutMs 
     const onData = (d: Buffer) => {
       out += d.toString();
       const m = /running: (http:\/\/[^\s"]+)/.exec(out); // a JSON log line's msg
-      if (m) (clearTimeout(timer), resolve(m[1]!));
+      if (m) clearTimeout(timer), resolve(m[1]!);
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);

@@ -4,7 +4,7 @@
  * Prints the summary as one JSON line, then (for the benchmark) `{"ms": …, "maxRssMb": …}`.
  */
 import { systemClock } from '../../engine/clock.ts';
-import { importFile } from '../../node/frontend/import-file.ts';
+import { importFile } from '../../node/staging/import-file.ts';
 import { openFrontendDb, PERSON_ITEMS } from './frontend.ts';
 
 export const RUN_IMPORT_ENTRY = '410602-01950000-0000-7000-8000-00000000e2e0';
