@@ -48,6 +48,14 @@ module.exports = {
       to: { path: '^(node|bin|scripts|test)/', pathNot: '^test/helpers/' },
     },
     {
+      name: 'domain-not-nats',
+      comment:
+        'Domain code (node/{catalog,sharing,packages,staging}, hub/{catalog,sharing,packages}) never sees NATS: no @nats-io import and no engine/nats/ (the link). It receives small interfaces it owns (Forwarder, PackageChunkSink/Source, HubLink); nats.js implementations live in node/bus/ and hub/bus/. No exceptions.',
+      severity: 'error',
+      from: { path: '^(node|hub)/(catalog|sharing|packages|staging)/' },
+      to: { path: ['^node_modules/@nats-io/', '^engine/nats/'] },
+    },
+    {
       name: 'no-circular',
       comment: 'Runtime module cycles hide the layering; break them with an interface the user owns. A cycle closed only by `import type` is erased at compile time and allowed.',
       severity: 'error',
@@ -63,7 +71,8 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(node_modules|tools|dist)/' },
+    // node_modules is not followed but kept as leaves, so rules can name packages (domain-not-nats).
+    exclude: { path: '^(tools|dist)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.mjs', '.js', '.json'] },

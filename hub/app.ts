@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { loadSodium } from '../protocol/sodium.ts';
 import { downFilterSubjects, downStreamSubjects, pkgStreamSubjects, streamNames, upStreamSubjects } from '../protocol/subjects.ts';
 import { PackageReceiver } from './packages/receiver.ts';
+import { JetStreamChunkSource } from './bus/package-chunks.ts';
 import { CatalogStore } from '../engine/catalog/catalog-store.ts';
 import { systemClock, type Clock } from '../engine/clock.ts';
 import { readConfig } from '../engine/cli/config-file.ts';
@@ -39,6 +40,9 @@ import { StatutoryCalendar } from '../engine/calendar/working-days.ts';
 import { loadCalendarOverrides } from '../engine/calendar/overrides.ts';
 import { SHARING_AUDIT_ACTIONS, SharingService } from './sharing/sharing-service.ts';
 import { AccessRouter } from './sharing/access-router.ts';
+import { PackageFallback } from './sharing/package-fallback.ts';
+import { AccessTransport, NatsForwarder } from './bus/access-transport.ts';
+import { ChunkServer } from './bus/chunk-server.ts';
 import { BatchDistributor } from './sharing/batch-grants.ts';
 import { GroupCommit } from '../engine/storage/group-commit.ts';
 import type { RouteSpec } from '../engine/http/auth.ts';
@@ -222,7 +226,7 @@ async function wireHub(dir: string, options: StartHubOptions, config: HubConfig,
   const sharing = new SharingService({ db, store, outbox, identity, audit, clock, log, policy, calendar, municipality: config.municipality, verifyRatePerMinute: config.verifyRatePerMinute });
   const packages = new PackageReceiver({
     db,
-    link,
+    chunks: new JetStreamChunkSource(link, config.municipality),
     registry,
     outbox,
     rejections,
@@ -234,23 +238,24 @@ async function wireHub(dir: string, options: StartHubOptions, config: HubConfig,
     grant: (id) => sharing.grant(id)?.grant,
   });
   const commits = new GroupCommit(db);
-  const access = new AccessRouter({
-    db,
+  const forwarder = new NatsForwarder();
+  const router = new AccessRouter({
     sharing,
     registry,
-    store,
-    packages,
     identity,
-    hubBoxKeys: encryption,
     audit,
     rejections,
     clock,
     log,
     municipality: config.municipality,
+    forwarder,
+    fallback: new PackageFallback({ db, store, packages, registry, identity, hubBoxKeys: encryption, clock }),
     forwardTimeoutMs: config.accessForwardTimeoutMs,
     commits,
   });
+  const access = new AccessTransport(router, forwarder, config.municipality, log);
   const batch = new BatchDistributor({ db, sharing, packages, registry, store, outbox, identity, clock, log, municipality: config.municipality });
+  const chunkServer = new ChunkServer(batch, config.municipality, log);
   const up = createUpHandler({ db, registry, inbox, catalog, directory, checkpoints, packages, sharing, rejections, clock, municipality: config.municipality });
   const upConsumers = new UpConsumers({
     link,
@@ -275,7 +280,7 @@ async function wireHub(dir: string, options: StartHubOptions, config: HubConfig,
     if (link.connection) {
       syncServer.listen(link.connection);
       access.listen(link.connection);
-      batch.listen(link.connection);
+      chunkServer.listen(link.connection);
     }
     ready = null;
     streamsReady().catch((err) => log.warn({ event: 'stream.ensure_failed', err: String(err) }, 'could not ensure streams'));
@@ -368,7 +373,7 @@ async function wireHub(dir: string, options: StartHubOptions, config: HubConfig,
       clearInterval(sharingTimer);
       clearInterval(batchTimer);
       access.close();
-      batch.close();
+      chunkServer.close();
       packages.stop();
       clearInterval(directoryTimer);
       auditDuties.stop();

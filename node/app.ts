@@ -35,9 +35,12 @@ import { createDownHandler } from './bus/down-handler.ts';
 import { KeyDirectoryStore } from './keys/directory-store.ts';
 import { promoteIfAnnounced } from './keys/rotation.ts';
 import { PackageSender } from './packages/sender.ts';
+import { JetStreamChunkSink } from './bus/package-chunks.ts';
 import { Packager } from './packages/packager.ts';
 import { NODE_SHARING_AUDIT_ACTIONS, NodeSharing } from './sharing/node-sharing.ts';
 import { AccessServer } from './sharing/access-server.ts';
+import { AccessServerTransport } from './bus/access-transport.ts';
+import { natsHubLink } from './bus/hub-rpc.ts';
 import { AccessClient } from './sharing/access-client.ts';
 import { BatchReceiver } from './sharing/received-packages.ts';
 import { GrantPackager } from './sharing/grant-packages.ts';
@@ -156,7 +159,7 @@ async function wireNode(dir: string, options: StartNodeOptions, config: NodeConf
   const packages = config.hub.encryptionKey
     ? new PackageSender({
         db,
-        link,
+        chunks: new JetStreamChunkSink(link),
         outbox,
         identity,
         clock,
@@ -207,7 +210,7 @@ async function wireNode(dir: string, options: StartNodeOptions, config: NodeConf
   const boxKeys = readBoxKeyFile(join(dir, config.encryptionKeyFile));
   const batch = new BatchReceiver({
     db,
-    link,
+    link: natsHubLink(link),
     sharing,
     identity,
     boxKeys,
@@ -224,8 +227,9 @@ async function wireNode(dir: string, options: StartNodeOptions, config: NodeConf
   const down = createDownHandler({ db, inbox, service, clock, log, hubId: config.hub.nodeId, hubKey, county: config.county, onDirectory, packages, sharing, batch, onContact: () => link.touch() });
   const commits = new GroupCommit(db);
   const accessServer = new AccessServer({ db, sharing, identity, audit, clock, log, municipality: config.municipality, county: config.county, hubId: config.hub.nodeId, hubKeys, commits });
+  const accessTransport = new AccessServerTransport(accessServer, config.municipality, config.county, log);
   const accessClient = new AccessClient({
-    link,
+    link: natsHubLink(link),
     sharing,
     identity,
     boxKeys,
@@ -316,7 +320,7 @@ async function wireNode(dir: string, options: StartNodeOptions, config: NodeConf
   });
   link.onConnect(() => {
     auditDuties.checkpointNow();
-    if (link.connection) accessServer.listen(link.connection);
+    if (link.connection) accessTransport.listen(link.connection);
   });
   http.attach(app.fetch);
   const url = http.url;
@@ -353,7 +357,7 @@ async function wireNode(dir: string, options: StartNodeOptions, config: NodeConf
     status,
     async close() {
       antiEntropy.stop();
-      accessServer.close();
+      accessTransport.close();
       auditDuties.stop();
       await packageScheduler?.stop();
       await batch.stop();

@@ -25,27 +25,34 @@ import { toBase64 } from '../../protocol/sodium.ts';
 import { mapOrdered } from '../../engine/package/crypto-pool.ts';
 import { countyOfEntry } from '../../protocol/identifiers.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
-import { downCountySubject, packageChunkSubject, streamNames } from '../../protocol/subjects.ts';
+import { downCountySubject, packageChunkSubject } from '../../protocol/subjects.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
 import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/storage/db.ts';
 import type { Logger } from '../../engine/log.ts';
-import type { NatsLink } from '../../engine/nats/link.ts';
 import type { Outbox } from '../../engine/storage/outbox.ts';
 import type { RejectionLog } from '../bus/rejections.ts';
 import type { NodeRegistry } from '../storage/registry.ts';
 import type { Grant } from '../../protocol/grant.ts';
 import { PackageStore } from './package-store.ts';
 
-/** Chunk fetches (JetStream direct gets) in flight at once. */
+/** Chunk fetches (JetStream direct gets, through PackageChunkSource) in flight at once. */
 const FETCH_WINDOW = 32;
 /** Fetched chunks are stored in transactions of this many bytes or chunks. */
 const STORE_BATCH_BYTES = 4 * 1024 * 1024;
 const STORE_BATCH_CHUNKS = 256;
 
+/** Where chunks are fetched from: the PKG stream by subject (hub/bus/package-chunks.ts). */
+export interface PackageChunkSource {
+  /** Whether chunks can be fetched now (the link is up). */
+  ready(): boolean;
+  /** The latest chunk stored on `subject`, or null if there is none (or it could not be fetched). */
+  fetchChunk(subject: string): Promise<Uint8Array | null>;
+}
+
 export interface ReceiverDeps {
   db: Db;
-  link: NatsLink;
+  chunks: PackageChunkSource;
   registry: NodeRegistry;
   outbox: Outbox;
   rejections: RejectionLog;
@@ -156,7 +163,7 @@ export class PackageReceiver {
 
   /** One pass over pending packages. */
   async poll(): Promise<void> {
-    if (this.busy || !this.d.link.jsm) return;
+    if (this.busy || !this.d.chunks.ready()) return;
     this.busy = true;
     try {
       for (const p of this.store.pending()) await this.advance(p.id, p.county, p.signed);
@@ -169,14 +176,12 @@ export class PackageReceiver {
 
   private async advance(packageId: string, county: string, signed: SignedPackageHeader): Promise<void> {
     const h = signed.header;
-    const jsm = this.d.link.jsm;
-    if (!jsm) return;
+    if (!this.d.chunks.ready()) return;
     const have = this.store.chunkIndices(packageId);
     // The hash of each chunk stored in this pass, taken from the very bytes stored; chunks stored by an
     // earlier pass are read back and hashed below.
     const hashed = new Map<number, { length: number; hash: Uint8Array }>();
     const storeBatch = (chunks: { i: number; data: Uint8Array; hash: Uint8Array }[]) => this.store.putChunks(packageId, chunks, (c) => hashed.set(c.i, { length: c.data.length, hash: c.hash }));
-    const stream = streamNames(this.d.municipality).pkg;
     // Up to FETCH_WINDOW direct gets in flight (one at a time, every chunk cost a round trip), and the
     // chunks stored in batches, one transaction (one fsync) each. All batches commit before the package
     // is marked stored below, so a stored package's chunks are durable.
@@ -184,9 +189,9 @@ export class PackageReceiver {
     const fetched = mapOrdered(
       missing,
       (i) =>
-        jsm.direct
-          .getMessage(stream, { last_by_subj: packageChunkSubject(this.d.municipality, county, packageId, i) })
-          .then((msg) => (msg ? { i, data: msg.data } : null))
+        this.d.chunks
+          .fetchChunk(packageChunkSubject(this.d.municipality, county, packageId, i))
+          .then((data) => (data ? { i, data } : null))
           .catch(() => null),
       FETCH_WINDOW,
     );

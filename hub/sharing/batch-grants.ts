@@ -8,8 +8,6 @@
  * the consumer fetches the chunks with `package.chunk.get` (tag 14), which the hub serves only while the
  * grant is usable (not expired, revoked or suspended) and only to the node the package was sealed to.
  */
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { headers as natsHeaders } from '@nats-io/transport-node';
 import { verifyEnvelope } from '../../protocol/envelope.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { checkGrantUsable } from '../../protocol/grant.ts';
@@ -56,7 +54,6 @@ const SQL = {
 } as const;
 
 export class BatchDistributor {
-  private sub: Subscription | null = null;
   private readonly chains: GrantableChains;
   private readonly sentFor;
   private readonly recordSent;
@@ -118,27 +115,15 @@ export class BatchDistributor {
     return { codes: dataItems.map((i) => i.code), schemaHash: schemaHashOf(schemaItemsOf(dataItems)) };
   }
 
-  /** Serve chunks to the nodes packages were sealed to, while their grant is usable. */
-  listen(nc: NatsConnection): void {
-    if (this.sub) return;
-    this.sub = nc.subscribe(`jl.${this.d.municipality}.rpc.*.package.chunk`, {
-      queue: 'hub',
-      callback: (err, msg) => {
-        if (!err) this.serve(msg);
-      },
-    });
-  }
-
-  close(): void {
-    this.sub?.unsubscribe();
-    this.sub = null;
-  }
-
-  private serve(msg: Msg): void {
+  /**
+   * One `package.chunk.get` received on `subject` (from hub/bus/chunk-server.ts): the chunk, served only
+   * to the nodes the package was sealed to while their grant is usable, or a signed error.
+   */
+  serveChunk(subject: string, bytes: Uint8Array): ChunkReply {
     try {
-      const env = verifyEnvelope(msg.data, (id) => this.d.registry.get(id)?.keys);
+      const env = verifyEnvelope(bytes, (id) => this.d.registry.get(id)?.keys);
       const node = this.d.registry.get(env.from)!.node;
-      if (msg.subject.split('.')[3] !== node.county) throw new ProtocolError('MESSAGE_WRONG_SUBJECT', `${env.from} (county ${node.county}) used ${msg.subject}`);
+      if (subject.split('.')[3] !== node.county) throw new ProtocolError('MESSAGE_WRONG_SUBJECT', `${env.from} (county ${node.county}) used ${subject}`);
       if (env.type !== 'package.chunk.get') throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `${env.type} is not a chunk request`);
       const req = env.payload as PackageChunkGet;
       const rows = this.grantsOf.all(req.packageId, env.from) as { id: string }[];
@@ -165,19 +150,19 @@ export class BatchDistributor {
       }
       const chunk = stored?.chunk(req.index);
       if (!chunk) throw new ProtocolError('MESSAGE_INVALID', `no chunk ${req.index} of package ${req.packageId}`);
-      const h = natsHeaders();
-      h.set('Jl-Chunk', String(req.index));
-      msg.respond(chunk, { headers: h });
+      return { data: chunk, chunkIndex: req.index };
     } catch (err) {
-      try {
-        if (!isDomainError(err)) this.d.log.error({ event: 'package.chunk_error', err: String(err) }, 'chunk request failed');
-        const reply = errorReply(err);
-        // A refusal by the grant (GRANT_REVOKED, …) names that code rather than the UPDATE_FORBIDDEN wrapping it.
-        const inner = err instanceof ProtocolError ? err.detail.code : undefined;
-        msg.respond(this.d.identity.seal('error', Date.now(), isErrorCode(inner) ? { ...reply, code: inner } : reply, this.d.clock.now()));
-      } catch (replyErr) {
-        this.d.log.warn({ event: 'package.chunk_reply_failed', err: String(replyErr) }, 'could not answer a chunk request');
-      }
+      if (!isDomainError(err)) this.d.log.error({ event: 'package.chunk_error', err: String(err) }, 'chunk request failed');
+      const reply = errorReply(err);
+      // A refusal by the grant (GRANT_REVOKED, …) names that code rather than the UPDATE_FORBIDDEN wrapping it.
+      const inner = err instanceof ProtocolError ? err.detail.code : undefined;
+      return { data: this.d.identity.seal('error', Date.now(), isErrorCode(inner) ? { ...reply, code: inner } : reply, this.d.clock.now()) };
     }
   }
+}
+
+/** A chunk request's answer: the chunk with its index (sent as the `Jl-Chunk` header), or a signed error envelope. */
+export interface ChunkReply {
+  data: Uint8Array;
+  chunkIndex?: number;
 }

@@ -12,7 +12,6 @@ import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/storage/db.ts';
 import type { Identity } from '../../engine/identity.ts';
 import type { Logger } from '../../engine/log.ts';
-import type { NatsLink } from '../../engine/nats/link.ts';
 import type { Outbox } from '../../engine/storage/outbox.ts';
 import { SentPackageStore } from './sent-packages-store.ts';
 
@@ -22,9 +21,15 @@ const SPOOL_BATCH_BYTES = 4 * 1024 * 1024;
 const SPOOL_BATCH_CHUNKS = 256;
 const SPOOL_BATCH_MS = 200;
 
+/** Where raw chunks go: the PKG stream (node/bus/package-chunks.ts). Rejects when a chunk was not stored. */
+export interface PackageChunkSink {
+  /** Publish one chunk on `subject`, deduplicated by `msgId`; resolves without publishing while there is no link. */
+  putChunk(subject: string, bytes: Uint8Array, msgId: string): Promise<void>;
+}
+
 export interface SenderDeps {
   db: Db;
-  link: NatsLink;
+  chunks: PackageChunkSink;
   outbox: Outbox;
   identity: Identity;
   clock: Clock;
@@ -151,10 +156,8 @@ export class PackageSender {
 
   /** Raw chunk onto the PKG stream; a failure is fine (the hub asks again, the spool keeps it). */
   private async publish(packageId: string, index: number, bytes: Uint8Array): Promise<void> {
-    const js = this.d.link.js;
-    if (!js) return;
-    await js
-      .publish(packageChunkSubject(this.d.municipality, this.d.county, packageId, index), bytes, { msgID: `${packageId}:${index}`, timeout: 10_000 })
+    await this.d.chunks
+      .putChunk(packageChunkSubject(this.d.municipality, this.d.county, packageId, index), bytes, `${packageId}:${index}`)
       .catch((err) => this.d.log.warn({ event: 'package.chunk_publish_failed', packageId, index, err: String(err) }, 'chunk not published; the hub will ask again'));
   }
 }

@@ -24,13 +24,14 @@ import type { Clock } from '../../engine/clock.ts';
 import { AppError, fromErrorReply } from '../../engine/errors.ts';
 import { validate } from '../../engine/validate.ts';
 import type { Identity } from '../../engine/identity.ts';
-import type { NatsLink } from '../../engine/nats/link.ts';
+import type { HubLink } from './hub-rpc.ts';
 import type { KeyDirectoryStore } from '../keys/directory-store.ts';
 import { normalizeVerifyAsk, type VerifyItem } from './serve.ts';
 import type { NodeSharing, DeptActor } from './node-sharing.ts';
 
 export interface AccessClientDeps {
-  link: NatsLink;
+  /** Request/reply to the hub (node/bus/hub-rpc.ts). */
+  link: HubLink;
   sharing: NodeSharing;
   identity: Identity;
   boxKeys: BoxKeys;

@@ -7,14 +7,13 @@
  * suspension hold while the hub is unreachable. Then the grant is applied to the front-end table
  * (projection, row filter, desensitization — serve.ts), the answer is sealed to the consumer's key and
  * signed by this node. Every answer and every refusal is audited (`data.provide` / `access.denied`).
+ * The NATS subscription is node/bus/access-transport.ts.
  */
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { verifyEnvelope } from '../../protocol/envelope.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { checkGrantUsable, verifyGrant, type Grant } from '../../protocol/grant.ts';
 import { askedItems, type AccessForward } from '../../protocol/sharing-messages.ts';
 import { fromBase64, sealBox, toBase64 } from '../../protocol/sodium.ts';
-import { serveSubject } from '../../protocol/subjects.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
 import type { GroupCommit } from '../../engine/storage/group-commit.ts';
 import type { Clock } from '../../engine/clock.ts';
@@ -45,7 +44,6 @@ export interface AccessServerDeps {
 }
 
 export class AccessServer {
-  private sub: Subscription | null = null;
   private readonly limiter: GrantRateLimiter;
   private readonly grantCache = new Map<string, { grant: Grant; signed: string; until: number }>();
   served = 0;
@@ -54,21 +52,10 @@ export class AccessServer {
     this.limiter = new GrantRateLimiter(d.clock);
   }
 
-  listen(nc: NatsConnection): void {
-    if (this.sub) return;
-    this.sub = nc.subscribe(serveSubject(this.d.municipality, this.d.county, 'access'), {
-      callback: (err, msg) => {
-        if (!err) this.onForward(msg);
-      },
-    });
-  }
-
-  close(): void {
-    this.sub?.unsubscribe();
-    this.sub = null;
-  }
-
-  /** Public for tests that drive the provider without a hub: the reply bytes (a signed envelope), once audited durably. */
+  /**
+   * One `access.forward` (from node/bus/access-transport.ts, or tests that drive the provider without a
+   * hub): the reply bytes (a signed envelope), once audited durably.
+   */
   async answer(bytes: Uint8Array): Promise<Uint8Array> {
     let f: AccessForward | null = null;
     let grant: Grant | null = null;
@@ -165,14 +152,6 @@ export class AccessServer {
     if (this.grantCache.size >= 10_000) this.grantCache.clear();
     this.grantCache.set(key, { grant, signed: JSON.stringify(signed.grant), until: now + 300_000 });
     return grant;
-  }
-
-  private onForward(msg: Msg): void {
-    void this.answer(msg.data)
-      .then((reply) => {
-        if (msg.reply) msg.respond(reply);
-      })
-      .catch((err) => this.d.log.error({ event: 'access.error', err: String(err) }, 'access answer failed'));
   }
 }
 

@@ -27,13 +27,14 @@ import type { Db } from '../../engine/storage/db.ts';
 import { AppError } from '../../engine/errors.ts';
 import type { Identity } from '../../engine/identity.ts';
 import type { Logger } from '../../engine/log.ts';
-import type { NatsLink } from '../../engine/nats/link.ts';
+import type { HubLink } from './hub-rpc.ts';
 import type { KeyDirectoryStore } from '../keys/directory-store.ts';
 import type { DeptActor, NodeSharing } from './node-sharing.ts';
 
 export interface BatchReceiverDeps {
   db: Db;
-  link: NatsLink;
+  /** Request/reply to the hub (node/bus/hub-rpc.ts). */
+  link: HubLink;
   sharing: NodeSharing;
   identity: Identity;
   boxKeys: BoxKeys;
