@@ -59,10 +59,10 @@ const OWNERS: Record<string, readonly string[]> = {
   package_chunks: ['hub/packages/package-store.ts'],
   package_recipients: ['hub/packages/package-store.ts'],
   package_grants_sent: ['hub/sharing/batch-grants.ts'],
-  applications: ['hub/sharing/sharing-service.ts'],
-  grants: ['hub/sharing/sharing-service.ts'],
-  grant_revocations: ['hub/sharing/sharing-service.ts'],
-  revocation_lists: ['hub/sharing/sharing-service.ts'],
+  applications: ['hub/sharing/applications.ts'],
+  grants: ['hub/sharing/grants.ts'],
+  grant_revocations: ['hub/sharing/revocations.ts'],
+  revocation_lists: ['hub/sharing/revocations.ts'],
 };
 
 /**
