@@ -46,7 +46,7 @@ describe('catalog replication: 1 hub + 2 counties', () => {
       return r.body.status === 'approved' && r.body;
     });
     assert.equal(atA.code, reviewed.body.code);
-    assert.equal(atA.review.reviewer, 'admin');
+    assert.equal(atA.review.reviewer, 'reviewer', 'the first hub account is named after its role');
   });
 
   it('a rejection needs a reason, and the reason reaches the county', async () => {
