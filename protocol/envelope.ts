@@ -35,13 +35,23 @@ export const EnvelopeBody = z
   })
   .strict();
 
-export interface Envelope<T extends MessageType = MessageType> {
+/** One envelope of exactly one type: `type` and `payload` belong together. */
+export interface EnvelopeOf<T extends MessageType> {
   type: T;
   from: string;
   seq: number;
   ts: string;
   payload: PayloadOf<T>;
 }
+
+/**
+ * An envelope of one of the types `T` (default: any type), as a union discriminated by `type`, so
+ * `if (env.type === 'catalog.update') env.payload` is a `CatalogUpdate`. For a generic `T` it
+ * simplifies to `EnvelopeOf<T>`, which typed handler maps rely on (see `dispatch.ts`).
+ */
+export type Envelope<T extends MessageType = MessageType> = { [K in T]: EnvelopeOf<K> }[T];
+/** Any verified envelope: the union over every message type. */
+export type AnyEnvelope = Envelope<MessageType>;
 
 const encoder = new TextEncoder();
 // ignoreBOM keeps a byte-order mark in the text, so JSON.parse rejects it as other parsers would.
@@ -114,7 +124,7 @@ import type { KeyLookup } from './keys.ts';
  * Open, authenticate and validate an envelope. Order matters: the signature is checked before the
  * payload schema, so unauthenticated input never reaches payload validation.
  */
-export function verifyEnvelope(bytes: Uint8Array, lookup: KeyLookup): Envelope {
+export function verifyEnvelope(bytes: Uint8Array, lookup: KeyLookup): AnyEnvelope {
   const opened = openEnvelope(bytes);
   const found = lookup(opened.body.from);
   const keys = found === undefined ? [] : found instanceof Uint8Array ? [found] : found;
@@ -132,11 +142,17 @@ export function verifyEnvelope(bytes: Uint8Array, lookup: KeyLookup): Envelope {
   if (!payload.success) {
     throw new ProtocolError('MESSAGE_INVALID', `payload of ${type} is invalid`, { type, issues: formatZodIssues(payload.error) });
   }
-  return { ...opened.body, type: type as MessageType, payload: payload.data } as Envelope;
+  // The one place a payload meets its type: the schema of `type` just parsed it.
+  return { ...opened.body, type: type as MessageType, payload: payload.data } as AnyEnvelope;
+}
+
+/** Whether a verified envelope has the given type (a type guard that also works for a generic `T`). */
+export function isType<T extends MessageType>(env: AnyEnvelope, type: T): env is AnyEnvelope & Envelope<T> {
+  return env.type === type;
 }
 
 /** Narrow a verified envelope to one type, or throw MESSAGE_UNKNOWN_TYPE. */
-export function expectType<T extends MessageType>(env: Envelope, type: T): Envelope<T> {
-  if (env.type !== type) throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `expected ${type}, got ${env.type}`, { type: env.type });
-  return env as Envelope<T>;
+export function expectType<T extends MessageType>(env: AnyEnvelope, type: T): AnyEnvelope & Envelope<T> {
+  if (!isType(env, type)) throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `expected ${type}, got ${env.type}`, { type: env.type });
+  return env;
 }

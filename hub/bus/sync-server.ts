@@ -3,6 +3,7 @@
  * registered nodes over core-NATS request/reply. Every request and reply is a signed envelope.
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { acceptsTypes, dispatch, type Handlers } from '../../protocol/dispatch.ts';
 import { verifyEnvelope } from '../../protocol/envelope.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import type { EntryUpdate, MessageType, PayloadOf, SyncDigestRequest, SyncPullRequest } from '../../protocol/messages.ts';
@@ -35,9 +36,18 @@ export interface SyncServerDeps {
 /** Error code of a digest answered "not now": the county's own messages are still queued at the hub. */
 export const SYNC_BUSY = 'SYNC_BUSY';
 
+/** The requests a node may send on its sync subject; any other is refused as MESSAGE_UNKNOWN_TYPE. */
+export const SYNC_TYPES = ['catalog.sync.digest', 'catalog.sync.pull'] as const;
+export type SyncType = (typeof SYNC_TYPES)[number];
+const acceptsSync = acceptsTypes(SYNC_TYPES);
+
 export class SyncServer {
   private sub: Subscription | null = null;
   requests = 0;
+  private readonly handlers: Handlers<SyncType, [Msg]> = {
+    'catalog.sync.digest': (env, msg) => this.reply(msg, 'catalog.sync.digest.reply', this.digest(env.payload)),
+    'catalog.sync.pull': (env, msg) => this.reply(msg, 'catalog.sync.pull.reply', this.pull(env.payload)),
+  };
 
   constructor(private readonly d: SyncServerDeps) {}
 
@@ -67,8 +77,7 @@ export class SyncServer {
       const backlog = env.type === 'catalog.sync.digest' && this.d.upBacklog ? await this.d.upBacklog(county) : 0;
       // Compared now, every entry still queued here would look lost to the node and be pushed again.
       if (backlog > 0) this.reply(msg, 'error', { code: SYNC_BUSY, message: `${backlog} messages of county ${county} are not applied yet; compare again later` });
-      else if (env.type === 'catalog.sync.digest') this.reply(msg, 'catalog.sync.digest.reply', this.digest(env.payload as SyncDigestRequest));
-      else if (env.type === 'catalog.sync.pull') this.reply(msg, 'catalog.sync.pull.reply', this.pull(env.payload as SyncPullRequest));
+      else if (acceptsSync(env)) dispatch(this.handlers, env, msg);
       else throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `${env.type} is not a sync request`);
     } catch (err) {
       if (!(err instanceof ProtocolError)) {

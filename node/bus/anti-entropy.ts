@@ -5,9 +5,9 @@
  * lost, e.g. a wiped stream. Runs on every (re)connect and periodically.
  */
 import { covers, parseStateVector } from '../../protocol/catalog-doc.ts';
-import { verifyEnvelope, type Envelope } from '../../protocol/envelope.ts';
+import { isType, verifyEnvelope } from '../../protocol/envelope.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
-import { countyOfEntry, type MessageType, type PayloadOf } from '../../protocol/messages.ts';
+import { countyOfEntry, type PayloadOf } from '../../protocol/messages.ts';
 import { rpcSubject } from '../../protocol/subjects.ts';
 import { rangeDigest } from '../../protocol/sync.ts';
 import type { CatalogStore } from '../../engine/catalog/catalog-store.ts';
@@ -160,14 +160,14 @@ export class AntiEntropyClient {
     if (!nc) throw new Error('NATS not connected');
     const bytes = this.d.identity.seal(type, Date.now(), payload, new Date());
     const msg = await nc.request(rpcSubject(this.d.municipality, this.d.county, 'catalog.sync'), bytes, { timeout: this.d.requestTimeoutMs ?? 10_000 });
-    const env: Envelope = verifyEnvelope(msg.data, (id) => (id === this.d.hubId ? this.d.hubKey : undefined));
+    const env = verifyEnvelope(msg.data, (id) => (id === this.d.hubId ? this.d.hubKey : undefined));
     this.d.link.touch();
     if (env.type === 'error') {
-      const e = env.payload as PayloadOf<'error'>;
+      const e = env.payload;
       if (e.code === SYNC_BUSY) throw new HubBusy(e.message);
       throw new ProtocolError('MESSAGE_INVALID', `hub refused ${type}: ${e.code} ${e.message}`);
     }
-    if (env.type !== (`${type}.reply` as MessageType)) throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `unexpected reply ${env.type}`);
-    return env.payload as PayloadOf<`${T}.reply`>;
+    if (!isType(env, `${type}.reply` as const)) throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `unexpected reply ${env.type}`);
+    return env.payload;
   }
 }
