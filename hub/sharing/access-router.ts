@@ -15,7 +15,6 @@ import { verifyEnvelope, type Envelope } from '../../protocol/envelope.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import type { AccessRequest } from '../../protocol/sharing-messages.ts';
 import type { Grant, SignedGrant, SignedRevocationList } from '../../protocol/grant.ts';
-import type { PayloadOf } from '../../protocol/messages.ts';
 import { serveSubject } from '../../protocol/subjects.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
 import type { GroupCommit } from '../../engine/storage/group-commit.ts';
@@ -69,7 +68,7 @@ export class AccessRouter {
       const consumer = this.d.registry.get(env.from)!.node;
       if (subject.split('.')[3] !== consumer.county) throw new ProtocolError('MESSAGE_WRONG_SUBJECT', `${env.from} (county ${consumer.county}) used ${subject}`);
       if (env.type !== 'access.request') throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `${env.type} is not an access request`);
-      req = env.payload as AccessRequest;
+      req = env.payload;
       const decision = admit(env.from, req, {
         grant: this.d.sharing.grant(req.grantId),
         consumer: { county: consumer.county, encryptionKey: consumer.encryptionKey },
@@ -123,7 +122,7 @@ export class AccessRouter {
         const r = this.d.registry.get(id);
         return r && r.node.county === g.provider.county ? r.keys : undefined;
       });
-      if (env.type === 'error') throw fromErrorReply(env.payload as PayloadOf<'error'>);
+      if (env.type === 'error') throw fromErrorReply(env.payload);
       if (env.type !== 'access.answer') throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `provider answered ${env.type}`);
       return { answer: reply, source: 'provider' };
     }

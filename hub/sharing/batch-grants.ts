@@ -11,7 +11,6 @@
 import { verifyEnvelope } from '../../protocol/envelope.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { checkGrantUsable } from '../../protocol/grant.ts';
-import type { PackageChunkGet } from '../../protocol/package-messages.ts';
 import { fromBase64 } from '../../protocol/sodium.ts';
 import { schemaHashOf, schemaItemsOf, type SchemaItem } from '../../protocol/data-package.ts';
 import { downCountySubject } from '../../protocol/subjects.ts';
@@ -125,7 +124,7 @@ export class BatchDistributor {
       const node = this.d.registry.get(env.from)!.node;
       if (subject.split('.')[3] !== node.county) throw new ProtocolError('MESSAGE_WRONG_SUBJECT', `${env.from} (county ${node.county}) used ${subject}`);
       if (env.type !== 'package.chunk.get') throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `${env.type} is not a chunk request`);
-      const req = env.payload as PackageChunkGet;
+      const req = env.payload;
       const rows = this.grantsOf.all(req.packageId, env.from) as { id: string }[];
       const list = this.d.sharing.latestList()?.list ?? null;
       const stored = this.d.packages.stored(req.packageId);

@@ -12,7 +12,6 @@
  */
 import { verifyEnvelope } from '../../protocol/envelope.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
-import type { PayloadOf } from '../../protocol/messages.ts';
 import { AccessQuery, AccessVerify, QueryResult, VerifyResult, type AccessAnswer, type AccessRequest } from '../../protocol/sharing-messages.ts';
 import type { BoxKeys } from '../../protocol/data-package.ts';
 import { fromBase64, sodium } from '../../protocol/sodium.ts';
@@ -127,9 +126,9 @@ export class AccessClient {
     try {
       const env = verifyEnvelope(bytes, providerKeys);
       answeredBy = env.from;
-      if (env.type === 'error') throw fromErrorReply(env.payload as PayloadOf<'error'>);
+      if (env.type === 'error') throw fromErrorReply(env.payload);
       if (env.type !== 'access.answer') throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `unexpected answer ${env.type}`);
-      answer = env.payload as AccessAnswer;
+      answer = env.payload;
       // Live answers come from the provider's node; only package answers may come from the hub.
       if (answer.requestId !== req.requestId || answer.grantId !== grantId || (answer.source === 'provider') === (env.from === this.d.hubId)) {
         throw new ProtocolError('MESSAGE_INVALID', `answer from ${env.from} does not match the request`);

@@ -62,7 +62,7 @@ export class AccessServer {
     try {
       const env = verifyEnvelope(bytes, (id) => (id === this.d.hubId ? this.d.hubKeys() : undefined));
       if (env.type !== 'access.forward') throw new ProtocolError('MESSAGE_UNKNOWN_TYPE', `${env.type} is not an access.forward`);
-      f = env.payload as AccessForward;
+      f = env.payload;
       grant = this.verified(f.grant);
       const req = f.request;
       if (grant.grantId !== req.grantId) throw new AppError('GRANT_WRONG_RESOURCE', '请求与授权不符', 'the request names another grant');

@@ -11,12 +11,11 @@
  * Under a grant of the whole resource, the packages are the provider's own (re-sealed, PACKAGES.md §10)
  * and the same rules are applied when read (they withhold nothing then, but cost little).
  */
-import { verifyEnvelope } from '../../protocol/envelope.ts';
+import { expectType, verifyEnvelope } from '../../protocol/envelope.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { checkGrantUsable } from '../../protocol/grant.ts';
 import { desensitizeRow } from '../../protocol/desensitization.ts';
 import { PackageError, SignedPackageHeader, type BoxKeys } from '../../protocol/data-package.ts';
-import type { PayloadOf } from '../../protocol/messages.ts';
 import type { PackageGrant } from '../../protocol/package-messages.ts';
 import { matchesFilter } from '../../protocol/row-filter.ts';
 import { rpcSubject } from '../../protocol/subjects.ts';
@@ -133,7 +132,7 @@ export class BatchReceiver {
       );
       if (reply.headers?.get('Jl-Chunk') !== String(i)) {
         const env = verifyEnvelope(reply.data, (id) => (id === this.d.hubId ? this.d.hubKeys() : undefined));
-        const e = env.payload as PayloadOf<'error'>;
+        const e = expectType(env, 'error').payload;
         this.d.log.warn({ event: 'package.chunk_refused', packageId: p.package_id, code: e.code }, e.message);
         // Final only when the grant can never be used again; a suspension may be lifted.
         if (e.code === 'GRANT_REVOKED' || e.code === 'GRANT_EXPIRED') this.finish(p.grant_id, p.package_id, 'failed', e.code);
