@@ -19,7 +19,7 @@ import { AppError } from '../../engine/errors.ts';
 import type { RouteBook } from '../../engine/http/auth.ts';
 import { uuidv7 } from '../../protocol/uuid7.ts';
 import { assertProvider, frontendItems, type EntryContentLike } from './entry-items.ts';
-import { FrontendImporter, REJECTS_HEADER, rejectLine, type ImportCounts, type RejectRow } from './importer.ts';
+import { FrontendImporter, REJECTS_HEADER, rejectLine, type ImportCounts, type ImportStatusRow } from './importer.ts';
 import { parallelSource } from './parallel-source.ts';
 import { IMPORT_FORMATS, type ImportFormat } from './readers/index.ts';
 
@@ -64,23 +64,12 @@ function formatOf(query: string | undefined, contentType: string | undefined): I
   return f;
 }
 
-interface ImportRow {
-  import_id: string;
-  entry_id: string;
-  status: string;
-  committed_rows: number;
-  started_at: string;
-  finished_at: string | null;
-  counts_json: string;
-}
-
 export function registerFrontendRoutes(book: RouteBook, d: FrontendRouteDeps): void {
   const importer = new FrontendImporter(d.db, d.clock, d.audit);
-  const getImport = d.db.prepare('SELECT import_id, entry_id, status, committed_rows, started_at, finished_at, counts_json FROM frontend_imports WHERE import_id = ?');
 
   /** The import, if it belongs to an entry of the caller's department. */
-  const ownImport = (importId: string, department: string | null): ImportRow => {
-    const row = getImport.get(importId) as ImportRow | undefined;
+  const ownImport = (importId: string, department: string | null): ImportStatusRow => {
+    const row = importer.status(importId);
     if (!row) throw new AppError('NOT_FOUND', `没有导入 ${importId}`, `no import ${importId}`);
     assertProvider(row.entry_id, d.entryContent(row.entry_id), department);
     return row;
@@ -126,7 +115,6 @@ export function registerFrontendRoutes(book: RouteBook, d: FrontendRouteDeps): v
 
   book.add({ method: 'GET', path: '/api/v1/frontend/imports/:importId/rejects', roles: OPERATORS, summary: 'Rejects report of an import (CSV)' }, (c) => {
     const row = ownImport(c.req.param('importId')!, c.get('account').department);
-    const page = d.db.prepare('SELECT id, row_number, column_code, reason_zh, reason_en FROM frontend_import_rejects WHERE import_id = ? AND id > ? ORDER BY id LIMIT 5000');
     const enc = new TextEncoder();
     let after = 0;
     let started = false;
@@ -138,7 +126,7 @@ export function registerFrontendRoutes(book: RouteBook, d: FrontendRouteDeps): v
           ctrl.enqueue(enc.encode(REJECTS_HEADER));
           return;
         }
-        const rows = page.all(row.import_id, after) as RejectRow[];
+        const rows = importer.rejectsPage(row.import_id, after);
         if (rows.length === 0) {
           ctrl.close();
           return;

@@ -28,7 +28,7 @@ import { ensureTable, type EnsureResult } from './table-schema.ts';
 import { ImportKeys } from './import-keys.ts';
 import { TableWriter } from './table-writer.ts';
 import { relaxCheckpoints } from './checkpoints.ts';
-import { writeRejectsReport } from './rejects-report.ts';
+import { writeRejectsReport, type RejectRow } from './rejects-report.ts';
 
 export { REJECTS_HEADER, rejectLine, writeRejectsReport, type RejectRow } from './rejects-report.ts';
 export { IMPORT_CHECKPOINT_PAGES } from './checkpoints.ts';
@@ -42,6 +42,27 @@ export const FRONTEND_AUDIT_ACTIONS = ['frontend.import'] as const;
  * crash can lose, all the memory the writer holds, and how long other writers wait for the lock.
  */
 export const DEFAULT_BATCH_SIZE = 5_000;
+
+/** One page of an import's rejects, in file order (paged by id so the report is never held whole). */
+const REJECTS_PAGE_SQL = 'SELECT id, row_number, column_code, reason_zh, reason_en FROM frontend_import_rejects WHERE import_id = ? AND id > ? ORDER BY id LIMIT 5000';
+const IMPORT_STATUS_SQL = 'SELECT import_id, entry_id, status, committed_rows, started_at, finished_at, counts_json FROM frontend_imports WHERE import_id = ?';
+const PURGE_IMPORT_REJECTS_SQL = "DELETE FROM frontend_import_rejects WHERE import_id IN (SELECT import_id FROM frontend_imports WHERE status = 'done' AND finished_at < ?)";
+
+/** An import's row in `frontend_imports`, as the status route shows it. */
+export interface ImportStatusRow {
+  import_id: string;
+  entry_id: string;
+  status: string;
+  committed_rows: number;
+  started_at: string;
+  finished_at: string | null;
+  counts_json: string;
+}
+
+/** Delete the rejects of imports done before `cutoff` (ISO time); running or failed imports keep theirs. Returns rows deleted. */
+export function purgeImportRejects(db: Db, cutoff: string): number {
+  return db.prepare(PURGE_IMPORT_REJECTS_SQL).run(cutoff).changes;
+}
 
 export interface ImportCounts {
   /** Source records read (good, bad and deletes). */
@@ -125,6 +146,8 @@ export class FrontendImporter {
   private readonly finish;
   private readonly fail;
   private readonly addReject;
+  private readonly getStatus;
+  private readonly rejectsPageStmt;
 
   constructor(
     private readonly db: Db,
@@ -139,6 +162,18 @@ export class FrontendImporter {
     this.finish = db.prepare("UPDATE frontend_imports SET status = 'done', finished_at = ?, counts_json = ? WHERE import_id = ?");
     this.fail = db.prepare("UPDATE frontend_imports SET status = 'failed', counts_json = ? WHERE import_id = ?");
     this.addReject = db.prepare('INSERT INTO frontend_import_rejects (import_id, row_number, column_code, reason_zh, reason_en) VALUES (?, ?, ?, ?, ?)');
+    this.getStatus = db.prepare(IMPORT_STATUS_SQL);
+    this.rejectsPageStmt = db.prepare(REJECTS_PAGE_SQL);
+  }
+
+  /** The import's stored progress and counts, if there is such an import. */
+  status(importId: string): ImportStatusRow | undefined {
+    return this.getStatus.get(importId) as ImportStatusRow | undefined;
+  }
+
+  /** Up to 5,000 rejects of the import with an id above `after`, in id (file) order. */
+  rejectsPage(importId: string, after: number): RejectRow[] {
+    return this.rejectsPageStmt.all(importId, after) as RejectRow[];
   }
 
   /** An unfinished import of this file into this entry, to resume, if there is one. */
@@ -238,7 +273,7 @@ export class FrontendImporter {
       })
       .immediate();
     report();
-    if (o.rejectsPath !== undefined) await writeRejectsReport(this.db, o.importId, o.rejectsPath);
+    if (o.rejectsPath !== undefined) await writeRejectsReport((after) => this.rejectsPage(o.importId, after), o.rejectsPath);
     return {
       importId: o.importId,
       entryId: o.entryId,

@@ -1,6 +1,5 @@
-/** @module The rejects report of an import: CSV lines from `frontend_import_rejects`, in file order. */
+/** @module The rejects report of an import: CSV lines from its stored rejects (read through importer.ts), in file order. */
 import { createWriteStream } from 'node:fs';
-import type { Db } from '../../engine/storage/db.ts';
 
 const csvCell = (s: string): string => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
@@ -22,10 +21,10 @@ export function rejectLine(r: RejectRow): string {
 
 /**
  * Write an import's rejects as CSV (UTF-8 with BOM so that Excel shows the Chinese reasons): row, column,
- * reason_zh, reason_en — one line per refused cell, in file order. Pages through the table, never loading it.
+ * reason_zh, reason_en — one line per refused cell, in file order. Pages through the rejects with `page`
+ * (the next rows with an id above `after`, empty at the end), never loading them whole.
  */
-export async function writeRejectsReport(db: Db, importId: string, path: string): Promise<number> {
-  const page = db.prepare('SELECT id, row_number, column_code, reason_zh, reason_en FROM frontend_import_rejects WHERE import_id = ? AND id > ? ORDER BY id LIMIT 5000');
+export async function writeRejectsReport(page: (after: number) => RejectRow[], path: string): Promise<number> {
   const out = createWriteStream(path);
   const write = (s: string): Promise<void> => (out.write(s) ? Promise.resolve() : new Promise((resolve) => out.once('drain', resolve)));
   const closed = new Promise<void>((resolve, reject) => {
@@ -37,7 +36,7 @@ export async function writeRejectsReport(db: Db, importId: string, path: string)
     await write(REJECTS_HEADER);
     let after = 0;
     for (;;) {
-      const rows = page.all(importId, after) as RejectRow[];
+      const rows = page(after);
       if (rows.length === 0) break;
       await write(rows.map(rejectLine).join(''));
       lines += rows.length;

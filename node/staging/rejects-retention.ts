@@ -4,12 +4,14 @@
  * kept longer than that needs. Rejects of an import still running or failed (resumable) are never purged.
  */
 import type { Db } from '../../engine/storage/db.ts';
+import { purgeImportRejects } from './importer.ts';
+import { purgeMigrationRejects } from './table-schema.ts';
 
 export function purgeRejects(db: Db, now: Date, retentionDays: number): { importRejects: number; migrationRejects: number } {
   const cutoff = new Date(now.getTime() - retentionDays * 86_400_000).toISOString();
   return db.transaction(() => {
-    const importRejects = db.prepare("DELETE FROM frontend_import_rejects WHERE import_id IN (SELECT import_id FROM frontend_imports WHERE status = 'done' AND finished_at < ?)").run(cutoff).changes;
-    const migrationRejects = db.prepare('DELETE FROM frontend_migration_rejects WHERE at < ?').run(cutoff).changes;
+    const importRejects = purgeImportRejects(db, cutoff);
+    const migrationRejects = purgeMigrationRejects(db, cutoff);
     return { importRejects, migrationRejects };
   })();
 }

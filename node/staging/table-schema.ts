@@ -289,3 +289,30 @@ function rebuild(db: Db, old: FrontendTable, next: FrontendTable, at: string): n
   db.exec(versionIndexSql(next.tableName));
   return rejected;
 }
+
+/** Delete migration rejects recorded before `cutoff` (ISO time). Returns rows deleted. */
+export function purgeMigrationRejects(db: Db, cutoff: string): number {
+  return db.prepare('DELETE FROM frontend_migration_rejects WHERE at < ?').run(cutoff).changes;
+}
+
+/** Every registered front-end table, by entry id. */
+export function listTables(db: Db): { entryId: string; tableName: string }[] {
+  return db.prepare('SELECT entry_id AS entryId, table_name AS tableName FROM frontend_tables ORDER BY entry_id').all() as { entryId: string; tableName: string }[];
+}
+
+/** Reads the node-wide row-version counter (`frontend_versions`); prepare on the connection that reads. */
+export const READ_VERSION_SQL = 'SELECT value FROM frontend_versions WHERE id = 1';
+/** Sets the counter to ?. */
+export const SET_VERSION_SQL = 'UPDATE frontend_versions SET value = ? WHERE id = 1';
+/** Raises the counter past a floor: MAX(value, floor) + 1 when value <= floor (params: floor, floor). */
+export const RAISE_VERSION_SQL = 'UPDATE frontend_versions SET value = MAX(value, ?) + 1 WHERE id = 1 AND value <= ?';
+
+/** The row-version counter as `db` sees it (in its current read transaction, if any). */
+export function readVersion(db: Db): number {
+  return (db.prepare(READ_VERSION_SQL).get() as { value: number }).value;
+}
+
+/** Raise the row-version counter above `floor` if it is not already, so later writes get versions past it. */
+export function raiseVersionAbove(db: Db, floor: number): void {
+  db.prepare(RAISE_VERSION_SQL).run(floor, floor);
+}

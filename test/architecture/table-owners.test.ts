@@ -78,12 +78,6 @@ const KNOWN_EXCEPTIONS: readonly { table: string; file: string; why: string }[] 
   { table: 'frontend_versions', file: 'node/packages/table-read-worker.ts', why: 'reads the counter in its read transaction (worker thread)' },
   { table: 'frontend_versions', file: 'node/sharing/grant-packages.ts', why: 'raises and reads the counter like the packager' },
   { table: 'frontend_versions', file: 'node/staging/importer.ts', why: 'the importer bumps row versions' },
-  { table: 'frontend_migration_rejects', file: 'node/staging/rejects-retention.ts', why: 'retention purge of reject rows' },
-  { table: 'frontend_imports', file: 'node/staging/http.ts', why: 'import status route reads it directly' },
-  { table: 'frontend_imports', file: 'node/staging/rejects-retention.ts', why: 'retention purge' },
-  { table: 'frontend_import_rejects', file: 'node/staging/http.ts', why: 'rejects report route reads it directly' },
-  { table: 'frontend_import_rejects', file: 'node/staging/rejects-report.ts', why: 'rejects report' },
-  { table: 'frontend_import_rejects', file: 'node/staging/rejects-retention.ts', why: 'retention purge' },
   // The audit log (engine/audit/) is being reworked separately.
   { table: 'audit_log', file: 'engine/audit/testing.ts', why: 'test support that tampers with the log on purpose' },
   { table: 'schema_migrations', file: 'engine/audit/log.ts', why: 'verify asks whether the seal migration ran' },
