@@ -24,7 +24,7 @@ import { AppError } from '../../engine/errors.ts';
 import { defaultCryptoPool } from '../../engine/package/crypto-pool.ts';
 import type { Logger } from '../../engine/log.ts';
 import type { FrontendItem } from '../staging/row-validator.ts';
-import { ensureTable, getTable, q, type FrontendTable } from '../staging/table-schema.ts';
+import { ensureTable, getTable, q, raiseVersionAbove, type FrontendTable } from '../staging/table-schema.ts';
 import type { PackageSender } from './sender.ts';
 import { SentPackageStore, type SentPackage } from './sent-packages-store.ts';
 import { openTableSnapshot } from './table-snapshot.ts';
@@ -132,7 +132,7 @@ export class Packager {
     if (kind === 'snapshot') {
       // A snapshot must carry a version the hub has not stored yet, even when no row changed (items altered).
       const floor = h.stored?.new_version ?? 0;
-      this.d.db.prepare('UPDATE frontend_versions SET value = MAX(value, ?) + 1 WHERE id = 1 AND value <= ?').run(floor, floor);
+      raiseVersionAbove(this.d.db, floor);
     }
 
     let small = false;

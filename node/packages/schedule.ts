@@ -13,7 +13,7 @@ import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/storage/db.ts';
 import { AppError } from '../../engine/errors.ts';
 import type { Logger } from '../../engine/log.ts';
-import { q } from '../staging/table-schema.ts';
+import { listTables, q } from '../staging/table-schema.ts';
 import type { Packager, PackageRunResult } from './packager.ts';
 import { PackageRequestStore, type PackageRequestRow } from './package-requests.ts';
 import { SentPackageStore } from './sent-packages-store.ts';
@@ -149,7 +149,7 @@ export class PackageScheduler {
   }
 
   private async runSchedule(): Promise<void> {
-    const tables = this.d.db.prepare('SELECT entry_id AS entryId, table_name AS tableName FROM frontend_tables ORDER BY entry_id').all() as { entryId: string; tableName: string }[];
+    const tables = listTables(this.d.db);
     const now = this.d.clock.now();
     for (const t of tables) {
       const cycle = this.d.updateCycle(t.entryId);

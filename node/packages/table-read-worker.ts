@@ -9,6 +9,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { READ_VERSION_SQL } from '../staging/table-schema.ts';
 import type { FromReader, ReaderJob, ToReader } from './table-snapshot.ts';
 import { readNdjson } from './table-rows.ts';
 
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
   try {
     db.exec('BEGIN');
     // The first read fixes the snapshot: the version and every row below come from the same one.
-    const newVersion = (db.prepare('SELECT value FROM frontend_versions WHERE id = 1').get() as { value: number }).value;
+    const newVersion = (db.prepare(READ_VERSION_SQL).get() as { value: number }).value;
     const changed = job.kind === 'snapshot' || db.prepare(`SELECT 1 FROM "${job.table.tableName.replace(/"/g, '""')}" WHERE "_version" > ? LIMIT 1`).get(job.base) !== undefined;
     post({ type: 'snapshot', newVersion, changed });
     const size = job.sliceBytes;

@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { NdjsonBlock } from '../../engine/package/rows.ts';
 import { DEFAULT_CHUNK_SIZE } from '../../protocol/data-package.ts';
-import type { FrontendTable } from '../staging/table-schema.ts';
+import { readVersion, type FrontendTable } from '../staging/table-schema.ts';
 import { readNdjson } from './table-rows.ts';
 
 export interface ReaderJob {
@@ -131,7 +131,7 @@ function inlineSnapshot(file: string, table: FrontendTable, kind: 'snapshot' | '
   };
   try {
     db.exec('BEGIN');
-    const newVersion = (db.prepare('SELECT value FROM frontend_versions WHERE id = 1').get() as { value: number }).value;
+    const newVersion = readVersion(db);
     const changed = kind === 'snapshot' || db.prepare(`SELECT 1 FROM "${table.tableName.replace(/"/g, '""')}" WHERE "_version" > ? LIMIT 1`).get(base) !== undefined;
     let used = false;
     async function* blocks(): AsyncGenerator<NdjsonBlock> {

@@ -23,7 +23,7 @@ import type { Logger } from '../../engine/log.ts';
 import Database from 'better-sqlite3';
 import { SerializedRow } from '../../engine/package/rows.ts';
 import type { FrontendItem } from '../staging/row-validator.ts';
-import { getTable, q, type FrontendTable } from '../staging/table-schema.ts';
+import { getTable, q, raiseVersionAbove, readVersion, type FrontendTable } from '../staging/table-schema.ts';
 import type { PackageSender } from '../packages/sender.ts';
 import { SentPackageStore, type SentPackage } from '../packages/sent-packages-store.ts';
 import type { NodeSharing } from './node-sharing.ts';
@@ -137,12 +137,12 @@ export class GrantPackager {
     // Each grant package must carry a version its grant has not had (the hub refuses stale ones), also
     // when only the table's shape changed: raise the node's counter past the last one, as the packager does.
     const floor = this.sent(g.grantId).find((r) => r.state === 'stored' || r.state === 'refused')?.new_version ?? 0;
-    this.d.db.prepare('UPDATE frontend_versions SET value = MAX(value, ?) + 1 WHERE id = 1 AND value <= ?').run(floor, floor);
+    raiseVersionAbove(this.d.db, floor);
     // One read transaction on a connection of its own: the version and every row agree, and writes go on.
     const reader = new Database(this.d.db.name, { readonly: true, fileMustExist: true });
     try {
       reader.exec('BEGIN');
-      const newVersion = Math.max(1, (reader.prepare('SELECT value FROM frontend_versions WHERE id = 1').get() as { value: number }).value);
+      const newVersion = Math.max(1, readVersion(reader));
       const schemaHash = grantSchemaHash(table, g);
       const sent = await this.d.sender.send(shapedLines(reader, table, g), {
         resource: g.resource,

@@ -24,7 +24,7 @@ import { BatchSlice, KIND_DELETE, KIND_REJECT, SourceRowBatch, type PreparedBatc
 import type { PreparedSource } from './parallel-source.ts';
 import { compileValidator, type CellProblem, type FrontendItem, type RowValidator, type SqlValue } from './row-validator.ts';
 import type { SourceRow } from './readers/source.ts';
-import { ensureTable, type EnsureResult } from './table-schema.ts';
+import { ensureTable, READ_VERSION_SQL, SET_VERSION_SQL, type EnsureResult } from './table-schema.ts';
 import { ImportKeys } from './import-keys.ts';
 import { TableWriter } from './table-writer.ts';
 import { relaxCheckpoints } from './checkpoints.ts';
@@ -154,8 +154,8 @@ export class FrontendImporter {
     private readonly clock: Clock,
     private readonly audit?: AuditLog,
   ) {
-    this.getVersion = db.prepare('SELECT value FROM frontend_versions WHERE id = 1').pluck();
-    this.setVersion = db.prepare('UPDATE frontend_versions SET value = ? WHERE id = 1');
+    this.getVersion = db.prepare(READ_VERSION_SQL).pluck();
+    this.setVersion = db.prepare(SET_VERSION_SQL);
     this.getImport = db.prepare('SELECT entry_id, file_sha256, committed_rows, status, counts_json FROM frontend_imports WHERE import_id = ?');
     this.addImport = db.prepare("INSERT INTO frontend_imports (import_id, entry_id, file_sha256, committed_rows, status, started_at, counts_json) VALUES (?, ?, ?, 0, 'running', ?, ?)");
     this.progress = db.prepare("UPDATE frontend_imports SET committed_rows = ?, counts_json = ?, status = 'running' WHERE import_id = ?");

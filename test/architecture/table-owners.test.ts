@@ -70,14 +70,6 @@ const OWNERS: Record<string, readonly string[]> = {
  * An entry no longer needed fails the test, so the list only shrinks.
  */
 const KNOWN_EXCEPTIONS: readonly { table: string; file: string; why: string }[] = [
-  // The front-end repository (node/frontend/) is being reworked separately; its row-version counter is
-  // read and raised by the packagers in the same transaction as the rows they read.
-  { table: 'frontend_tables', file: 'node/packages/schedule.ts', why: 'lists front-end tables; needs a lister in table-schema.ts' },
-  { table: 'frontend_versions', file: 'node/packages/packager.ts', why: 'raises the row-version counter before a snapshot' },
-  { table: 'frontend_versions', file: 'node/packages/table-snapshot.ts', why: 'reads the counter in its read transaction' },
-  { table: 'frontend_versions', file: 'node/packages/table-read-worker.ts', why: 'reads the counter in its read transaction (worker thread)' },
-  { table: 'frontend_versions', file: 'node/sharing/grant-packages.ts', why: 'raises and reads the counter like the packager' },
-  { table: 'frontend_versions', file: 'node/staging/importer.ts', why: 'the importer bumps row versions' },
   // The audit log (engine/audit/) is being reworked separately.
   { table: 'audit_log', file: 'engine/audit/testing.ts', why: 'test support that tampers with the log on purpose' },
   { table: 'schema_migrations', file: 'engine/audit/log.ts', why: 'verify asks whether the seal migration ran' },
