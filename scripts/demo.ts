@@ -33,16 +33,19 @@ function field(output: string, label: RegExp): string {
 
 const children: ChildProcess[] = [];
 function start(role: 'hub' | 'node', dir: string): Promise<string> {
-  const child = spawn(process.execPath, [BIN, role, 'start', '--dir', dir, '--http-port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, role, 'start', '--dir', dir, '--http-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let err = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${role} did not start:\n${err}`)), 30_000);
-    child.stderr!.on('data', (d: Buffer) => {
+    // The process log is JSON lines on stdout; its `service.running` line's message carries the URL.
+    const onData = (d: Buffer) => {
       err += d.toString();
-      const m = /running: (http:\/\/\S+)/.exec(err);
+      const m = /running: (http:\/\/[^\s"]+)/.exec(err);
       if (m) clearTimeout(timer), resolve(m[1]!);
-    });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
     child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`${role} exited ${code}:\n${err}`))));
   });
 }
