@@ -13,7 +13,7 @@ import type Database from 'better-sqlite3';
 import type { Writable } from 'node:stream';
 import { formatZodIssues } from '../../protocol/validation-error.ts';
 import type { Clock } from '../clock.ts';
-import type { Db } from '../storage/db.ts';
+import { migrationApplied, type Db } from '../storage/db.ts';
 import { AppError } from '../errors.ts';
 import { SIX_MONTHS_MIN_DAYS } from '../../protocol/policy.ts';
 import { GENESIS_HASH, hashRecord, type AuditRecord, type ChainedFields } from './chain.ts';
@@ -343,8 +343,7 @@ export class AuditLog {
 
   /** Whether the seal migration ran here (then a missing seal table was dropped by hand). */
   private sealMigrated(): boolean {
-    const t = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
-    return t !== undefined && this.db.prepare('SELECT 1 FROM schema_migrations WHERE name = ?').get(AUDIT_SEAL_MIGRATION_NAME) !== undefined;
+    return migrationApplied(this.db, AUDIT_SEAL_MIGRATION_NAME);
   }
 
   /**

@@ -44,6 +44,12 @@ export function migrate(db: Db, migrations: readonly Migration[]): void {
   }
 }
 
+/** Whether a migration of this name was applied here (false where `migrate` never ran). */
+export function migrationApplied(db: Db, name: string): boolean {
+  const t = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+  return t !== undefined && db.prepare('SELECT 1 FROM schema_migrations WHERE name = ?').get(name) !== undefined;
+}
+
 /** Small key/value settings table every database has (migration 1 of each side creates it). */
 export class MetaStore {
   private readonly getStmt;
