@@ -70,7 +70,7 @@ const OWNERS: Record<string, readonly string[]> = {
  * An entry no longer needed fails the test, so the list only shrinks.
  */
 const KNOWN_EXCEPTIONS: readonly { table: string; file: string; why: string }[] = [
-  // The audit log (engine/audit/) is being reworked separately.
+  // Test support only (imported by tests, never by a service): it rewrites rows to fake tampering for verify's tests.
   { table: 'audit_log', file: 'engine/audit/testing.ts', why: 'test support that tampers with the log on purpose' },
 ];
 
