@@ -9,6 +9,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, isDomainError, toAppError, type ErrorCode, type FieldIssue } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { formatShanghaiTime } from '../calendar/shanghai-time.ts';
+
+export { formatShanghaiTime };
 
 /** "CODE: 中文 / English" and one line per field: how an error reads at the terminal. */
 function describe(e: AppError): string {
@@ -25,16 +28,6 @@ export class CliError extends AppError {
     super(code, zh, en, fields);
     this.message = describe(this);
   }
-}
-
-const SHANGHAI_OFFSET_MS = 8 * 3_600_000; // China Standard Time, no daylight saving since 1991
-
-/** A time as administrators in China read it: "2026-12-03 17:00 (UTC+8)". */
-export function formatShanghaiTime(t: string | number | Date): string {
-  const ms = t instanceof Date ? t.getTime() : typeof t === 'number' ? t : Date.parse(t);
-  if (!Number.isFinite(ms)) return String(t);
-  const iso = new Date(ms + SHANGHAI_OFFSET_MS).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} (UTC+8)`;
 }
 
 /** Every UTC ISO-8601 timestamp in `text` (e.g. in a hub's error message) rewritten in Asia/Shanghai time. */
@@ -188,4 +181,24 @@ export function addStartCommand(cmd: Command, description: string, label: string
       service.log.info({ event: 'service.running', url: service.url }, `${label}: ${service.url}`);
       runUntilSignal(() => service.close(), service.log);
     });
+}
+
+/** commander's own (English) usage errors, in zh-CN then English. */
+const COMMANDER_ERRORS: readonly [RegExp, (m: RegExpExecArray) => string][] = [
+  [/unknown option '([^']+)'/, (m) => `未知选项 ${m[1]} / unknown option ${m[1]}`],
+  [/required option '([^']+)' not specified/, (m) => `缺少必填选项 ${m[1]} / required option ${m[1]} not specified`],
+  [/missing required argument '([^']+)'/, (m) => `缺少必填参数 ${m[1]} / missing required argument ${m[1]}`],
+  [/option '([^']+)' argument missing/, (m) => `选项 ${m[1]} 缺少取值 / option ${m[1]} needs a value`],
+  [/unknown command '([^']+)'/, (m) => `未知命令 ${m[1]} / unknown command ${m[1]}`],
+  [/too many arguments(?: for '([^']+)')?/, (m) => `参数过多${m[1] ? `（${m[1]}）` : ''} / too many arguments${m[1] ? ` for ${m[1]}` : ''}`],
+];
+
+/** Render one of commander's error lines ("error: unknown option '--x'") bilingual; unknown ones keep their text. */
+export function bilingualUsageError(text: string): string {
+  const line = text.replace(/^error:\s*/, '').trim();
+  for (const [re, render] of COMMANDER_ERRORS) {
+    const m = re.exec(line);
+    if (m) return `错误 / error: ${render(m)}\n`;
+  }
+  return `错误 / error: 命令行用法错误 / usage error: ${line}\n`;
 }

@@ -7,6 +7,7 @@ import type { Clock } from '../../engine/clock.ts';
 import type { Db } from '../../engine/storage/db.ts';
 import { AppError } from '../../engine/errors.ts';
 import { hashToken } from '../../engine/http/app.ts';
+import { formatShanghaiTime } from '../../engine/calendar/shanghai-time.ts';
 
 export class JoinTokens {
   constructor(
@@ -32,10 +33,19 @@ export class JoinTokens {
       | { county: string; expires_at: string; used_at: string | null }
       | undefined;
     if (!row) throw new AppError('TOKEN_INVALID', '加入令牌无效', 'unknown join token');
-    if (row.used_at) throw new AppError('TOKEN_USED', `加入令牌已于 ${row.used_at} 使用过，每个令牌只能使用一次`, `join token was already used at ${row.used_at}; a token works once`);
+    if (row.used_at)
+      throw new AppError(
+        'TOKEN_USED',
+        `加入令牌已于 ${formatShanghaiTime(row.used_at)} 使用过，每个令牌只能使用一次`,
+        `join token was already used at ${formatShanghaiTime(row.used_at)}; a token works once`,
+      );
     const now = this.clock.now();
     if (Date.parse(row.expires_at) <= now.getTime()) {
-      throw new AppError('TOKEN_EXPIRED', `加入令牌已于 ${row.expires_at} 过期，请向市级枢纽重新申请`, `join token expired at ${row.expires_at}; ask the hub operator for a new one`);
+      throw new AppError(
+        'TOKEN_EXPIRED',
+        `加入令牌已于 ${formatShanghaiTime(row.expires_at)} 过期，请向市级枢纽重新申请`,
+        `join token expired at ${formatShanghaiTime(row.expires_at)}; ask the hub operator for a new one`,
+      );
     }
     if (row.county !== county) {
       throw new AppError('TOKEN_WRONG_COUNTY', `该令牌签发给 ${row.county}，不能用于 ${county}`, `token was issued for county ${row.county}, not ${county}`, [

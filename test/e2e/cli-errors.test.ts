@@ -22,6 +22,8 @@ import { encodePublicKey, generateSigningKeyPair } from '../../protocol/keys.ts'
 import { loadSodium } from '../../protocol/sodium.ts';
 import { bilingualIssues } from '../../protocol/validation-error.ts';
 import { formatShanghaiTime } from '../../engine/cli/support.ts';
+import type { AppError } from '../../engine/errors.ts';
+import { JoinTokens } from '../../hub/enroll/join-tokens.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/jilian.mjs', import.meta.url));
 const TOKEN = `jlj_${'A'.repeat(43)}`;
@@ -177,6 +179,41 @@ describe('data directories and config validation', () => {
     assert.equal(none.code, 1);
     assert.match(none.stderr, /没有 jilian\.json.* \/ no jilian\.json/);
     noStack(none);
+  });
+});
+
+describe('commander usage errors', () => {
+  it('an unknown option, a missing option value and an unknown command are explained in zh-CN and English', async () => {
+    const cases: [string[], RegExp][] = [
+      [['node', 'status', '--dir', nodeDir, '--bogus'], /未知选项 --bogus \/ unknown option --bogus/],
+      [['hub', 'token', 'create', '--dir', hubDir, '--county'], /选项 --county <code> 缺少取值 \/ option --county <code> needs a value/],
+      [['nod'], /未知命令 nod \/ unknown command nod/],
+      [['node', 'start'], /缺少必填选项 -d, --dir <dir> \/ required option -d, --dir <dir> not specified/],
+    ];
+    for (const [args, expected] of cases) {
+      const r = await jilian(args);
+      assert.notEqual(r.code, 0, args.join(' '));
+      assert.match(r.stderr, expected, r.stderr);
+      noStack(r);
+    }
+  });
+});
+
+describe('join tokens at the hub', () => {
+  it('a used token is refused with the time it was used in Asia/Shanghai time', () => {
+    const db = openDatabase(join(root, 'tokens.db'), HUB_MIGRATIONS);
+    try {
+      const t0 = new Date('2026-12-02T09:00:00Z');
+      const tokens = new JoinTokens(db, { now: () => t0 });
+      const { token } = tokens.create('410802', 3_600_000);
+      tokens.consume(token, '410802', 'county-410802');
+      assert.throws(
+        () => tokens.consume(token, '410802', 'county-410802-2'),
+        (err: AppError) => err.code === 'TOKEN_USED' && err.zh.includes('2026-12-02 17:00 (UTC+8)') && !/T09:00/.test(`${err.zh} ${err.en}`),
+      );
+    } finally {
+      db.close();
+    }
   });
 });
 
