@@ -51,6 +51,7 @@ import { RejectionLog } from './bus/rejections.ts';
 import { SyncServer } from './bus/sync-server.ts';
 import { createUpHandler } from './bus/up-handler.ts';
 import { UpConsumers } from './bus/up-consumers.ts';
+import { PackageStore } from './packages/package-store.ts';
 
 export interface StartHubOptions {
   clock?: Clock;
@@ -224,8 +225,11 @@ async function wireHub(dir: string, options: StartHubOptions, config: HubConfig,
     }
   };
   const sharing = new SharingService({ db, store, outbox, identity, audit, clock, log, policy, calendar, municipality: config.municipality, verifyRatePerMinute: config.verifyRatePerMinute });
+  // One package store for the receiver, the fallback and batch distribution (each through its own interface).
+  const packageStore = new PackageStore(db);
   const packages = new PackageReceiver({
     db,
+    store: packageStore,
     chunks: new JetStreamChunkSource(link, config.municipality),
     registry,
     outbox,
@@ -249,12 +253,12 @@ async function wireHub(dir: string, options: StartHubOptions, config: HubConfig,
     log,
     municipality: config.municipality,
     forwarder,
-    fallback: new PackageFallback({ db, store, packages, registry, identity, hubBoxKeys: encryption, clock }),
+    fallback: new PackageFallback({ db, store, chain: packageStore, packages, registry, identity, hubBoxKeys: encryption, clock }),
     forwardTimeoutMs: config.accessForwardTimeoutMs,
     commits,
   });
   const access = new AccessTransport(router, forwarder, config.municipality, log);
-  const batch = new BatchDistributor({ db, sharing, packages, registry, store, outbox, identity, clock, log, municipality: config.municipality });
+  const batch = new BatchDistributor({ db, chains: packageStore, sharing, packages, registry, store, outbox, identity, clock, log, municipality: config.municipality });
   const chunkServer = new ChunkServer(batch, config.municipality, log);
   const up = createUpHandler({ db, registry, inbox, catalog, directory, checkpoints, packages, sharing, rejections, clock, municipality: config.municipality });
   const upConsumers = new UpConsumers({

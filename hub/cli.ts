@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { readConfig } from '../engine/cli/config-file.ts';
 import { openDatabase } from '../engine/storage/db.ts';
-import { addStartCommand, CliError, formatShanghaiTime, openReadOnly, parsePort, printJson, splitList } from '../engine/cli/support.ts';
+import { addStartCommand, CliError, openReadOnly, parsePort, printJson, splitList } from '../engine/cli/support.ts';
 import { loadSodium } from '../protocol/sodium.ts';
 import { decodePublicKey } from '../protocol/keys.ts';
 import { ADMIN_CODE_RE } from '../protocol/subjects.ts';
@@ -28,6 +28,7 @@ import { CatalogStore } from '../engine/catalog/catalog-store.ts';
 import { rejectionsByCode } from './bus/rejections.ts';
 import { readBoxKeyFile, readKeyFile } from '../engine/identity.ts';
 import { encodePublicKey } from '../protocol/keys.ts';
+import { formatShanghaiTime } from '../engine/calendar/shanghai-time.ts';
 
 function openHubDb(dir: string) {
   const config = readConfig(dir, HubConfig);

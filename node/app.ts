@@ -50,6 +50,7 @@ import { frontendItems } from './staging/entry-items.ts';
 import { PackageScheduler } from './packages/schedule.ts';
 import type { UpdateCycle } from '../protocol/catalog-entry.ts';
 import type { KeyDirectory } from '../protocol/key-directory.ts';
+import { SentPackageStore } from './packages/sent-packages-store.ts';
 
 export interface StartNodeOptions {
   clock?: Clock;
@@ -156,9 +157,12 @@ async function wireNode(dir: string, options: StartNodeOptions, config: NodeConf
   const sharing = new NodeSharing({ db, outbox, audit, clock, log, municipality: config.municipality, county: config.county, nodeId: config.nodeId, hubId: config.hub.nodeId, hubKeys });
   const natsAuth = config.natsSeedFile ? nkeyConnectOptions(readSeedFile(join(dir, config.natsSeedFile)), nodeInboxPrefix(config.nodeId)) : undefined;
   const link = new NatsLink(config.nats, config.nodeId, log, natsAuth);
+  // One store of sent packages for the sender, packagers and schedule (each uses its own narrow interface).
+  const sent = new SentPackageStore(db);
   const packages = config.hub.encryptionKey
     ? new PackageSender({
         db,
+        sent,
         chunks: new JetStreamChunkSink(link),
         outbox,
         identity,
@@ -172,11 +176,12 @@ async function wireNode(dir: string, options: StartNodeOptions, config: NodeConf
   const abandoned = packages?.recover() ?? 0;
   if (abandoned) log.warn({ event: 'package.abandoned', count: abandoned }, 'packages interrupted during their build were abandoned');
   const packager = packages
-    ? new Packager({ db, sender: packages, audit, clock, log, resourceCode: (id) => store.getView(id)?.code ?? null, items: (id) => frontendItems(id, store.requireView(id).content) })
+    ? new Packager({ db, sent, sender: packages, audit, clock, log, resourceCode: (id) => store.getView(id)?.code ?? null, items: (id) => frontendItems(id, store.requireView(id).content) })
     : undefined;
   const grantPackager = packages
     ? new GrantPackager({
         db,
+        sent,
         sharing,
         sender: packages,
         audit,
@@ -194,6 +199,7 @@ async function wireNode(dir: string, options: StartNodeOptions, config: NodeConf
   const packageScheduler = packager
     ? new PackageScheduler({
         db,
+        sent,
         packager,
         grantPackager,
         clock,

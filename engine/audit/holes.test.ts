@@ -14,13 +14,10 @@ import { loadPolicy } from '../../protocol/policy.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
 import { openDatabase, type Db } from '../storage/db.ts';
 import type { Logger } from '../log.ts';
-import * as CP from './checkpoint.ts';
-import { CheckpointStore, keySigner, signCheckpoint, type AuditCheckpoint, type CheckpointSigner } from './checkpoint.ts';
-import * as L from './log.ts';
+import { CHECKPOINT_ANCHOR_SQL, CHECKPOINT_SCHEMA_SQL, CheckpointStore, signPurge, keySigner, signCheckpoint, type AuditCheckpoint, type CheckpointSigner } from './checkpoint.ts';
 import { AuditLog, type AuditEventInput } from './log.ts';
 import { startAuditMaintenance } from './maintenance.ts';
-import * as T from './testing.ts';
-import { dropGuards, FakeClock, pick } from './testing.ts';
+import { AUDIT_TEST_MIGRATIONS, dropGuards, FakeClock, pick, rewriteFrom } from './testing.ts';
 
 const DAY = 86_400_000;
 const T0 = new Date('2023-01-01T00:00:00.000Z');
@@ -30,13 +27,10 @@ const hashAt = (db: Db, seq: number) => (db.prepare('SELECT hash FROM audit_log 
 const silentLogger = { warn: () => undefined, error: () => undefined, info: () => undefined, debug: () => undefined } as unknown as Logger;
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-/** The migrations a node and the hub have for the audit log (the seal table arrived with this fix). */
+/** The audit tables as node and hub have them: the log and its seal, then the hub's checkpoints and their anchors. */
 function migrations() {
-  const testing = (T as Record<string, unknown>).AUDIT_TEST_MIGRATIONS as { version: number; name: string; sql: string }[] | undefined;
-  const checkpointAnchor = (CP as Record<string, unknown>).CHECKPOINT_ANCHOR_SQL as string | undefined;
-  const base = testing ?? [{ version: 1, name: 'audit', sql: L.AUDIT_SCHEMA_SQL }];
-  const v = base.length;
-  return [...base, { version: v + 1, name: 'checkpoints', sql: CP.CHECKPOINT_SCHEMA_SQL }, ...(checkpointAnchor ? [{ version: v + 2, name: 'checkpoint anchors', sql: checkpointAnchor }] : [])];
+  const v = AUDIT_TEST_MIGRATIONS.length;
+  return [...AUDIT_TEST_MIGRATIONS, { version: v + 1, name: 'checkpoints', sql: CHECKPOINT_SCHEMA_SQL }, { version: v + 2, name: 'checkpoint anchors', sql: CHECKPOINT_ANCHOR_SQL }];
 }
 
 describe('audit holes (issue 10)', () => {
@@ -172,7 +166,7 @@ describe('audit holes (issue 10)', () => {
       fill(8);
       checkpoint();
       dropGuards(db);
-      T.rewriteFrom(db, 6, '掩盖');
+      rewriteFrom(db, 6, '掩盖');
       assert.deepEqual(pick(verify()), { firstBrokenSeq: 8, reason: 'checkpoint-mismatch' });
     });
 
@@ -214,7 +208,6 @@ describe('audit holes (issue 10)', () => {
     it('an anchor signed by the node but cutting inside the window fails verify (and under a longer policy)', () => {
       fill(20);
       // The key holder signs a purge that keeps only 30 days, bypassing purge(): verify still refuses it.
-      const signPurge = (CP as Record<string, unknown>).signPurge as (p: unknown, s: CheckpointSigner, now: Date) => unknown;
       const before = new Date(clock.now().getTime() - 30 * DAY).toISOString();
       const keep = db.prepare('SELECT MIN(seq) AS s FROM audit_log WHERE at >= ?').get(before) as { s: number };
       const prev = hashAt(db, keep.s - 1);
@@ -280,9 +273,8 @@ describe('audit holes (issue 10)', () => {
       log.purgeExpired(loadPolicy('jiyuan'), () => {});
       const good = checkpoint() as AuditCheckpoint & { purge?: Record<string, unknown> };
       assert.ok(good.purge, 'a checkpoint after a purge carries the signed purge record');
-      const signPurge = (CP as Record<string, unknown>).signPurge as (p: unknown, s: CheckpointSigner, now: Date) => Record<string, unknown>;
       const { signature: _s, nodeId: _n, at: _a, ...fields } = good.purge;
-      const foreign = { ...good, purge: signPurge(fields, keySigner(NODE, generateSigningKeyPair().secretKey), clock.now()) };
+      const foreign = { ...good, purge: signPurge(fields as Parameters<typeof signPurge>[0], keySigner(NODE, generateSigningKeyPair().secretKey), clock.now()) };
       const r1 = store.record(foreign as AuditCheckpoint, kp.publicKey, clock.now());
       assert.ok(!r1.ok && (r1.code as string) === 'PURGE_UNSIGNED', JSON.stringify(r1));
       const early = { ...good, purge: signPurge({ ...fields, retentionDays: 30 }, signer, clock.now()) };
@@ -302,7 +294,6 @@ describe('audit holes (issue 10)', () => {
       // The node claims (signed, 371 days after the cutoff, so retention looks kept) that records 1..20 all
       // predate day 200; but the hub holds its checkpoint of seq 10 signed at day 270, so record 11 is younger.
       clock.advance(DAY);
-      const signPurge = (CP as Record<string, unknown>).signPurge as (p: unknown, s: CheckpointSigner, now: Date) => unknown;
       const head = log.head();
       const before = new Date(T0.getTime() + 200 * DAY).toISOString();
       const statement = signPurge(

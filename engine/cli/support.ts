@@ -11,8 +11,6 @@ import { AppError, isDomainError, toAppError, type ErrorCode, type FieldIssue } 
 import type { Logger } from '../log.ts';
 import { formatShanghaiTime } from '../calendar/shanghai-time.ts';
 
-export { formatShanghaiTime };
-
 /** "CODE: 中文 / English" and one line per field: how an error reads at the terminal. */
 function describe(e: AppError): string {
   return `${e.code}: ${e.zh} / ${e.en}${e.fields.map((f) => `\n  ${f.path || '(根 root)'}: ${f.message}`).join('')}`;

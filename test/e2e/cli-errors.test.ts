@@ -21,7 +21,7 @@ import { HUB_MIGRATIONS } from '../../hub/storage/migrations.ts';
 import { encodePublicKey, generateSigningKeyPair } from '../../protocol/keys.ts';
 import { loadSodium } from '../../protocol/sodium.ts';
 import { bilingualIssues } from '../../protocol/validation-error.ts';
-import { formatShanghaiTime } from '../../engine/cli/support.ts';
+import { formatShanghaiTime } from '../../engine/calendar/shanghai-time.ts';
 import type { AppError } from '../../engine/errors.ts';
 import { JoinTokens } from '../../hub/enroll/join-tokens.ts';
 
