@@ -122,7 +122,7 @@ async function wireHub(dir: string, options: StartHubOptions, config: HubConfig,
   });
   const checkpoints = new CheckpointStore(db);
   const rejections = new RejectionLog(db, log, audit);
-  const catalog = new TotalCatalog({ db, store, outbox, clock, codes: new CodeAllocator(db, config.codeTemplate), municipality: config.municipality, clientId: config.yjsClientId, audit });
+  const catalog = new TotalCatalog({ db, store, outbox, clock, codes: new CodeAllocator(db, config.codeTemplate), municipality: config.municipality, clientId: config.yjsClientId, audit, policy });
 
   const encryption = readBoxKeyFile(join(dir, config.encryptionKeyFile));
   const joinTokens = new JoinTokens(db, clock);

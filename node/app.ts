@@ -141,7 +141,7 @@ async function wireNode(dir: string, options: StartNodeOptions, config: NodeConf
     retentionDays: policy.auditRetentionDays,
     actions: [...FRONTEND_AUDIT_ACTIONS, ...NODE_SHARING_AUDIT_ACTIONS],
   });
-  const service = new CatalogService({ db, store, outbox, clock, municipality: config.municipality, county: config.county, clientId: config.yjsClientId, audit });
+  const service = new CatalogService({ db, store, outbox, clock, municipality: config.municipality, county: config.county, clientId: config.yjsClientId, audit, policy });
 
   const directory = new KeyDirectoryStore(db);
   const onDirectory = (kd: KeyDirectory) => {

@@ -26,6 +26,9 @@ export const APPLICATION_METHODS = ['query', 'verify', 'batch'] as const;
 /** States of a sharing application (Jincheng §30, Yaohai §14, Hebi §15–16). */
 export const APPLICATION_STATES = ['compliance_review', 'provider_review', 'coordination', 'refused', 'granted', 'rejected', 'withdrawn', 'closed'] as const;
 /** States no event leaves. `refused` is not among them: the consumer may still ask for coordination (Jincheng §30(3)). */
+/** Who approves an application once it passed (or skipped) the compliance review (per city, `Policy.sharingFlow`). */
+export const APPLICATION_APPROVERS = ['provider', 'authority'] as const;
+export type ApplicationApprover = (typeof APPLICATION_APPROVERS)[number];
 export const TERMINAL_APPLICATION_STATES = ['granted', 'rejected', 'withdrawn', 'closed'] as const;
 /** Who acted in a transition: the consumer department, the provider department, the hub data authority, or the system (deadlines). */
 export const APPLICATION_PARTIES = ['consumer', 'provider', 'hub', 'system'] as const;
@@ -244,6 +247,12 @@ export const ApplicationView = z
     overdue: z.boolean().describe('已超过办理时限 / the current deadline has passed'),
     terms: GrantTerms.nullable().describe('授权内容(仅 granted) / grant terms, only when granted'),
     grantId: z.string().min(1).max(128).nullable().describe('授权凭证标识 / id of the signed grant, once issued'),
+    approver: z
+      .enum(APPLICATION_APPROVERS)
+      .optional()
+      .describe(
+        '审批方 / who approves after the compliance review: `provider` (Jincheng §30(2), Yaohai §14, Hebi §15) or `authority` (unconditional data; Jiaozuo §19(1); a resource authorised to the platform, Jincheng §29). Absent in applications from before issue 11: provider for conditional data, authority otherwise',
+      ),
   })
   .superRefine((v, ctx) => {
     // Written defensively, like catalog-entry.ts: may run even when some fields failed.

@@ -53,6 +53,30 @@ describe('policy presets', () => {
   });
 });
 
+describe('sharing flows per city (R5)', () => {
+  it('Jincheng §29–30 review; Yaohai §14 / Hebi §15 provider; Jiaozuo §19(1) authority; Yaohai §13 thematic data shared', () => {
+    const flows = Object.fromEntries(Object.entries(POLICY_PRESETS).map(([k, p]) => [k, p.sharingFlow]));
+    assert.deepEqual(flows['jincheng'], {
+      unconditional: 'compliance_review',
+      conditional: 'authority_then_provider',
+      notShared: 'coordination',
+      platformAuthorization: true,
+      thematicMustBeShared: false,
+    });
+    assert.deepEqual(flows['yaohai'], { unconditional: 'direct', conditional: 'provider', notShared: 'coordination', platformAuthorization: false, thematicMustBeShared: true });
+    assert.deepEqual(flows['hebi'], { unconditional: 'direct', conditional: 'provider', notShared: 'coordination', platformAuthorization: false, thematicMustBeShared: false });
+    assert.deepEqual(flows['jiaozuo'], { unconditional: 'direct', conditional: 'authority', notShared: 'authority', platformAuthorization: false, thematicMustBeShared: false });
+    assert.equal(flows['jiyuan']?.unconditional, 'compliance_review');
+  });
+
+  it('overrides may change one flow setting and keep the rest', () => {
+    const p = loadPolicy('jincheng', { sharingFlow: { unconditional: 'direct' } });
+    assert.equal(p.sharingFlow.unconditional, 'direct');
+    assert.equal(p.sharingFlow.platformAuthorization, true);
+    assert.throws(() => loadPolicy('jincheng', { sharingFlow: { conditional: 'nobody' } }), PolicyError);
+  });
+});
+
 describe('loadPolicy', () => {
   it('returns a copy: changing it leaves the preset alone', () => {
     const p = loadPolicy('hebi');

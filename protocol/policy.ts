@@ -46,6 +46,23 @@ export const Policy = z
       .strict(),
     /** Catalog update after a law or duty change, and the authority's review of it (R1), working days. */
     catalog: z.object({ updateWorkingDays: days(), reviewWorkingDays: days() }).strict(),
+    /** Who decides a sharing application, per sharing attribute (R5); see `SharingFlow`. */
+    sharingFlow: z
+      .object({
+        /** `compliance_review`: the authority checks first (Jincheng §30(1)); `direct`: granted at once, purpose and scenario recorded (Yaohai §14, Jiaozuo §19(1), Hebi §15). */
+        unconditional: z.enum(['compliance_review', 'direct']),
+        /** `authority_then_provider` (Jincheng §30(2)); `provider`: straight to the provider (Yaohai §14, Hebi §15); `authority`: the authority approves (Jiaozuo §19(1)). */
+        conditional: z.enum(['authority_then_provider', 'provider', 'authority']),
+        /** `coordination`: negotiation, then the authority coordinates (Jincheng §30(3), Hebi §15–16); `authority`: the authority approves (Jiaozuo §19(1)). */
+        notShared: z.enum(['coordination', 'authority']),
+        /** A provider may authorise the platform for a whole conditional resource (Jincheng §29: 整体授权给市数据共享交换平台). */
+        platformAuthorization: z.boolean(),
+        /** Thematic resources may not be catalogued as not shared (Yaohai §13: 主题 … 应当 … 实现无条件共享或有条件共享). */
+        thematicMustBeShared: z.boolean(),
+      })
+      .strict(),
+    /** Update-cycle monitoring (Jincheng §18, §41(3)): calendar days of grace after a cycle ends before a resource counts as stale. */
+    updateCycleGraceDays: z.number().int().min(0).max(366),
   })
   .strict();
 export type Policy = z.infer<typeof Policy>;
@@ -62,6 +79,10 @@ const DEFAULTS = {
   silentConsent: { enabled: false, afterWorkingDays: 5 },
   maxGrantDays: THREE_YEARS_MAX_DAYS,
   revokeUnusedAfterDays: THREE_MONTHS_MIN_DAYS,
+  // Jincheng §30 (the most detailed flow) where a regulation describes none.
+  sharingFlow: { unconditional: 'compliance_review', conditional: 'authority_then_provider', notShared: 'coordination', platformAuthorization: false, thematicMustBeShared: false },
+  // Not stated anywhere: one day's grace, so a daily resource imported late in the day is not flagged at midnight.
+  updateCycleGraceDays: 1,
 } as const;
 
 /** 晋城市政务数据资源共享管理实施细则 (2024), seeds/002. */
@@ -76,6 +97,9 @@ const jincheng: Policy = {
   revokeUnusedAfterDays: THREE_MONTHS_MIN_DAYS, // §31: 超过三个月不使用的 … 可视情收回授权
   correction: { verifyWorkingDays: 5, extensionWorkingDays: 0, correctWorkingDays: 5 }, // §32: 5 个工作日内予以校核更正
   catalog: { updateWorkingDays: 15, reviewWorkingDays: 5 }, // §12: 15; review days not stated (§13) → default 5 as Jiyuan §19/Hebi §10
+  // §30(1) compliance review of unconditional data; §30(2) authority then provider; §30(3) coordination; §29 整体授权.
+  sharingFlow: { unconditional: 'compliance_review', conditional: 'authority_then_provider', notShared: 'coordination', platformAuthorization: true, thematicMustBeShared: false },
+  updateCycleGraceDays: DEFAULTS.updateCycleGraceDays, // §18 requires updates per cycle; no grace stated
 };
 
 /** 合肥市瑶海区政务数据资源共享开放管理办法 (2024), seeds/003. */
@@ -91,6 +115,9 @@ const yaohai: Policy = {
   revokeUnusedAfterDays: DEFAULTS.revokeUnusedAfterDays, // not stated: default (Jincheng §31)
   correction: { verifyWorkingDays: 10, extensionWorkingDays: 0, correctWorkingDays: null }, // §10: 10 个工作日内完成校核并反馈
   catalog: { updateWorkingDays: 10, reviewWorkingDays: 5 }, // §10: 10; review not stated → default 5
+  // §14: unconditional data obtained directly; conditional requests go to the provider; §13 thematic data shared.
+  sharingFlow: { unconditional: 'direct', conditional: 'provider', notShared: 'coordination', platformAuthorization: false, thematicMustBeShared: true },
+  updateCycleGraceDays: DEFAULTS.updateCycleGraceDays,
 };
 
 /** 济源示范区政务数据共享管理暂行办法 (2022), seeds/000. */
@@ -106,6 +133,8 @@ const jiyuan: Policy = {
   // §24: 5 个工作日内核实问题并作出是否更正的决定; 作出决定起 10 个工作日内 … 更正
   correction: { verifyWorkingDays: 5, extensionWorkingDays: 0, correctWorkingDays: 10 },
   catalog: { updateWorkingDays: 5, reviewWorkingDays: 5 }, // §19
+  sharingFlow: DEFAULTS.sharingFlow, // no application procedure stated: default (Jincheng §30)
+  updateCycleGraceDays: DEFAULTS.updateCycleGraceDays,
 };
 
 /** 鹤壁市政务数据管理办法（试行） (2021), seeds/004. */
@@ -122,6 +151,9 @@ const hebi: Policy = {
   // §13: 10 个工作日内予以校核, extension ≤ 10 with the head's approval, filed with the authority.
   correction: { verifyWorkingDays: 10, extensionWorkingDays: 10, correctWorkingDays: null },
   catalog: { updateWorkingDays: 10, reviewWorkingDays: 5 }, // §10
+  // §15: unconditional data obtained through the platform directly; conditional → provider (5 working days); not shared → negotiation, coordination (§15–16).
+  sharingFlow: { unconditional: 'direct', conditional: 'provider', notShared: 'coordination', platformAuthorization: false, thematicMustBeShared: false },
+  updateCycleGraceDays: DEFAULTS.updateCycleGraceDays,
 };
 
 /** 焦作市政务数据资源管理暂行办法 (2020), seeds/001 (second part). */
@@ -138,6 +170,9 @@ const jiaozuo: Policy = {
   // §14: 10 个工作日内予以校核, extension ≤ 10 with the head's approval.
   correction: { verifyWorkingDays: 10, extensionWorkingDays: 10, correctWorkingDays: null },
   catalog: { updateWorkingDays: 10, reviewWorkingDays: 5 }, // §10
+  // §19(1): unconditional data obtained directly; conditional and not-shared data used after the authority's approval.
+  sharingFlow: { unconditional: 'direct', conditional: 'authority', notShared: 'authority', platformAuthorization: false, thematicMustBeShared: false },
+  updateCycleGraceDays: DEFAULTS.updateCycleGraceDays,
 };
 
 /** The named presets, one per regulation. */
@@ -158,6 +193,8 @@ export const PolicyOverrides = z
       .partial()
       .strict(),
     catalog: z.object({ updateWorkingDays: days(), reviewWorkingDays: days() }).partial().strict(),
+    sharingFlow: Policy.shape.sharingFlow.partial().strict(),
+    updateCycleGraceDays: z.number().int().min(0).max(366),
   })
   .partial()
   .strict();
@@ -197,6 +234,7 @@ export function loadPolicy(name: string, overrides?: unknown): Policy {
     silentConsent: { ...preset.silentConsent, ...o.silentConsent },
     correction: { ...preset.correction, ...o.correction },
     catalog: { ...preset.catalog, ...o.catalog },
+    sharingFlow: { ...preset.sharingFlow, ...o.sharingFlow },
   });
   if (merged.auditRetentionDays < preset.auditRetentionDays) {
     throw new PolicyError(`审计日志保存期不得短于预设 ${name} 的 ${preset.auditRetentionDays} 天`, `audit retention may not be shorter than preset ${name}'s ${preset.auditRetentionDays} days`);

@@ -20,6 +20,8 @@ import { validate } from '../../engine/validate.ts';
 import type { Outbox } from '../../engine/storage/outbox.ts';
 import type { CodeAllocator } from './code-template.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
+import { catalogPolicyIssues } from '../../protocol/catalog-policy.ts';
+import type { Policy } from '../../protocol/policy.ts';
 
 export interface TotalCatalogDeps {
   db: Db;
@@ -30,6 +32,8 @@ export interface TotalCatalogDeps {
   municipality: string;
   clientId: number;
   audit?: AuditLog;
+  /** City rules checked before an approval (catalogPolicyIssues, e.g. Yaohai §13); absent: none. */
+  policy?: Pick<Policy, 'sharingFlow'>;
 }
 
 export interface ReviewDecision {
@@ -102,6 +106,16 @@ export class TotalCatalog {
       if (content.withdrawn === true) throw new AppError('CONFLICT', '条目已撤回，不能审核', 'entry is withdrawn and cannot be reviewed');
       const previous = readRoot(doc, REVIEW_ROOT);
       const c = CatalogContent.parse(content);
+      const forbidden = decision.decision === 'approve' && this.d.policy ? catalogPolicyIssues(c, this.d.policy) : [];
+      if (forbidden.length > 0) {
+        // e.g. Yaohai §13: a thematic resource catalogued as not shared is not approved; the reviewer rejects it with the reason.
+        throw new AppError(
+          'CONFLICT',
+          `不能通过审核：${forbidden.map((i) => i.zh).join('；')}`,
+          `cannot approve: ${forbidden.map((i) => i.en).join('; ')}`,
+          forbidden.map((i) => ({ path: i.path, code: i.code, message: i.en })),
+        );
+      }
       const code =
         decision.decision === 'approve'
           ? typeof previous.code === 'string'

@@ -87,7 +87,7 @@ export class Applications {
         throw new WorkflowError('WORKFLOW_INVALID_REQUEST', `目录中没有资源 ${msg.request.resource}`, `no resource ${msg.request.resource} in the catalog`);
       }
       const content = view.content as { provider: { code: string }; sharing: { attribute: 'unconditional' | 'conditional' | 'not_shared' }; dataItems: DataItem[] };
-      const app = submit(
+      const result = submit(
         {
           id: msg.applicationId,
           consumer: { nodeId: from, county, department: msg.actor.department },
@@ -103,7 +103,9 @@ export class Applications {
         },
         this.ctx(actor),
       );
-      this.save(app, true);
+      this.save(result.app, true);
+      // Direct access (Yaohai §14, Jiaozuo §19(1), Hebi §15) signs its grant here; every flow replicates.
+      const app = this.carryOut(result.app, result.effects);
       this.d.audit.append({
         actor: actor.id,
         actorRole: 'dept_operator',
@@ -111,9 +113,9 @@ export class Applications {
         action: 'sharing.apply',
         resource: app.resource,
         result: 'ok',
-        detail: { applicationId: app.id, from, state: app.state },
+        // Purpose and scenario are part of the record of every use (Yaohai §14, Hebi §15: 说明 … 共享用途).
+        detail: { applicationId: app.id, from, state: app.state, approver: app.approver ?? null, purpose: app.request.purpose, scenario: app.request.scenario },
       });
-      this.replicate(app);
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       this.refuse(county, msg.applicationId, err);

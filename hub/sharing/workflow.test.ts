@@ -126,7 +126,7 @@ const notified = (r: WorkflowResult): string[] => r.effects.flatMap((e) => (e.ki
 
 /** A conditional application that passed compliance review and waits for the provider. */
 function atProvider(policy: Policy, published = true): Application {
-  const app = submit(input('conditional', published), ctxOf(policy, SUBMITTED, consumer));
+  const app = submit(input('conditional', published), ctxOf(policy, SUBMITTED, consumer)).app;
   return step(apply(app, { type: 'compliance_approve' }, ctxOf(policy, REVIEWED, reviewer))).app;
 }
 
@@ -144,10 +144,11 @@ describe('fake calendar', () => {
 
 for (const name of Object.keys(POLICY_PRESETS)) {
   describe(`sharing workflow under preset ${name}`, () => {
-    const policy = loadPolicy(name);
+    // The mechanics of Jincheng's flow (§30) with each preset's deadlines; each city's own flow is tested below.
+    const policy: Policy = { ...loadPolicy(name), sharingFlow: { ...POLICY_PRESETS.jincheng.sharingFlow, platformAuthorization: false } };
 
     it('unconditional: compliance review (deadline across a weekend and a holiday) then a direct grant', () => {
-      const app = valid(submit(input('unconditional'), ctxOf(policy, SUBMITTED, consumer)));
+      const app = valid(submit(input('unconditional'), ctxOf(policy, SUBMITTED, consumer)).app);
       assert.equal(app.state, 'compliance_review');
       assert.equal(app.provider.county, PROVIDER_COUNTY);
       assert.deepEqual(
@@ -183,7 +184,7 @@ for (const name of Object.keys(POLICY_PRESETS)) {
     });
 
     it('unconditional: an overdue compliance review is flagged once and nothing else changes', () => {
-      const app = submit(input('unconditional'), ctxOf(policy, SUBMITTED, consumer));
+      const app = submit(input('unconditional'), ctxOf(policy, SUBMITTED, consumer)).app;
       const late = at('2024-05-08T00:00:01');
       const r = tick(app, { now: late, policy, calendar });
       assert.ok(r);
@@ -202,7 +203,7 @@ for (const name of Object.keys(POLICY_PRESETS)) {
 
     it('conditional approved: compliance review, provider review with the policy deadline, narrowed grant', () => {
       for (const published of [true, false]) {
-        const app = submit(input('conditional', published), ctxOf(policy, SUBMITTED, consumer));
+        const app = submit(input('conditional', published), ctxOf(policy, SUBMITTED, consumer)).app;
         const r1 = step(apply(app, { type: 'compliance_approve', note: '用途明确' }, ctxOf(policy, REVIEWED, reviewer)));
         assert.equal(r1.app.state, 'provider_review');
         assert.deepEqual(notified(r1), ['consumer', 'provider']);
@@ -278,7 +279,7 @@ for (const name of Object.keys(POLICY_PRESETS)) {
     });
 
     it('compliance rejection needs reason and basis and is final', () => {
-      const app = submit(input('conditional'), ctxOf(policy, SUBMITTED, consumer));
+      const app = submit(input('conditional'), ctxOf(policy, SUBMITTED, consumer)).app;
       const ctx = ctxOf(policy, REVIEWED, reviewer);
       failsWith(() => apply(app, { type: 'compliance_reject', reason: '用途不明确' } as ApplicationEventInput, ctx), 'WORKFLOW_REASON_REQUIRED');
       const r = step(apply(app, { type: 'compliance_reject', reason: '用途不明确', basis: '晋城 §30(2)' }, ctx));
@@ -331,7 +332,7 @@ for (const name of Object.keys(POLICY_PRESETS)) {
     });
 
     it('not_shared goes to coordination at submission, which can grant or close', () => {
-      const app = valid(submit(input('not_shared'), ctxOf(policy, SUBMITTED, consumer)));
+      const app = valid(submit(input('not_shared'), ctxOf(policy, SUBMITTED, consumer)).app);
       assert.equal(app.state, 'coordination');
       assert.equal(app.deadline, null);
       assert.match(app.history[0]?.reason ?? '', /Jincheng §30\(3\)/);
@@ -349,7 +350,7 @@ for (const name of Object.keys(POLICY_PRESETS)) {
     });
 
     it('role checks: only the hub reviews, only the provider answers, only the consumer applies and withdraws', () => {
-      const app = submit(input('conditional'), ctxOf(policy, SUBMITTED, consumer));
+      const app = submit(input('conditional'), ctxOf(policy, SUBMITTED, consumer)).app;
       const countyDept: WorkflowActor = { id: 'x', role: 'dept_operator', county: PROVIDER_COUNTY, department: 'jc-gaj' };
       for (const actor of [countyDept, consumer, { id: 'sys', role: 'sysadmin' } as WorkflowActor]) {
         failsWith(() => apply(app, { type: 'compliance_approve' }, ctxOf(policy, REVIEWED, actor)), 'WORKFLOW_FORBIDDEN');
@@ -380,7 +381,7 @@ for (const name of Object.keys(POLICY_PRESETS)) {
     it(`clamps a 5-year period to maxGrantDays (${policy.maxGrantDays} days, Jincheng §31)`, () => {
       const from = '2024-06-01T00:00:00+08:00';
       const req = request({ period: { from, until: '2029-06-01T00:00:00+08:00' } });
-      const app = submit(input('unconditional', true, req), ctxOf(policy, SUBMITTED, consumer));
+      const app = submit(input('unconditional', true, req), ctxOf(policy, SUBMITTED, consumer)).app;
       assert.equal(app.request.period.until, '2029-06-01T00:00:00+08:00', 'the request keeps what was asked');
       const r = step(apply(app, { type: 'compliance_approve' }, ctxOf(policy, REVIEWED, reviewer)));
       const g = grantOf(r);
@@ -392,17 +393,17 @@ for (const name of Object.keys(POLICY_PRESETS)) {
       assert.ok(r.effects.some((e) => e.kind === 'notify' && e.to === 'consumer' && e.en.includes('Jincheng §31')));
 
       // A period that started before the grant runs from the grant, still at most maxGrantDays.
-      const early = submit(input('unconditional', true, request({ period: { from: '2024-01-01T00:00:00+08:00', until: '2030-01-01T00:00:00+08:00' } })), ctxOf(policy, SUBMITTED, consumer));
+      const early = submit(input('unconditional', true, request({ period: { from: '2024-01-01T00:00:00+08:00', until: '2030-01-01T00:00:00+08:00' } })), ctxOf(policy, SUBMITTED, consumer)).app;
       const ge = grantOf(apply(early, { type: 'compliance_approve' }, ctxOf(policy, REVIEWED, reviewer)));
       assert.equal(ge.validFrom, REVIEWED.toISOString());
       assert.equal(ge.validUntil, new Date(REVIEWED.getTime() + policy.maxGrantDays * DAY_MS).toISOString());
     });
 
     it('withdraw: the consumer may withdraw from every non-terminal state', () => {
-      const inReview = submit(input('conditional'), ctxOf(policy, SUBMITTED, consumer));
+      const inReview = submit(input('conditional'), ctxOf(policy, SUBMITTED, consumer)).app;
       const pending = atProvider(policy);
       const refused = apply(pending, { type: 'provider_refuse', reason: 'r', basis: 'b' }, ctxOf(policy, REVIEWED, provider)).app;
-      const coordinating = submit(input('not_shared'), ctxOf(policy, SUBMITTED, consumer));
+      const coordinating = submit(input('not_shared'), ctxOf(policy, SUBMITTED, consumer)).app;
       for (const app of [inReview, pending, refused, coordinating]) {
         const r = step(apply(app, { type: 'withdraw', reason: '需求已变更' }, ctxOf(policy, at('2024-05-08T09:00:00'), consumer)));
         assert.equal(r.app.state, 'withdrawn');
@@ -448,7 +449,7 @@ describe('submission checks', () => {
   });
 
   it('refuses malformed events with stable codes', () => {
-    const app = submit(input('conditional'), ctx);
+    const app = submit(input('conditional'), ctx).app;
     failsWith(() => apply(app, { type: 'approve' } as unknown as ApplicationEventInput, ctxOf(policy, REVIEWED, reviewer)), 'WORKFLOW_INVALID_EVENT');
     failsWith(() => apply(app, { type: 'compliance_approve', extra: true } as ApplicationEventInput, ctxOf(policy, REVIEWED, reviewer)), 'WORKFLOW_INVALID_EVENT');
     const e = failsWith(() => apply(app, { type: 'provider_refuse' } as ApplicationEventInput, ctxOf(policy, REVIEWED, provider)), 'WORKFLOW_REASON_REQUIRED');
@@ -457,7 +458,7 @@ describe('submission checks', () => {
   });
 
   it('does not mutate its input', () => {
-    const app = submit(input('conditional'), ctx);
+    const app = submit(input('conditional'), ctx).app;
     const before = structuredClone(app);
     apply(app, { type: 'compliance_approve' }, ctxOf(policy, REVIEWED, reviewer));
     tick(app, { now: at('2024-06-01T00:00:00'), policy, calendar });
@@ -465,7 +466,7 @@ describe('submission checks', () => {
   });
 
   it('a policy override of silent consent applies to any city (afterWorkingDays counted from the provider review)', () => {
-    const p = loadPolicy('hebi', { silentConsent: { enabled: true, afterWorkingDays: 3 } });
+    const p = loadPolicy('jiyuan', { silentConsent: { enabled: true, afterWorkingDays: 3 } });
     const app = atProvider(p);
     assert.equal(tick(app, { now: at('2024-05-10T23:00:00'), policy: p, calendar }), null); // Wed, Thu, Fri: due end of Fri 10th
     const r = tick(app, { now: at('2024-05-11T08:00:00'), policy: p, calendar });
@@ -474,7 +475,7 @@ describe('submission checks', () => {
 
   it('a grant decided after the requested period ended closes the application instead', () => {
     const req = request({ period: { from: '2024-05-02T00:00:00+08:00', until: '2024-05-05T00:00:00+08:00' } });
-    const app = submit(input('unconditional', true, req), ctx);
+    const app = submit(input('unconditional', true, req), ctx).app;
     const r = step(apply(app, { type: 'compliance_approve' }, ctxOf(policy, REVIEWED, reviewer)));
     assert.equal(r.app.state, 'closed');
     assert.equal(
@@ -486,5 +487,98 @@ describe('submission checks', () => {
   it('the event schema is the wire contract', () => {
     assert.equal(ApplicationEvent.safeParse({ type: 'provider_refuse', reason: 'r' }).success, false);
     assert.equal(ApplicationEvent.safeParse({ type: 'coordination_resolve', outcome: 'granted', reason: 'r' }).success, true);
+  });
+});
+
+describe('sharing flows per city (Policy.sharingFlow)', () => {
+  const withResource = (attribute: 'unconditional' | 'conditional' | 'not_shared', over: Partial<SubmitInput['resource']> = {}): SubmitInput => {
+    const base = input(attribute);
+    return { ...base, resource: { ...base.resource, ...over } };
+  };
+
+  for (const name of ['yaohai', 'jiaozuo', 'hebi'] as const) {
+    it(`${name}: unconditional data is obtained directly, without review, purpose and scenario recorded (Yaohai §14, Jiaozuo §19(1), Hebi §15)`, () => {
+      const r = step(submit(input('unconditional'), ctxOf(loadPolicy(name), SUBMITTED, consumer)));
+      assert.equal(r.app.state, 'granted');
+      assert.equal(r.app.history.length, 1, 'submitted straight to granted: no review step');
+      assert.equal(r.app.history[0]?.from, null);
+      assert.match(r.app.history[0]?.reason ?? '', /直接获取/);
+      assert.equal(r.app.request.purpose, '核验低保申请人身份');
+      assert.equal(r.app.request.scenario, '最低生活保障审批');
+      assert.deepEqual(grantOf(r).items, ['citizen_id', 'name']);
+      assert.deepEqual(notified(r), ['consumer', 'provider']);
+    });
+  }
+
+  it('jincheng and jiyuan: unconditional data passes the compliance review first (Jincheng §30(1))', () => {
+    for (const name of ['jincheng', 'jiyuan']) {
+      const r = step(submit(input('unconditional'), ctxOf(loadPolicy(name), SUBMITTED, consumer)));
+      assert.equal(r.app.state, 'compliance_review');
+      assert.equal(r.effects.length, 0);
+    }
+  });
+
+  it('yaohai: a conditional request goes straight to the provider, 5 working days, silence is consent (Yaohai §14)', () => {
+    const policy = loadPolicy('yaohai');
+    const r = step(submit(input('conditional'), ctxOf(policy, SUBMITTED, consumer)));
+    assert.equal(r.app.state, 'provider_review');
+    assert.equal(r.app.approver, 'provider');
+    assert.equal(r.app.deadline?.kind, 'provider_reply');
+    assert.equal(r.app.deadline?.workingDays, 5);
+    // Thursday 2 May + 5 working days (Fri 3, Tue 7 after the holiday Monday, Wed 8, Thu 9, Fri 10).
+    assert.equal(r.app.deadline?.due, endOfDay('2024-05-10').toISOString());
+    assert.deepEqual(notified(r), ['provider']);
+    assert.equal(tick(r.app, { now: at('2024-05-10T23:00:00'), policy, calendar }), null, 'still within 5 working days');
+    const silent = tick(r.app, { now: at('2024-05-13T09:00:00'), policy, calendar });
+    assert.ok(silent);
+    assert.equal(silent.app.state, 'granted');
+    assert.equal(grantOf(silent).silentConsent, true);
+  });
+
+  it('hebi: a conditional request goes to the provider (5 working days) and silence is not consent (Hebi §15)', () => {
+    const policy = loadPolicy('hebi');
+    const r = step(submit(input('conditional'), ctxOf(policy, SUBMITTED, consumer)));
+    assert.equal(r.app.state, 'provider_review');
+    assert.equal(r.app.deadline?.workingDays, 5);
+    const late = tick(r.app, { now: at('2024-05-13T09:00:00'), policy, calendar });
+    assert.equal(late?.app.state, 'provider_review');
+    assert.equal(late?.app.overdue, true);
+    // The reviewer may not approve in the provider's place.
+    failsWith(() => apply(r.app, { type: 'compliance_approve' }, ctxOf(policy, REVIEWED, reviewer)), 'WORKFLOW_INVALID_TRANSITION');
+  });
+
+  it('jiaozuo: the authority approves conditional and not-shared data (Jiaozuo §19(1))', () => {
+    const policy = loadPolicy('jiaozuo');
+    for (const attribute of ['conditional', 'not_shared'] as const) {
+      const app = step(submit(input(attribute), ctxOf(policy, SUBMITTED, consumer))).app;
+      assert.equal(app.state, 'compliance_review', attribute);
+      assert.equal(app.approver, 'authority');
+      assert.match(app.history[0]?.reason ?? '', /焦作 §19\(1\)/);
+      // The provider has no say here, the reviewer's approval grants.
+      failsWith(() => apply(app, { type: 'provider_approve' }, ctxOf(policy, REVIEWED, provider)), 'WORKFLOW_INVALID_TRANSITION');
+      const granted = step(apply(app, { type: 'compliance_approve' }, ctxOf(policy, REVIEWED, reviewer)));
+      assert.equal(granted.app.state, 'granted', attribute);
+      assert.deepEqual(grantOf(granted).items, ['citizen_id', 'name']);
+    }
+  });
+
+  it('jincheng: a resource its provider authorised to the platform is granted by the authority (Jincheng §29)', () => {
+    const policy = loadPolicy('jincheng');
+    const app = step(submit(withResource('conditional', { platformAuthorized: true }), ctxOf(policy, SUBMITTED, consumer))).app;
+    assert.equal(app.approver, 'authority');
+    assert.match(app.history[0]?.reason ?? '', /晋城 §29/);
+    assert.equal(step(apply(app, { type: 'compliance_approve' }, ctxOf(policy, REVIEWED, reviewer))).app.state, 'granted');
+    // Without the authorisation, the provider answers (Jincheng §30(2)).
+    const plain = submit(input('conditional'), ctxOf(policy, SUBMITTED, consumer)).app;
+    assert.equal(step(apply(plain, { type: 'compliance_approve' }, ctxOf(policy, REVIEWED, reviewer))).app.state, 'provider_review');
+    // Cities without §29 ignore the flag: Hebi's provider still answers.
+    assert.equal(submit(withResource('conditional', { platformAuthorized: true }), ctxOf(loadPolicy('hebi'), SUBMITTED, consumer)).app.approver, 'provider');
+  });
+
+  it('applications replicated before issue 11 (no approver) keep their meaning', () => {
+    const policy = loadPolicy('jincheng');
+    const { approver: _drop, ...old } = submit(input('conditional'), ctxOf(policy, SUBMITTED, consumer)).app;
+    valid(old as Application);
+    assert.equal(step(apply(old as Application, { type: 'compliance_approve' }, ctxOf(policy, REVIEWED, reviewer))).app.state, 'provider_review');
   });
 });

@@ -13,6 +13,12 @@
  *   compliance_review ──reject (reason + basis)──▶ rejected
  *   any non-terminal state ──withdraw (consumer)──▶ withdrawn
  *
+ * That is Jincheng's flow. Other cities (Policy.sharingFlow, see `submit`): unconditional data granted at
+ * submission (Yaohai §14, Jiaozuo §19(1), Hebi §15); conditional applications straight to provider_review
+ * (Yaohai §14, Hebi §15) or approved by the authority in compliance_review (Jiaozuo §19(1), and a resource
+ * its provider authorised to the platform, Jincheng §29); not-shared data approved by the authority
+ * (Jiaozuo §19(1)). `approver` on the application records who approves.
+ *
  * Deadlines are counted in working days by a `WorkingCalendar`; their lengths come from the `Policy`.
  * A passed deadline only flags the application `overdue`, except where silent consent applies.
  */
@@ -23,6 +29,7 @@ import {
   ApplicationEvent,
   ApplicationRequest,
   isTerminalState,
+  type ApplicationApprover,
   type ApplicationDeadline,
   type ApplicationMethod,
   type ApplicationParty,
@@ -123,6 +130,8 @@ export interface SubmitResource {
   published: boolean;
   /** Codes of the entry's data items. */
   items: readonly string[];
+  /** The provider authorised the platform for the whole resource (Jincheng §29); honoured where policy.sharingFlow.platformAuthorization. */
+  platformAuthorized?: boolean;
 }
 
 export interface SubmitInput {
@@ -328,12 +337,32 @@ function grantOrClose(
 
 // ------------------------------------------------------------------------------ submit
 
+/** Who approves `res` under `policy` once the compliance review passed (Policy.sharingFlow). */
+function approverFor(res: SubmitResource, policy: Policy): ApplicationApprover {
+  if (res.sharingAttribute === 'unconditional') return 'authority'; // Jincheng §29: 无条件共享的 … 由平台直接授权
+  if (res.sharingAttribute === 'not_shared') return 'authority'; // coordination or (Jiaozuo §19(1)) approval: the authority decides
+  // Jincheng §29: a provider may authorise the platform for a whole resource (整体授权给市数据共享交换平台).
+  if (policy.sharingFlow.platformAuthorization && res.platformAuthorized === true) return 'authority';
+  return policy.sharingFlow.conditional === 'authority' ? 'authority' : 'provider'; // Jiaozuo §19(1): 经 … 审核批准后予以使用
+}
+
+/** The effective approver of an application (absent in applications replicated before issue 11). */
+export function approverOf(app: Application): ApplicationApprover {
+  return app.approver ?? (app.sharingAttribute === 'conditional' ? 'provider' : 'authority');
+}
+
 /**
  * A new application from the consumer department (Jincheng §30(1)(2): purpose and scenario stated).
- * Unconditional and conditional resources start in compliance_review; not_shared ones go straight to the
- * authority's coordination (Jincheng §30(3), Hebi §15). The hub is the recipient, so no effect is returned.
+ * Where it starts depends on the city's flow (`policy.sharingFlow`):
+ *   unconditional: compliance_review (Jincheng §30(1)), or granted at once with purpose and scenario
+ *                  recorded (`direct`: Yaohai §14, Jiaozuo §19(1), Hebi §15);
+ *   conditional:   compliance_review, then the provider (Jincheng §30(2)); straight to provider_review
+ *                  (`provider`: Yaohai §14, Hebi §15); compliance_review where the authority approves
+ *                  (`authority`: Jiaozuo §19(1); a resource authorised to the platform, Jincheng §29);
+ *   not_shared:    coordination (Jincheng §30(3), Hebi §15), or the authority's approval (Jiaozuo §19(1)).
+ * Effects: a grant to issue (direct access) and notices to the parties.
  */
-export function submit(input: SubmitInput, ctx: WorkflowContext): Application {
+export function submit(input: SubmitInput, ctx: WorkflowContext): WorkflowResult {
   requireConsumer(input, ctx, { zh: '以本部门名义提交申请', en: 'apply on behalf of this department' });
   const parsed = ApplicationRequest.safeParse(input.request);
   if (!parsed.success) {
@@ -367,13 +396,28 @@ export function submit(input: SubmitInput, ctx: WorkflowContext): Application {
     throw new WorkflowError('WORKFLOW_PERIOD_INVALID', '使用期限已过', 'the requested period has already ended');
   }
 
-  const notShared = res.sharingAttribute === 'not_shared';
-  const to: ApplicationState = notShared ? 'coordination' : 'compliance_review';
-  const first: ApplicationTransition = { at: ctx.now.toISOString(), from: null, to, actor: ctx.actor.id, role: 'consumer' };
-  if (notShared)
-    first.reason =
+  const flow = ctx.policy.sharingFlow;
+  const approver = approverFor(res, ctx.policy);
+  let to: ApplicationState = 'compliance_review';
+  let reason: string | undefined;
+  if (res.sharingAttribute === 'not_shared' && flow.notShared === 'coordination') {
+    to = 'coordination';
+    reason =
       "不予共享类数据，因履职确需使用的，由政务数据主管部门协调（晋城 §30(3)，鹤壁 §15） / not-shared data needed for official duties goes to the authority's coordination (Jincheng §30(3), Hebi §15)";
-  return {
+  } else if (res.sharingAttribute === 'not_shared') {
+    reason = "不予共享类数据经政务数据主管部门审核批准后予以使用（焦作 §19(1)） / not-shared data is used after the authority's approval (Jiaozuo §19(1))";
+  } else if (res.sharingAttribute === 'conditional' && approver === 'provider' && flow.conditional === 'provider') {
+    to = 'provider_review';
+    reason = '有条件共享类数据直接向提供部门提出申请（瑶海 §14，鹤壁 §15） / conditional data is asked of the provider directly (Yaohai §14, Hebi §15)';
+  } else if (res.sharingAttribute === 'conditional' && approver === 'authority') {
+    reason =
+      flow.conditional === 'authority'
+        ? "有条件共享类数据经政务数据主管部门审核批准后予以使用（焦作 §19(1)） / conditional data is used after the authority's approval (Jiaozuo §19(1))"
+        : '提供部门已将该资源整体授权给共享交换平台（晋城 §29） / the provider authorised the platform for this resource (Jincheng §29)';
+  }
+  const first: ApplicationTransition = { at: ctx.now.toISOString(), from: null, to, actor: ctx.actor.id, role: 'consumer' };
+  if (reason !== undefined) first.reason = reason;
+  const app: Application = {
     id: input.id,
     consumer: { ...input.consumer },
     provider: { county: providerCounty, department: res.department },
@@ -387,7 +431,31 @@ export function submit(input: SubmitInput, ctx: WorkflowContext): Application {
     overdue: false,
     terms: null,
     grantId: null,
+    approver,
   };
+
+  if (res.sharingAttribute === 'unconditional' && flow.unconditional === 'direct') {
+    // Yaohai §14, Jiaozuo §19(1), Hebi §15: unconditional data is obtained directly, without review; the
+    // application records purpose and scenario (every use is logged) and the grant follows at once.
+    const direct =
+      '无条件共享类数据直接获取，已记录用途和场景（瑶海 §14，焦作 §19(1)，鹤壁 §15） / unconditional data obtained directly, purpose and scenario recorded (Yaohai §14, Jiaozuo §19(1), Hebi §15)';
+    const result = grantOrClose({ ...app, deadline: null }, SYSTEM, ctx, grantTerms(request, ctx), { reason: direct });
+    // One transition, submitted straight to its outcome: nothing happened in between.
+    const last = result.app.history[result.app.history.length - 1]!;
+    return { ...result, app: { ...result.app, history: [{ ...first, to: last.to, reason: last.reason ?? direct }] } };
+  }
+  const effects: WorkflowEffect[] = [];
+  if (to === 'provider_review') {
+    const days = app.deadline?.workingDays ?? 0;
+    effects.push(
+      notify(
+        'provider',
+        `请在 ${days} 个工作日内（${app.deadline?.due}前）答复共享申请 ${app.id}`,
+        `please answer sharing application ${app.id} within ${days} working days (by ${app.deadline?.due})`,
+      ),
+    );
+  }
+  return { app, effects };
 }
 
 // ------------------------------------------------------------------------------ apply
@@ -429,8 +497,9 @@ export function apply(app: Application, event: ApplicationEventInput, ctx: Workf
       requireHub(ctx, { zh: '完成符合性审查', en: 'complete the compliance review' });
       requireState(app, ['compliance_review'], e.type);
       const note = { reason: e.note };
-      if (app.sharingAttribute === 'unconditional') {
-        // Jincheng §29, §30(1): the platform grants unconditional data directly; the provider is informed.
+      if (approverOf(app) === 'authority') {
+        // Jincheng §29, §30(1): the platform grants unconditional data (and data authorised to it) directly;
+        // Jiaozuo §19(1): conditional and not-shared data after the authority's approval. The provider is informed.
         return grantOrClose(app, actor, ctx, grantTerms(app.request, ctx), note);
       }
       // Jincheng §30(2): 将申请转至提供部门.

@@ -19,6 +19,7 @@ import type { Department } from '../storage/departments.ts';
 import { NODE_MIGRATIONS } from '../storage/migrations.ts';
 import { CatalogService } from './catalog-service.ts';
 import { thrownWithCode } from '../../test/helpers/errors.ts';
+import { loadPolicy, type Policy } from '../../protocol/policy.ts';
 
 const MUNI = '410800';
 const A = '410802';
@@ -49,15 +50,46 @@ describe('CatalogService (county node)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function setup(county = A) {
+  function setup(county = A, policy?: Policy) {
     const db = openDatabase(join(dir, `node-${n++}.db`), NODE_MIGRATIONS);
     open.push(db);
     const store = new CatalogStore(db);
     const outbox = new Outbox(db);
-    const service = new CatalogService({ db, store, outbox, clock: { now: () => NOW }, municipality: MUNI, county, clientId: NODE_CLIENT });
+    const service = new CatalogService({ db, store, outbox, clock: { now: () => NOW }, municipality: MUNI, county, clientId: NODE_CLIENT, ...(policy ? { policy } : {}) });
     const rows = () => outbox.peek(0, 100);
     return { db, store, outbox, service, rows };
   }
+
+  describe('city rules (catalogPolicyIssues)', () => {
+    // A thematic resource of the police, catalogued as not shared.
+    const thematicNotShared = (): CatalogContent => ({
+      ...population(),
+      classification: 'thematic',
+      baseCategory: undefined,
+      sharing: { attribute: 'not_shared', legalBasis: '《中华人民共和国保守国家秘密法》第二条' },
+    });
+    const clean = (c: CatalogContent): CatalogContent => JSON.parse(JSON.stringify(c)) as CatalogContent;
+
+    it('Yaohai §13: a thematic resource may not be created or changed to not shared; nothing is stored or queued', () => {
+      const { service, rows } = setup(A, loadPolicy('yaohai'));
+      const e = appError(() => service.create(POLICE, [clean(thematicNotShared())]), 'INVALID_ENTRY');
+      assert.deepEqual(
+        e.fields.map((f) => [f.path, f.code]),
+        [['sharing.attribute', 'thematic_must_be_shared']],
+      );
+      assert.match(e.zh, /瑶海 §13/);
+      assert.equal(rows().length, 0);
+      const [ok] = service.create(POLICE, [clean({ ...thematicNotShared(), sharing: { attribute: 'conditional', conditions: '仅限公安业务', legalBasis: '《居民身份证法》' } })]);
+      appError(() => service.update(POLICE, ok!.id, { sharing: { attribute: 'not_shared', legalBasis: '《保守国家秘密法》' } }), 'INVALID_ENTRY');
+      assert.equal((service.get(ok!.id).content as CatalogContent).sharing.attribute, 'conditional');
+    });
+
+    it('under Jincheng the same entry is accepted (no such article)', () => {
+      const { service } = setup(A, loadPolicy('jincheng'));
+      const [view] = service.create(POLICE, [clean(thematicNotShared())]);
+      assert.equal((view!.content as CatalogContent).sharing.attribute, 'not_shared');
+    });
+  });
 
   describe('create', () => {
     it('stores the entry and queues exactly one outbox message carrying its Yjs update', () => {

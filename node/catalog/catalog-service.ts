@@ -20,6 +20,8 @@ import { validate } from '../../engine/validate.ts';
 import type { Outbox } from '../../engine/storage/outbox.ts';
 import type { Department } from '../storage/departments.ts';
 import type { AuditLog } from '../../engine/audit/log.ts';
+import { catalogPolicyIssues } from '../../protocol/catalog-policy.ts';
+import type { Policy } from '../../protocol/policy.ts';
 
 export interface CatalogServiceDeps {
   db: Db;
@@ -32,6 +34,8 @@ export interface CatalogServiceDeps {
   clientId: number;
   /** Every change and every refused attempt is recorded here, in the change's own transaction. */
   audit?: AuditLog;
+  /** City rules on catalog content (catalogPolicyIssues, e.g. Yaohai §13); absent: none checked. */
+  policy?: Pick<Policy, 'sharingFlow'>;
 }
 
 /** Who acts: the department, and the account acting for it (defaults to the department's operator account). */
@@ -44,7 +48,7 @@ export class CatalogService {
   create(dept: Actor, inputs: unknown[]): EntryView[] {
     const contents = inputs.map((input, i) => {
       try {
-        return validate(CatalogContent, input, 'INVALID_ENTRY');
+        return this.checkPolicy(validate(CatalogContent, input, 'INVALID_ENTRY'));
       } catch (err) {
         throw inputs.length > 1 && err instanceof AppError ? prefixFields(err, `${i}`) : err;
       }
@@ -81,7 +85,7 @@ export class CatalogService {
         const current = readRoot(doc, CONTENT_ROOT);
         const next: Record<string, unknown> = { ...current, ...patch };
         for (const k of cleared) delete next[k];
-        const merged = validate(CatalogContent, next, 'INVALID_ENTRY');
+        const merged = this.checkPolicy(validate(CatalogContent, next, 'INVALID_ENTRY'));
         this.assertOwnDepartment(dept, merged.provider.code);
         const removed = Object.fromEntries(
           Object.keys(current)
@@ -94,6 +98,18 @@ export class CatalogService {
         this.record(dept, action, id, [...Object.keys(patch), ...cleared]);
         return this.d.store.saveDoc(id, doc, now);
       })(),
+    );
+  }
+
+  /** Refuses content the city's policy forbids, as INVALID_ENTRY with field paths. */
+  private checkPolicy(content: CatalogContent): CatalogContent {
+    const issues = this.d.policy ? catalogPolicyIssues(content, this.d.policy) : [];
+    if (issues.length === 0) return content;
+    throw new AppError(
+      'INVALID_ENTRY',
+      issues.map((i) => i.zh).join('；'),
+      issues.map((i) => i.en).join('; '),
+      issues.map((i) => ({ path: i.path, code: i.code, message: i.en })),
     );
   }
 

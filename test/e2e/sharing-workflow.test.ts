@@ -40,7 +40,8 @@ for (const preset of Object.keys(POLICY_PRESETS)) {
     });
 
     const reviewer = () => c.token('hub', 'reviewer');
-    const toProvider = async () => {
+    const flow = POLICY_PRESETS[preset as keyof typeof POLICY_PRESETS].sharingFlow;
+    const submitConditional = async () => {
       const a = c.node(A);
       const r = await api(a.running!.url, a.token, 'POST', '/api/v1/sharing/applications', {
         resource,
@@ -53,7 +54,18 @@ for (const preset of Object.keys(POLICY_PRESETS)) {
       assert.equal(r.status, 202, JSON.stringify(r.body));
       const id = r.body.id as string;
       await waitFor('application at the hub', () => c.hub!.sharing.get(id), 10_000);
-      const ok = await api(c.hub!.url, reviewer(), 'POST', `/api/v1/sharing/applications/${id}/decision`, { type: 'compliance_approve' });
+      return id;
+    };
+    const toProvider = async () => {
+      const id = await submitConditional();
+      let ok: { body: any };
+      if (flow.conditional === 'provider') {
+        // Yaohai §14, Hebi §15: the request goes straight to the provider, no compliance review.
+        ok = await api(c.hub!.url, reviewer(), 'GET', `/api/v1/sharing/applications/${id}`);
+        assert.equal(ok.body.history.length, 1, JSON.stringify(ok.body));
+      } else {
+        ok = await api(c.hub!.url, reviewer(), 'POST', `/api/v1/sharing/applications/${id}/decision`, { type: 'compliance_approve' });
+      }
       assert.equal(ok.body.state, 'provider_review', JSON.stringify(ok.body));
       // Not yet approved in the catalog, so not "published": the longer reply deadline applies (Jincheng §30(2)).
       assert.equal(ok.body.deadline.workingDays, POLICY_PRESETS[preset as keyof typeof POLICY_PRESETS].providerReplyWorkingDays.unpublished);
@@ -63,28 +75,59 @@ for (const preset of Object.keys(POLICY_PRESETS)) {
     };
     const decide = (id: string, body: unknown) => api(c.node(B).running!.url, c.node(B).token, 'POST', `/api/v1/sharing/applications/${id}/decision`, body);
 
-    it('an unconditional resource is granted after the compliance review alone (Jincheng §30(1))', async () => {
-      const b = c.node(B);
-      const entry = await api(b.running!.url, b.token, 'POST', '/api/v1/catalog/entries', sampleFor(deptOf(B), 1));
-      assert.equal(entry.status, 201, JSON.stringify(entry.body));
-      await waitFor('entry at the hub', () => c.hub!.catalog.get(entry.body.id), 10_000);
-      const a = c.node(A);
-      const r = await api(a.running!.url, a.token, 'POST', '/api/v1/sharing/applications', {
-        resource: entry.body.id,
-        items: ['credit_code', 'entity_name'],
-        purpose: '核验市场主体登记信息',
-        scenario: '企业开办一网通办',
-        methods: ['verify'],
-        period: { from: new Date(Date.now() + offsetMs).toISOString(), until: new Date(Date.now() + offsetMs + 30 * 86_400_000).toISOString() },
+    it(
+      flow.unconditional === 'direct'
+        ? 'an unconditional resource is obtained directly, without review (Yaohai §14, Jiaozuo §19(1), Hebi §15)'
+        : 'an unconditional resource is granted after the compliance review alone (Jincheng §30(1))',
+      async () => {
+        const b = c.node(B);
+        const entry = await api(b.running!.url, b.token, 'POST', '/api/v1/catalog/entries', sampleFor(deptOf(B), 1));
+        assert.equal(entry.status, 201, JSON.stringify(entry.body));
+        await waitFor('entry at the hub', () => c.hub!.catalog.get(entry.body.id), 10_000);
+        const a = c.node(A);
+        const r = await api(a.running!.url, a.token, 'POST', '/api/v1/sharing/applications', {
+          resource: entry.body.id,
+          items: ['credit_code', 'entity_name'],
+          purpose: '核验市场主体登记信息',
+          scenario: '企业开办一网通办',
+          methods: ['verify'],
+          period: { from: new Date(Date.now() + offsetMs).toISOString(), until: new Date(Date.now() + offsetMs + 30 * 86_400_000).toISOString() },
+        });
+        assert.equal(r.status, 202);
+        const app = await waitFor('application at the hub', () => c.hub!.sharing.get(r.body.id), 10_000);
+        if (flow.unconditional === 'direct') {
+          assert.equal(app.state, 'granted');
+          assert.match(app.history[0]!.reason!, /直接获取/);
+          const audited = c.hub!.audit.search({ action: 'sharing.apply' }).records.find((x) => (x.detail as { applicationId?: string }).applicationId === app.id);
+          assert.equal((audited!.detail as { purpose?: string }).purpose, '核验市场主体登记信息', 'purpose and scenario recorded with the use');
+          await waitFor('grant at A', () => c.node(A).running!.sharing.grant(app.grantId!), 10_000);
+          return;
+        }
+        assert.equal(app.state, 'compliance_review');
+        assert.equal(app.deadline!.workingDays, POLICY_PRESETS[preset as keyof typeof POLICY_PRESETS].reviewDeadlineWorkingDays);
+        const ok = await api(c.hub!.url, reviewer(), 'POST', `/api/v1/sharing/applications/${app.id}/decision`, { type: 'compliance_approve' });
+        assert.equal(ok.body.state, 'granted');
+        await waitFor('grant at A', () => c.node(A).running!.sharing.grant(ok.body.grantId), 10_000);
+      },
+    );
+
+    if (flow.conditional === 'authority') {
+      it('the authority approves a conditional application and the provider has no say (Jiaozuo §19(1))', async () => {
+        const id = await submitConditional();
+        const app = c.hub!.sharing.get(id)!;
+        assert.equal(app.state, 'compliance_review');
+        assert.equal(app.approver, 'authority');
+        const byProvider = await decide(id, { type: 'provider_approve' });
+        assert.equal(byProvider.status, 202, 'the node forwards the decision; the hub refuses it');
+        await waitFor('provider decision refused at the hub', () => c.hub!.rejections.recent(1000).some((x) => JSON.stringify(x).includes(id)), 10_000);
+        assert.equal(c.hub!.sharing.get(id)!.state, 'compliance_review');
+        const ok = await api(c.hub!.url, reviewer(), 'POST', `/api/v1/sharing/applications/${id}/decision`, { type: 'compliance_approve' });
+        assert.equal(ok.body.state, 'granted', JSON.stringify(ok.body));
+        await waitFor('grant at A', () => c.node(A).running!.sharing.grant(ok.body.grantId), 10_000);
+        await waitFor('grant at B', () => c.node(B).running!.sharing.grant(ok.body.grantId), 10_000);
       });
-      assert.equal(r.status, 202);
-      const app = await waitFor('application at the hub', () => c.hub!.sharing.get(r.body.id), 10_000);
-      assert.equal(app.state, 'compliance_review');
-      assert.equal(app.deadline!.workingDays, POLICY_PRESETS[preset as keyof typeof POLICY_PRESETS].reviewDeadlineWorkingDays);
-      const ok = await api(c.hub!.url, reviewer(), 'POST', `/api/v1/sharing/applications/${app.id}/decision`, { type: 'compliance_approve' });
-      assert.equal(ok.body.state, 'granted');
-      await waitFor('grant at A', () => c.node(A).running!.sharing.grant(ok.body.grantId), 10_000);
-    });
+      return;
+    }
 
     it('the provider approves on its own node, narrowing the items; the grant carries only those', async () => {
       const id = await toProvider();
