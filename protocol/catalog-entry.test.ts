@@ -483,6 +483,14 @@ const VIOLATIONS: Record<string, { path: string; make: () => Mutable; schema?: z
       return c;
     },
   },
+  'CE-23': {
+    path: 'sharing.platformAuthorized',
+    make: () => {
+      const c: Mutable = population();
+      c.sharing.platformAuthorized = true; // population base data is unconditional: nothing to authorise
+      return c;
+    },
+  },
   'CR-1': { path: 'reason', schema: CatalogReview, make: () => ({ status: 'rejected', reason: '\u3000', reviewer: 'a', reviewedAt: '2025-01-02T03:04:05.000Z', code: null, contentHash: null }) },
   'CR-2': { path: 'code', schema: CatalogReview, make: () => ({ status: 'approved', reason: null, reviewer: 'a', reviewedAt: '2025-01-02T03:04:05.000Z', code: null }) },
   'CV-1': { path: 'status', schema: CatalogEntryView, make: () => ({ ...approvedView(), status: 'pending' }) },

@@ -157,6 +157,12 @@ export const Sharing = z
     conditions: text(2000).optional().describe('共享条件 / sharing conditions (Hebi §14)'),
     scope: text(2000).optional().describe('共享范围 / sharing scope (Jincheng §23)'),
     legalBasis: text(2000).optional().describe('共享依据(法律法规规章政策) / legal basis, required for conditional and not_shared (Jiyuan §14, Hebi §14, Jincheng §23)'),
+    platformAuthorized: z
+      .boolean()
+      .optional()
+      .describe(
+        '整体授权给共享交换平台 / the provider authorised the platform for this whole conditional resource, so the authority approves applications (Jincheng §29); honoured only where the hub policy allows it',
+      ),
   })
   .describe('共享属性 / sharing');
 
@@ -232,6 +238,7 @@ export const CATALOG_RULES = {
   'CE-20': 'each data item has at most one dictionary (Jincheng §10)',
   'CE-21': 'a dictionary names an existing data item code (Jincheng §10)',
   'CE-22': 'value codes are unique within a dictionary (Jincheng §10)',
+  'CE-23': 'only conditional entries are authorised to the platform (Jincheng §29: 本部门有条件共享数据)',
   'CR-1': 'a rejected review has a non-blank reason',
   'CR-2': 'an approved review has a code (Jincheng §13)',
   'CV-1': 'status is the status derived from content and review',
@@ -260,7 +267,7 @@ function uniqueBy(ctx: Ctx, rule: CatalogRule, rows: unknown[], key: string | nu
   });
 }
 
-/** Cross-field rules of a catalog entry's content (CE-1 … CE-22). Written defensively: runs even when fields failed. */
+/** Cross-field rules of a catalog entry's content (CE-1 … CE-23). Written defensively: runs even when fields failed. */
 function checkContent(c: Rec, ctx: Ctx): void {
   const items = Array.isArray(c['dataItems']) ? (c['dataItems'] as unknown[]) : [];
   // Jincheng §11: complete, logically consistent, accurately named.
@@ -282,6 +289,9 @@ function checkContent(c: Rec, ctx: Ctx): void {
   if (sAttr === 'conditional' && blank(sharing['conditions']) && blank(sharing['scope'])) {
     // Jincheng §23 (标明共享范围), Hebi §14 (明确共享条件).
     issue(ctx, 'CE-6', ['sharing', 'scope'], '有条件共享须标明共享范围或条件 / conditional entries need a scope or conditions');
+  }
+  if (sharing['platformAuthorized'] === true && sAttr !== 'conditional') {
+    issue(ctx, 'CE-23', ['sharing', 'platformAuthorized'], '仅有条件共享数据可整体授权给平台 / only conditional entries are authorised to the platform (Jincheng §29)');
   }
   const methods = Array.isArray(c['sharingMethods']) ? (c['sharingMethods'] as unknown[]) : null;
   if (methods !== null) {

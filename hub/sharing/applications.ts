@@ -86,7 +86,7 @@ export class Applications {
       if (!view || view.status === 'withdrawn') {
         throw new WorkflowError('WORKFLOW_INVALID_REQUEST', `目录中没有资源 ${msg.request.resource}`, `no resource ${msg.request.resource} in the catalog`);
       }
-      const content = view.content as { provider: { code: string }; sharing: { attribute: 'unconditional' | 'conditional' | 'not_shared' }; dataItems: DataItem[] };
+      const content = view.content as { provider: { code: string }; sharing: { attribute: 'unconditional' | 'conditional' | 'not_shared'; platformAuthorized?: boolean }; dataItems: DataItem[] };
       const result = submit(
         {
           id: msg.applicationId,
@@ -98,6 +98,8 @@ export class Applications {
             // Published = approved in the total catalog (Jincheng §30(2): 5 working days, otherwise 10).
             published: view.status === 'approved',
             items: content.dataItems.map((i) => i.code),
+            // Jincheng §29: the provider authorised the platform for the whole resource (honoured per policy).
+            platformAuthorized: content.sharing.platformAuthorized === true,
           },
           request: msg.request,
         },

@@ -111,6 +111,36 @@ for (const preset of Object.keys(POLICY_PRESETS)) {
       },
     );
 
+    if (flow.platformAuthorization) {
+      it('a resource its provider authorised to the platform is granted by the authority, without the provider (Jincheng §29)', async () => {
+        const b = c.node(B);
+        const { baseCategory: _base, ...content } = sampleFor(deptOf(B), 0, {
+          name: '低保家庭成员户籍信息（整体授权）',
+          classification: 'department',
+          sharing: { attribute: 'conditional', conditions: '仅限社会救助审核', legalBasis: '《社会救助暂行办法》第十一条', platformAuthorized: true },
+          sharingMethods: ['api', 'verification'],
+        });
+        const entry = await api(b.running!.url, b.token, 'POST', '/api/v1/catalog/entries', content);
+        assert.equal(entry.status, 201, JSON.stringify(entry.body));
+        await waitFor('entry at the hub', () => c.hub!.catalog.get(entry.body.id), 10_000);
+        const a = c.node(A);
+        const r = await api(a.running!.url, a.token, 'POST', '/api/v1/sharing/applications', {
+          resource: entry.body.id,
+          items: ['citizen_id', 'name'],
+          purpose: '核实低保申请人户籍',
+          scenario: '社会救助资格审核',
+          methods: ['verify'],
+          period: { from: new Date(Date.now() + offsetMs).toISOString(), until: new Date(Date.now() + offsetMs + 30 * 86_400_000).toISOString() },
+        });
+        assert.equal(r.status, 202, JSON.stringify(r.body));
+        const app = await waitFor('application at the hub', () => c.hub!.sharing.get(r.body.id), 10_000);
+        assert.equal(app.approver, 'authority');
+        const ok = await api(c.hub!.url, reviewer(), 'POST', `/api/v1/sharing/applications/${app.id}/decision`, { type: 'compliance_approve' });
+        assert.equal(ok.body.state, 'granted', JSON.stringify(ok.body));
+        await waitFor('grant at B', () => c.node(B).running!.sharing.grant(ok.body.grantId), 10_000);
+      });
+    }
+
     if (flow.conditional === 'authority') {
       it('the authority approves a conditional application and the provider has no say (Jiaozuo §19(1))', async () => {
         const id = await submitConditional();
