@@ -208,6 +208,13 @@ const contentFields = {
   storageLevel: z.enum(STORAGE_LEVELS).describe(enumDoc('存储层级 / storage level', STORAGE_LEVEL_LABELS)),
   publishDate: z.iso.date().optional().describe('发布日期 YYYY-MM-DD / publish date'),
   dataDictionary: z.array(DataDictionaryEntry).max(500).optional().describe('数据字典 / data dictionary (Jincheng §10)'),
+  themes: z
+    .array(safeString().min(1).max(50))
+    .min(1)
+    .max(10)
+    .refine((t) => new Set(t).size === t.length, '主题不得重复 / themes are unique')
+    .optional()
+    .describe('主题/领域 / themes or domains, e.g. 社会保障、安全生产 (Jincheng §27 政务主题栏目; Hebi §19 数据领域; Yaohai §13)'),
   withdrawn: z.boolean().default(false).describe("已撤销发布 / withdrawn; needs the authority's approval (Jincheng §19)"),
 };
 

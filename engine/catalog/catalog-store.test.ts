@@ -115,6 +115,19 @@ describe('CatalogStore', () => {
     assert.equal(store.search({ county: '410803', limit: 10, offset: 0 }).total, 0);
   });
 
+  it('filters by theme (主题, Jincheng §27; Hebi §19), alone and with a full-text query', () => {
+    store.put(entry(idOf(0), 0, { themes: ['社会保障', '民生服务'] }).view, entry(idOf(0), 0, { themes: ['社会保障', '民生服务'] }).doc, T0);
+    store.put(entry(idOf(1), 1, { themes: ['市场监管'] }).view, entry(idOf(1), 1, { themes: ['市场监管'] }).doc, T0);
+    store.put(entry(idOf(2), 2).view, entry(idOf(2), 2).doc, T1);
+    assert.deepEqual(
+      store.search({ theme: '社会保障', limit: 10, offset: 0 }).items.map((v) => v.id),
+      [idOf(0)],
+    );
+    assert.equal(store.search({ theme: '社会', limit: 10, offset: 0 }).total, 0, 'a theme matches whole, not by prefix');
+    assert.equal(store.search({ theme: '民生服务', q: '人口', limit: 10, offset: 0 }).total, 1);
+    assert.equal(store.search({ theme: '市场监管', q: '人口', limit: 10, offset: 0 }).total, 0);
+  });
+
   it('vectorsInRange: from is inclusive, to exclusive, null to is open', () => {
     const docs = [1, 2, 3, 4].map((i) => entry(idOf(i), i));
     docs.forEach(({ view, doc }) => store.put(view, doc, T0));

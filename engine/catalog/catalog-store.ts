@@ -24,6 +24,8 @@ export const CatalogListQuery = z
       .optional(),
     dept: z.string().max(32).optional(),
     status: z.enum(ENTRY_STATUSES).optional(),
+    /** 主题/领域 (Jincheng §27 政务主题栏目, Hebi §19 数据领域): entries listing this theme. */
+    theme: z.string().min(1).max(50).optional(),
     limit: z.coerce.number().int().min(1).max(200).default(20),
     offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
   })
@@ -39,6 +41,7 @@ export interface SearchQuery {
   county?: string;
   dept?: string;
   status?: string;
+  theme?: string;
   limit: number;
   offset: number;
 }
@@ -133,6 +136,7 @@ export class CatalogStore {
     if (query.county) where.push('e.county = ?'), args.push(query.county);
     if (query.dept) where.push('e.dept_code = ?'), args.push(query.dept);
     if (query.status) where.push('e.status = ?'), args.push(query.status);
+    if (query.theme) where.push("EXISTS (SELECT 1 FROM json_each(e.view, '$.content.themes') t WHERE t.value = ?)"), args.push(query.theme);
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM ${from} ${clause}`).get(...args) as { n: number }).n;
     const rows = this.db.prepare(`SELECT e.view, e.updated_at FROM ${from} ${clause} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...args, query.limit, query.offset) as {

@@ -24,7 +24,7 @@ export function nodeOpenApi(): unknown {
       '/api/v1/catalog/entries': {
         get: {
           summary: 'List and full-text search the local and municipal catalog (中文检索：两字词如“人口”可匹配)',
-          parameters: ['q', 'county', 'dept', 'status', 'limit', 'offset'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
+          parameters: ['q', 'county', 'dept', 'status', 'theme', 'limit', 'offset'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
           responses: { 200: { description: '{ total, items: EntryView[] }' }, 400: errorResponse, 401: errorResponse },
         },
         post: {
