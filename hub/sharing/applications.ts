@@ -105,9 +105,8 @@ export class Applications {
         },
         this.ctx(actor),
       );
-      this.save(result.app, true);
       // Direct access (Yaohai §14, Jiaozuo §19(1), Hebi §15) signs its grant here; every flow replicates.
-      const app = this.carryOut(result.app, result.effects);
+      const app = this.carryOut(result.app, result.effects, true);
       this.d.audit.append({
         actor: actor.id,
         actorRole: 'dept_operator',
@@ -216,8 +215,8 @@ export class Applications {
     return { now: this.d.clock.now(), policy: this.d.policy, calendar: this.d.calendar, actor };
   }
 
-  /** Persist, run the effects (sign grants, notify) and replicate; in the caller's transaction. */
-  private carryOut(app: Application, effects: WorkflowEffect[]): Application {
+  /** Persist (`insert`: a new application), run the effects (sign grants, notify) and replicate; in the caller's transaction. */
+  private carryOut(app: Application, effects: WorkflowEffect[], insert = false): Application {
     let current = app;
     for (const e of effects) {
       if (e.kind === 'issue_grant') {
@@ -227,7 +226,7 @@ export class Applications {
         this.d.log.info({ event: 'sharing.notify', applicationId: app.id, to: e.to, en: e.en }, e.zh);
       }
     }
-    this.save(current, false);
+    this.save(current, insert);
     this.replicate(current);
     return current;
   }

@@ -235,6 +235,16 @@ function enteredAt(app: Application): Date {
 
 const notify = (to: NotifyEffect['to'], zh: string, en: string): NotifyEffect => ({ kind: 'notify', to, zh, en });
 
+/** The provider's notice that `app` (just in provider_review) waits for its answer, with the deadline. */
+function askProvider(app: Application): NotifyEffect {
+  const days = app.deadline?.workingDays ?? 0;
+  return notify(
+    'provider',
+    `请在 ${days} 个工作日内（${app.deadline?.due}前）答复共享申请 ${app.id}`,
+    `please answer sharing application ${app.id} within ${days} working days (by ${app.deadline?.due})`,
+  );
+}
+
 function subsetOf<T>(sub: readonly T[], whole: readonly T[]): T[] {
   const w = new Set(whole);
   return sub.filter((x) => !w.has(x));
@@ -444,18 +454,7 @@ export function submit(input: SubmitInput, ctx: WorkflowContext): WorkflowResult
     const last = result.app.history[result.app.history.length - 1]!;
     return { ...result, app: { ...result.app, history: [{ ...first, to: last.to, reason: last.reason ?? direct }] } };
   }
-  const effects: WorkflowEffect[] = [];
-  if (to === 'provider_review') {
-    const days = app.deadline?.workingDays ?? 0;
-    effects.push(
-      notify(
-        'provider',
-        `请在 ${days} 个工作日内（${app.deadline?.due}前）答复共享申请 ${app.id}`,
-        `please answer sharing application ${app.id} within ${days} working days (by ${app.deadline?.due})`,
-      ),
-    );
-  }
-  return { app, effects };
+  return { app, effects: to === 'provider_review' ? [askProvider(app)] : [] };
 }
 
 // ------------------------------------------------------------------------------ apply
@@ -504,17 +503,9 @@ export function apply(app: Application, event: ApplicationEventInput, ctx: Workf
       }
       // Jincheng §30(2): 将申请转至提供部门.
       const next = enter(app, 'provider_review', actor, ctx, note);
-      const days = next.deadline?.workingDays ?? 0;
       return {
         app: next,
-        effects: [
-          notify(
-            'provider',
-            `请在 ${days} 个工作日内（${next.deadline?.due}前）答复共享申请 ${app.id}`,
-            `please answer sharing application ${app.id} within ${days} working days (by ${next.deadline?.due})`,
-          ),
-          notify('consumer', `申请 ${app.id} 已通过符合性审查，已转提供部门`, `application ${app.id} passed the compliance review and went to the provider`),
-        ],
+        effects: [askProvider(next), notify('consumer', `申请 ${app.id} 已通过符合性审查，已转提供部门`, `application ${app.id} passed the compliance review and went to the provider`)],
       };
     }
     case 'compliance_reject': {

@@ -41,21 +41,29 @@ for (const preset of Object.keys(POLICY_PRESETS)) {
 
     const reviewer = () => c.token('hub', 'reviewer');
     const flow = POLICY_PRESETS[preset as keyof typeof POLICY_PRESETS].sharingFlow;
-    const submitConditional = async () => {
+    /** County B publishes an entry; its id once the hub holds it. */
+    const publish = async (content: unknown): Promise<string> => {
+      const b = c.node(B);
+      const entry = await api(b.running!.url, b.token, 'POST', '/api/v1/catalog/entries', content);
+      assert.equal(entry.status, 201, JSON.stringify(entry.body));
+      await waitFor('entry at the hub', () => c.hub!.catalog.get(entry.body.id), 10_000);
+      return entry.body.id as string;
+    };
+    /** A department of county A applies to verify `items` of `res` for `days` days; the application as the hub holds it. */
+    const applyFor = async (res: string, items: string[], purpose: string, scenario: string, days: number) => {
       const a = c.node(A);
       const r = await api(a.running!.url, a.token, 'POST', '/api/v1/sharing/applications', {
-        resource,
-        items: ['citizen_id', 'name', 'household_address'],
-        purpose: '核实低保申请人户籍',
-        scenario: '社会救助资格审核',
+        resource: res,
+        items,
+        purpose,
+        scenario,
         methods: ['verify'],
-        period: { from: new Date(Date.now() + offsetMs).toISOString(), until: new Date(Date.now() + offsetMs + 180 * 86_400_000).toISOString() },
+        period: { from: new Date(Date.now() + offsetMs).toISOString(), until: new Date(Date.now() + offsetMs + days * 86_400_000).toISOString() },
       });
       assert.equal(r.status, 202, JSON.stringify(r.body));
-      const id = r.body.id as string;
-      await waitFor('application at the hub', () => c.hub!.sharing.get(id), 10_000);
-      return id;
+      return waitFor('application at the hub', () => c.hub!.sharing.get(r.body.id), 10_000);
     };
+    const submitConditional = async () => (await applyFor(resource, ['citizen_id', 'name', 'household_address'], '核实低保申请人户籍', '社会救助资格审核', 180)).id;
     const toProvider = async () => {
       const id = await submitConditional();
       let ok: { body: any };
@@ -80,21 +88,7 @@ for (const preset of Object.keys(POLICY_PRESETS)) {
         ? 'an unconditional resource is obtained directly, without review (Yaohai §14, Jiaozuo §19(1), Hebi §15)'
         : 'an unconditional resource is granted after the compliance review alone (Jincheng §30(1))',
       async () => {
-        const b = c.node(B);
-        const entry = await api(b.running!.url, b.token, 'POST', '/api/v1/catalog/entries', sampleFor(deptOf(B), 1));
-        assert.equal(entry.status, 201, JSON.stringify(entry.body));
-        await waitFor('entry at the hub', () => c.hub!.catalog.get(entry.body.id), 10_000);
-        const a = c.node(A);
-        const r = await api(a.running!.url, a.token, 'POST', '/api/v1/sharing/applications', {
-          resource: entry.body.id,
-          items: ['credit_code', 'entity_name'],
-          purpose: '核验市场主体登记信息',
-          scenario: '企业开办一网通办',
-          methods: ['verify'],
-          period: { from: new Date(Date.now() + offsetMs).toISOString(), until: new Date(Date.now() + offsetMs + 30 * 86_400_000).toISOString() },
-        });
-        assert.equal(r.status, 202);
-        const app = await waitFor('application at the hub', () => c.hub!.sharing.get(r.body.id), 10_000);
+        const app = await applyFor(await publish(sampleFor(deptOf(B), 1)), ['credit_code', 'entity_name'], '核验市场主体登记信息', '企业开办一网通办', 30);
         if (flow.unconditional === 'direct') {
           assert.equal(app.state, 'granted');
           assert.match(app.history[0]!.reason!, /直接获取/);
@@ -113,27 +107,13 @@ for (const preset of Object.keys(POLICY_PRESETS)) {
 
     if (flow.platformAuthorization) {
       it('a resource its provider authorised to the platform is granted by the authority, without the provider (Jincheng §29)', async () => {
-        const b = c.node(B);
         const { baseCategory: _base, ...content } = sampleFor(deptOf(B), 0, {
           name: '低保家庭成员户籍信息（整体授权）',
           classification: 'department',
           sharing: { attribute: 'conditional', conditions: '仅限社会救助审核', legalBasis: '《社会救助暂行办法》第十一条', platformAuthorized: true },
           sharingMethods: ['api', 'verification'],
         });
-        const entry = await api(b.running!.url, b.token, 'POST', '/api/v1/catalog/entries', content);
-        assert.equal(entry.status, 201, JSON.stringify(entry.body));
-        await waitFor('entry at the hub', () => c.hub!.catalog.get(entry.body.id), 10_000);
-        const a = c.node(A);
-        const r = await api(a.running!.url, a.token, 'POST', '/api/v1/sharing/applications', {
-          resource: entry.body.id,
-          items: ['citizen_id', 'name'],
-          purpose: '核实低保申请人户籍',
-          scenario: '社会救助资格审核',
-          methods: ['verify'],
-          period: { from: new Date(Date.now() + offsetMs).toISOString(), until: new Date(Date.now() + offsetMs + 30 * 86_400_000).toISOString() },
-        });
-        assert.equal(r.status, 202, JSON.stringify(r.body));
-        const app = await waitFor('application at the hub', () => c.hub!.sharing.get(r.body.id), 10_000);
+        const app = await applyFor(await publish(content), ['citizen_id', 'name'], '核实低保申请人户籍', '社会救助资格审核', 30);
         assert.equal(app.approver, 'authority');
         const ok = await api(c.hub!.url, reviewer(), 'POST', `/api/v1/sharing/applications/${app.id}/decision`, { type: 'compliance_approve' });
         assert.equal(ok.body.state, 'granted', JSON.stringify(ok.body));
